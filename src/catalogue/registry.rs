@@ -1,0 +1,80 @@
+//! THE table of built-in checks: every file under `checks/` is embedded here, once.
+//!
+//! A test walks `checks/` and fails if a file is missing from this table or listed twice, so
+//! adding a check is: write `checks/<area>/<ID>.toml`, add one line here, add its fixtures.
+
+/// (path relative to the repository, file text).
+pub const BUILTIN_CHECKS: &[(&str, &str)] = &[
+    (
+        "checks/governance/AKS-001.toml",
+        include_str!("../../checks/governance/AKS-001.toml"),
+    ),
+    (
+        "checks/governance/AKS-002.toml",
+        include_str!("../../checks/governance/AKS-002.toml"),
+    ),
+    (
+        "checks/governance/AKS-003.toml",
+        include_str!("../../checks/governance/AKS-003.toml"),
+    ),
+    (
+        "checks/governance/AKS-005.toml",
+        include_str!("../../checks/governance/AKS-005.toml"),
+    ),
+    (
+        "checks/registry/AKS-009.toml",
+        include_str!("../../checks/registry/AKS-009.toml"),
+    ),
+    (
+        "checks/registry/AKS-010.toml",
+        include_str!("../../checks/registry/AKS-010.toml"),
+    ),
+    (
+        "checks/registry/AKS-012.toml",
+        include_str!("../../checks/registry/AKS-012.toml"),
+    ),
+    (
+        "checks/registry/AKS-016.toml",
+        include_str!("../../checks/registry/AKS-016.toml"),
+    ),
+    (
+        "checks/registry/AKS-017.toml",
+        include_str!("../../checks/registry/AKS-017.toml"),
+    ),
+    (
+        "checks/cluster/AKS-020.toml",
+        include_str!("../../checks/cluster/AKS-020.toml"),
+    ),
+    (
+        "checks/cluster/AKS-021.toml",
+        include_str!("../../checks/cluster/AKS-021.toml"),
+    ),
+    (
+        "checks/cluster/AKS-022.toml",
+        include_str!("../../checks/cluster/AKS-022.toml"),
+    ),
+    (
+        "checks/cluster/AKS-024.toml",
+        include_str!("../../checks/cluster/AKS-024.toml"),
+    ),
+    (
+        "checks/cluster/AKS-032.toml",
+        include_str!("../../checks/cluster/AKS-032.toml"),
+    ),
+    (
+        "checks/node/AKS-034.toml",
+        include_str!("../../checks/node/AKS-034.toml"),
+    ),
+    (
+        "checks/node/AKS-040.toml",
+        include_str!("../../checks/node/AKS-040.toml"),
+    ),
+    (
+        "checks/application/AKS-041.toml",
+        include_str!("../../checks/application/AKS-041.toml"),
+    ),
+    (
+        "checks/application/AKS-043.toml",
+        include_str!("../../checks/application/AKS-043.toml"),
+    ),
+];

@@ -1,0 +1,156 @@
+//! What a check says about one resource: a status, a message and the evidence behind it.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
+
+/// The outcome of one check on one resource. `Waived` is not here: waivers are applied by the
+/// profile step, which keeps this status underneath.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+    NotApplicable,
+    Unknown,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+            Status::NotApplicable => "not_applicable",
+            Status::Unknown => "unknown",
+        }
+    }
+
+    /// Combines the main parts of a check (catalogue §Outcome names): a certain fail stands;
+    /// otherwise missing data wins, because it could hide a fail; then warn, then pass.
+    /// `not_applicable` yields to anything else.
+    pub fn combine(self, other: Status) -> Status {
+        fn rank(s: Status) -> u8 {
+            match s {
+                Status::NotApplicable => 0,
+                Status::Pass => 1,
+                Status::Warn => 2,
+                Status::Unknown => 3,
+                Status::Fail => 4,
+            }
+        }
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
+    }
+
+    /// A sub-result can only turn a pass into a warn (catalogue §Outcome names).
+    pub fn with_sub_result(self, sub_warns: bool) -> Status {
+        if sub_warns && self == Status::Pass {
+            Status::Warn
+        } else {
+            self
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One property the verdict rests on: where it was read, what was seen, what was expected.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Evidence {
+    /// The JSON path read (`properties.apiServerAccessProfile.enablePrivateCluster`), or a
+    /// description of a derived fact (`role assignments at the registry scope`).
+    pub property: String,
+    /// The value seen. `null` when the property was absent (see `note`).
+    pub observed: Value,
+    pub expected: String,
+    /// The resource the property belongs to, when it is not the finding's own resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// Context: "absent; ARM's default applies", "unverified detail (catalogue U)", ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Evidence {
+    pub fn new(property: impl Into<String>, observed: Value, expected: impl Into<String>) -> Self {
+        Evidence {
+            property: property.into(),
+            observed,
+            expected: expected.into(),
+            resource: None,
+            note: None,
+        }
+    }
+
+    pub fn on(mut self, resource: impl Into<String>) -> Self {
+        self.resource = Some(resource.into());
+        self
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+}
+
+/// One check's verdict on one resource.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Finding {
+    pub check: String,
+    /// The ARM ID of the cluster or registry as ARM returned it, or `/subscriptions/{guid}`.
+    pub resource: String,
+    /// The subscription GUID (lower-cased).
+    pub subscription: String,
+    pub status: Status,
+    pub message: String,
+    pub evidence: Vec<Evidence>,
+}
+
+impl Finding {
+    pub fn new(check: &str, resource: &str, status: Status, message: impl Into<String>) -> Self {
+        Finding {
+            check: check.to_string(),
+            resource: resource.to_string(),
+            subscription: crate::inventory::arm::subscription_of(resource).unwrap_or_default(),
+            status,
+            message: message.into(),
+            evidence: Vec::new(),
+        }
+    }
+
+    pub fn evidence(mut self, evidence: Evidence) -> Self {
+        self.evidence.push(evidence);
+        self
+    }
+
+    pub fn with_evidence(mut self, evidence: impl IntoIterator<Item = Evidence>) -> Self {
+        self.evidence.extend(evidence);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Status::*;
+
+    #[test]
+    fn combine_orders_fail_unknown_warn_pass() {
+        assert_eq!(Pass.combine(Warn), Warn);
+        assert_eq!(Warn.combine(Unknown), Unknown);
+        assert_eq!(Unknown.combine(Fail), Fail);
+        assert_eq!(Fail.combine(Unknown), Fail);
+        assert_eq!(NotApplicable.combine(Pass), Pass);
+        assert_eq!(Pass.with_sub_result(true), Warn);
+        assert_eq!(Fail.with_sub_result(true), Fail);
+        assert_eq!(Unknown.with_sub_result(true), Unknown);
+    }
+}

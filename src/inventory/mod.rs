@@ -1,0 +1,199 @@
+//! The `Inventory`: everything collection read from a tenant, and everything it could not read.
+//!
+//! This is the one boundary between collecting and evaluating. Collectors fill it and never
+//! judge; checks read it and never touch the network. Resources are kept as the raw ARM JSON
+//! they arrived as, so a finding can cite the exact property it read, and so a snapshot can be
+//! replayed offline (`lzaudit audit --snapshot`). Alongside the data sits `reads`: one entry
+//! per scope × API that collection attempted, successful or not. A check asks `read_state`
+//! before trusting an empty list, because "nothing there" and "could not look" must never be
+//! confused: the second one is `unknown`, never `pass`.
+
+pub mod arm;
+pub mod coverage;
+pub mod snapshot;
+pub mod views;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use coverage::{Read, ReadState, ReadStatus, api};
+
+/// The schema identifier written into every snapshot. Bump the suffix on any breaking change.
+pub const SCHEMA: &str = "lzaudit.inventory/v1";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Inventory {
+    pub schema: String,
+    pub tool: Tool,
+    /// RFC 3339 time the collection finished.
+    pub collected_at: String,
+    /// Where the data came from: `arm` (REST) or `arg` (Resource Graph).
+    pub source: String,
+    /// The ARM endpoint collected from (never credentials).
+    pub arm_endpoint: String,
+    pub tenant_id: Option<String>,
+    /// What the user asked to audit.
+    pub scope: RequestedScope,
+    /// The management-group tree as far as it could be read (the tenant root group included).
+    pub management_groups: Vec<ManagementGroup>,
+    /// Subscriptions in scope whose state is `Enabled`: these are audited.
+    pub subscriptions: Vec<Subscription>,
+    /// Subscriptions in scope that were not audited, with the reason (state not `Enabled`).
+    pub skipped_subscriptions: Vec<SkippedSubscription>,
+    pub clusters: Vec<Value>,
+    pub registries: Vec<Value>,
+    /// `registries/privateEndpointConnections` lists, keyed by registry ID (lower-cased).
+    pub registry_private_endpoint_connections: std::collections::BTreeMap<String, Vec<Value>>,
+    /// `registries/tokens` lists, keyed by registry ID (lower-cased).
+    pub registry_tokens: std::collections::BTreeMap<String, Vec<Value>>,
+    /// Virtual machines, VM scale sets and Arc machines.
+    pub machines: Vec<Value>,
+    /// Subscription-level Defender pricings, keyed by subscription GUID (lower-cased).
+    pub pricings: std::collections::BTreeMap<String, Vec<Value>>,
+    /// Resource-level `VirtualMachines` pricings of AKS machines, keyed by machine ID (lower-cased).
+    pub resource_pricings: std::collections::BTreeMap<String, Value>,
+    /// Policy assignments in force at or above any audited subscription (deduplicated by ID).
+    pub policy_assignments: Vec<Value>,
+    /// Policy definitions and set definitions referenced by those assignments.
+    pub policy_definitions: Vec<Value>,
+    pub policy_set_definitions: Vec<Value>,
+    /// Policy exemptions at, above or below the audited subscriptions (deduplicated by ID).
+    pub policy_exemptions: Vec<Value>,
+    /// Role assignments at or above each registry (deduplicated by ID).
+    pub role_assignments: Vec<Value>,
+    /// Every scope × API that collection attempted, with its outcome.
+    pub reads: Vec<Read>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+impl Tool {
+    pub fn current() -> Self {
+        Tool {
+            name: env!("CARGO_PKG_NAME").to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RequestedScope {
+    /// `--management-group NAME`, if given.
+    pub management_group: Option<String>,
+    /// `--subscription ID` values, if given (empty means "every subscription the identity can list").
+    pub subscriptions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ManagementGroup {
+    /// The MG's name (the last segment of its ID).
+    pub name: String,
+    pub display_name: Option<String>,
+    /// The parent MG's name; `None` for the tenant root group (or when the parent is not visible).
+    pub parent: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Subscription {
+    /// `/subscriptions/{guid}`.
+    pub id: String,
+    /// The GUID, lower-cased.
+    pub subscription_id: String,
+    pub display_name: String,
+    pub state: String,
+    /// Management-group names from the nearest parent up to the tenant root group, or `None`
+    /// when the hierarchy could not be read (then archetype and inheritance questions are unknown).
+    pub management_group_ancestors: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SkippedSubscription {
+    pub id: String,
+    pub display_name: String,
+    pub state: String,
+    pub reason: String,
+}
+
+impl Inventory {
+    /// An empty inventory, stamped with the schema and tool version.
+    pub fn new(arm_endpoint: &str, source: &str, scope: RequestedScope) -> Self {
+        Inventory {
+            schema: SCHEMA.to_string(),
+            tool: Tool::current(),
+            collected_at: String::new(),
+            source: source.to_string(),
+            arm_endpoint: arm_endpoint.to_string(),
+            tenant_id: None,
+            scope,
+            management_groups: Vec::new(),
+            subscriptions: Vec::new(),
+            skipped_subscriptions: Vec::new(),
+            clusters: Vec::new(),
+            registries: Vec::new(),
+            registry_private_endpoint_connections: Default::default(),
+            registry_tokens: Default::default(),
+            machines: Vec::new(),
+            pricings: Default::default(),
+            resource_pricings: Default::default(),
+            policy_assignments: Vec::new(),
+            policy_definitions: Vec::new(),
+            policy_set_definitions: Vec::new(),
+            policy_exemptions: Vec::new(),
+            role_assignments: Vec::new(),
+            reads: Vec::new(),
+        }
+    }
+
+    /// Whether `scope` × `api` was read successfully; see [`ReadState`].
+    pub fn read_state(&self, scope: &str, api: &str) -> ReadState<'_> {
+        coverage::read_state(&self.reads, scope, api)
+    }
+
+    /// The audited subscription with this GUID (any casing).
+    pub fn subscription(&self, guid: &str) -> Option<&Subscription> {
+        self.subscriptions
+            .iter()
+            .find(|s| arm::eq_ci(&s.subscription_id, guid))
+    }
+
+    /// The reads that failed: what the report lists as coverage gaps.
+    pub fn gaps(&self) -> impl Iterator<Item = &Read> {
+        self.reads.iter().filter(|r| r.status != ReadStatus::Ok)
+    }
+
+    /// Sorts every collection so that two collections of the same tenant serialise identically,
+    /// whatever order concurrent requests completed in.
+    pub fn normalise_order(&mut self) {
+        fn by_id(list: &mut [Value]) {
+            list.sort_by_cached_key(|v| arm::id(v).to_ascii_lowercase());
+        }
+        by_id(&mut self.clusters);
+        by_id(&mut self.registries);
+        by_id(&mut self.machines);
+        by_id(&mut self.policy_assignments);
+        by_id(&mut self.policy_definitions);
+        by_id(&mut self.policy_set_definitions);
+        by_id(&mut self.policy_exemptions);
+        by_id(&mut self.role_assignments);
+        for list in self.registry_private_endpoint_connections.values_mut() {
+            by_id(list);
+        }
+        for list in self.registry_tokens.values_mut() {
+            by_id(list);
+        }
+        for list in self.pricings.values_mut() {
+            by_id(list);
+        }
+        self.management_groups.sort_by(|a, b| a.name.cmp(&b.name));
+        self.subscriptions
+            .sort_by(|a, b| a.subscription_id.cmp(&b.subscription_id));
+        self.skipped_subscriptions.sort_by(|a, b| a.id.cmp(&b.id));
+        self.reads.sort_by(|a, b| {
+            (a.scope.to_ascii_lowercase(), &a.api).cmp(&(b.scope.to_ascii_lowercase(), &b.api))
+        });
+    }
+}

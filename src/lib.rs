@@ -1,0 +1,11 @@
+//! lzaudit: audits Azure landing zones that run AKS against the Cloud Adoption Framework's
+//! AKS security guidance.
+//!
+//! The pipeline is `sign in → collect → Inventory → evaluate → findings → profile → report`.
+//! `azure` and `collect` are the only modules that speak HTTP; `inventory` is the boundary type;
+//! `catalogue` and `eval` turn an inventory into findings without touching the network;
+//! `profile` selects checks, sets parameters and applies waivers; `report` renders.
+
+pub mod catalogue;
+pub mod eval;
+pub mod inventory;

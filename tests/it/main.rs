@@ -1,0 +1,6 @@
+//! lzaudit's one integration-test binary (one link on a 2-core machine): catalogue invariants,
+//! per-check fixtures, and end-to-end runs of the binary against the loopback emulator.
+
+mod catalogue;
+mod checks;
+mod support;

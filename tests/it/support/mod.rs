@@ -1,0 +1,3 @@
+//! Shared test helpers: fixtures, the emulator, running the binary.
+
+pub mod fixture;
