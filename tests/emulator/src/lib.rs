@@ -1,0 +1,44 @@
+//! A loopback ARM / Entra ID emulator that serves one fixture tenant to lzaudit's tests over
+//! real HTTP and HTTPS on `127.0.0.1`, so the auditor's real sign-in, paging, retry and
+//! coverage code runs end to end without reaching Azure.
+//!
+//! Start it with [`Emulator::start`] (async) or [`Emulator::start_in_thread`] (from a plain
+//! `#[test]`), point the auditor's ARM base URL at [`Emulator::http_url`] or
+//! [`Emulator::https_url`] and its authority host at `https_url`, and trust
+//! [`Emulator::ca_pem`]. The tenant comes from a JSON fixture ([`Tenant::from_json`]):
+//! `tenant_id`, `management_groups` (`name`, `display_name`, `parent`; the Tenant Root Group
+//! named after the tenant ID is implicit), `subscriptions` (`management_group` and the
+//! `subscription` object exactly as `GET /subscriptions/{id}` returns it), `resources` (any
+//! ARM objects with `id` and `type`, served verbatim), `clients` (`client_id`,
+//! `client_secret`), `static_tokens`, and optionally `deny` (`scope`, `api`: reads the
+//! principal lacks in this tenant, answered 403 whatever the [`Options`]).
+//!
+//! Served: the v2 client-credentials token endpoint (secret or client assertion), and the
+//! Azure DevOps OIDC endpoint `AzurePipelinesCredential` gets its assertion from;
+//! `GET /subscriptions[/{id}]`; management groups (list, one, descendants); policy
+//! assignments, policy exemptions and role assignments at any scope with `atScope()`
+//! inheritance through the management-group chain; resource-type lists per subscription or
+//! resource group; child and extension collections of any stored object; and any stored
+//! object by ID. Matching is case-insensitive; bodies are never rewritten. Lists page with
+//! absolute `nextLink`s. [`Options`] injects 403s per scope and API, 429s with
+//! `Retry-After`, 5xx, and short token lifetimes; every request is counted and logged.
+
+mod arm;
+mod auth;
+mod clock;
+mod faults;
+mod filter;
+mod paging;
+mod random;
+mod reply;
+mod route;
+mod scope;
+mod serve;
+mod server;
+mod tenant;
+mod tls;
+
+pub use faults::{Deny, Fail, Options, Throttle};
+pub use serve::{OIDC_API, RequestLog, TOKEN_API};
+pub use server::Emulator;
+pub use tenant::{Client, Tenant};

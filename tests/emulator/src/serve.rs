@@ -1,0 +1,417 @@
+//! The one request handler both listeners run: it tells the sign-in endpoints (Entra token,
+//! Azure DevOps OIDC) from ARM, applies the ARM pipeline in a fixed order —
+//! classification (so even a 401 is logged against its API), bearer check, method,
+//! `api-version`, injected faults, route, paging — and then, for every answer alike, adds the
+//! headers ARM always sends, counts the request and appends it to the log. Keeping the
+//! pipeline in one function makes its order, and so which error wins when several apply,
+//! visible in one place.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, Method, StatusCode, header};
+use axum::response::Response;
+
+use crate::arm::{self, Served};
+use crate::auth::{self, Principal, Tokens};
+use crate::faults::{Fault, FaultState, Options};
+use crate::reply::Reply;
+use crate::route;
+use crate::tenant::Tenant;
+use crate::{clock, filter, paging, scope};
+
+/// The API name the token endpoint is logged under; throttle and fail entries with this
+/// name apply to sign-in too.
+pub const TOKEN_API: &str = "oauth2/v2.0/token";
+
+/// The API name the Azure DevOps OIDC endpoint (`AzurePipelinesCredential`) is logged under.
+pub const OIDC_API: &str = "distributedtask/oidctoken";
+
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// One served request, in arrival order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestLog {
+    pub method: String,
+    pub path_and_query: String,
+    /// The API the request was classified as: `TOKEN_API`, `OIDC_API`, or an ARM API name
+    /// such as `Microsoft.Security/pricings`; `None` for paths ARM would not route.
+    pub api: Option<String>,
+    pub status: u16,
+}
+
+/// State shared by both listeners.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) tenant: Tenant,
+    pub(crate) faults: Mutex<FaultState>,
+    pub(crate) tokens: Tokens,
+    pub(crate) log: Mutex<Vec<RequestLog>>,
+    /// `https://127.0.0.1:PORT`, the authority named in 401 challenges.
+    pub(crate) https_base: String,
+    reads_left: AtomicU64,
+}
+
+impl Shared {
+    pub(crate) fn new(tenant: Tenant, options: Options, https_base: String) -> Shared {
+        let fixed_deny = tenant.denials().to_vec();
+        Shared {
+            tenant,
+            faults: Mutex::new(FaultState::new(options, fixed_deny)),
+            tokens: Tokens::default(),
+            log: Mutex::new(Vec::new()),
+            https_base,
+            reads_left: AtomicU64::new(11_999),
+        }
+    }
+
+    pub(crate) fn faults(&self) -> MutexGuard<'_, FaultState> {
+        self.faults.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn log(&self) -> MutexGuard<'_, Vec<RequestLog>> {
+        self.log.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// ARM's read budget, counting down and never below zero.
+    fn next_reads_left(&self) -> u64 {
+        self.reads_left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(n.saturating_sub(1))
+            })
+            .map_or(0, |n| n.saturating_sub(1))
+    }
+}
+
+/// Per-listener state: which scheme nextLinks should use.
+#[derive(Clone, Debug)]
+pub(crate) struct Listener {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) scheme: &'static str,
+    pub(crate) local: SocketAddr,
+}
+
+pub(crate) async fn handle(State(listener): State<Listener>, request: Request) -> Response {
+    let method = request.method().to_string();
+    let path_and_query = request.uri().path_and_query().map_or_else(
+        || request.uri().path().to_string(),
+        |p| p.as_str().to_string(),
+    );
+    let (mut reply, api) = respond(&listener, request).await;
+    let shared = &listener.shared;
+    let request_id = crate::random::guid();
+    reply.headers.push((
+        HeaderName::from_static("x-ms-request-id"),
+        request_id.clone(),
+    ));
+    reply.headers.push((
+        HeaderName::from_static("x-ms-correlation-request-id"),
+        request_id,
+    ));
+    reply.headers.push((
+        HeaderName::from_static("x-ms-ratelimit-remaining-subscription-reads"),
+        shared.next_reads_left().to_string(),
+    ));
+    let status = reply.status.as_u16();
+    tracing::debug!(%method, %path_and_query, ?api, status, "served");
+    shared.log().push(RequestLog {
+        method,
+        path_and_query,
+        api,
+        status,
+    });
+    reply.into_response()
+}
+
+fn is_token_path(segs: &[&str]) -> bool {
+    segs.len() == 4
+        && segs[1].eq_ignore_ascii_case("oauth2")
+        && segs[2].eq_ignore_ascii_case("v2.0")
+        && segs[3].eq_ignore_ascii_case("token")
+}
+
+async fn respond(listener: &Listener, request: Request) -> (Reply, Option<String>) {
+    let shared = &listener.shared;
+    let tenant = &shared.tenant;
+    let (parts, body) = request.into_parts();
+    let path = scope::percent_decode(parts.uri.path());
+    let segs = scope::segments(&path);
+
+    if is_token_path(&segs) {
+        let api = Some(TOKEN_API.to_string());
+        if parts.method != Method::POST {
+            let reply = Reply::entra(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "invalid_request",
+                900_561,
+                &format!(
+                    "The endpoint only accepts POST requests. Received a {} request.",
+                    parts.method
+                ),
+            );
+            return (reply, api);
+        }
+        let (fault, lifetime) = {
+            let mut faults = shared.faults();
+            (
+                faults.check("/", Some(TOKEN_API), false),
+                faults.token_lifetime_secs(),
+            )
+        };
+        if let Some(fault) = fault {
+            return (fault_reply(&fault, "/", TOKEN_API, None), api);
+        }
+        let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+            let reply = Reply::entra(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                900_144,
+                "The request body could not be read.",
+            );
+            return (reply, api);
+        };
+        let reply = auth::token_endpoint(tenant, &shared.tokens, segs[0], &bytes, lifetime);
+        return (reply, api);
+    }
+
+    let authorization = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let raw_query = parts.uri.query().unwrap_or("");
+    let query: Vec<(String, String)> = url::form_urlencoded::parse(raw_query.as_bytes())
+        .into_owned()
+        .collect();
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+
+    if auth::is_oidc_path(&segs) {
+        let api = Some(OIDC_API.to_string());
+        if parts.method != Method::POST {
+            let reply = Reply::arm(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                format!(
+                    "The OIDC token endpoint does not support http method '{}'.",
+                    parts.method
+                ),
+            );
+            return (reply, api);
+        }
+        let fault = shared.faults().check("/", Some(OIDC_API), false);
+        if let Some(fault) = fault {
+            return (fault_reply(&fault, "/", OIDC_API, None), api);
+        }
+        return (
+            auth::oidc_token(authorization, param("serviceConnectionId")),
+            api,
+        );
+    }
+
+    let classified = route::classify(tenant, &path);
+    let api = classified.api.clone();
+    let principal = match shared.tokens.check(tenant, authorization) {
+        Ok(p) => p,
+        Err(rejection) => {
+            let reply = auth::unauthorized(&rejection, &shared.https_base, tenant.tenant_id());
+            return (reply, api);
+        }
+    };
+    if parts.method != Method::GET {
+        let reply = Reply::arm(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            format!(
+                "The requested resource does not support http method '{}'.",
+                parts.method
+            ),
+        );
+        return (reply, api);
+    }
+    if param("api-version").is_none_or(str::is_empty) {
+        let reply = Reply::bad_request(
+            "MissingApiVersionParameter",
+            "The api-version query parameter (?api-version=) is required for all requests.",
+        );
+        return (reply, api);
+    }
+
+    let (fault, page_size, null_next_link) = {
+        let mut faults = shared.faults();
+        let fault = faults.check(&classified.scope, api.as_deref(), true);
+        (
+            fault,
+            faults.options.page_size,
+            faults.options.null_next_link,
+        )
+    };
+    if let (Some(fault), Some(api_name)) = (fault, api.as_deref()) {
+        return (
+            fault_reply(&fault, &classified.scope, api_name, Some(&principal)),
+            api,
+        );
+    }
+
+    let filter = match param("$filter").map(filter::parse).transpose() {
+        Ok(f) => f.unwrap_or_default(),
+        Err(message) => {
+            return (
+                Reply::bad_request("InvalidFilterInQueryString", message),
+                api,
+            );
+        }
+    };
+    let offset = match query.iter().find(|(k, _)| paging::is_skiptoken_key(k)) {
+        None => 0,
+        Some((_, token)) => match paging::decode_token(token) {
+            Some(offset) => offset,
+            None => {
+                let reply = Reply::bad_request(
+                    "InvalidSkipToken",
+                    format!("The skip token '{token}' is not valid."),
+                );
+                return (reply, api);
+            }
+        },
+    };
+
+    let now = clock::rfc3339(clock::unix_now());
+    let expand_path = param("$expand").is_some_and(|e| {
+        e.split(',')
+            .any(|part| part.trim().eq_ignore_ascii_case("path"))
+    });
+    let reply = match arm::execute(tenant, &classified.route, &filter, &now, expand_path) {
+        Err(reply) => reply,
+        Ok(Served::One(object)) => Reply::ok(object),
+        Ok(Served::List(items)) => {
+            let (range, next) = paging::page(items.len(), page_size, offset);
+            let page: Vec<_> = items
+                .into_iter()
+                .skip(range.start)
+                .take(range.len())
+                .collect();
+            let next_link = next.map(|next| {
+                let host = parts
+                    .headers
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .map(str::to_string)
+                    .or_else(|| parts.uri.authority().map(|a| a.to_string()))
+                    .unwrap_or_else(|| listener.local.to_string());
+                let base = format!("{}://{host}", listener.scheme);
+                paging::next_link(&base, parts.uri.path(), raw_query, next)
+            });
+            Reply::ok(paging::envelope(page, next_link, null_next_link))
+        }
+    };
+    (reply, api)
+}
+
+/// The injected answer. `principal` is absent for the token endpoint, which cannot be
+/// denied.
+fn fault_reply(
+    fault: &Fault,
+    request_scope: &str,
+    api: &str,
+    principal: Option<&Principal>,
+) -> Reply {
+    match fault {
+        Fault::Deny => {
+            let (client, object) = principal.map_or(("unknown", "unknown"), |p| {
+                (p.client_id.as_str(), p.object_id.as_str())
+            });
+            Reply::arm(
+                StatusCode::FORBIDDEN,
+                "AuthorizationFailed",
+                format!(
+                    "The client '{client}' with object id '{object}' does not have authorization to perform action '{api}/read' over scope '{request_scope}' or the scope is invalid. If access was recently granted, please refresh your credentials."
+                ),
+            )
+        }
+        Fault::Throttle { retry_after_secs } => {
+            let subscription = scope::subscription_of(&scope::normalize(request_scope))
+                .unwrap_or("tenant")
+                .to_string();
+            let actor = principal.map_or("unknown", |p| p.object_id.as_str());
+            Reply::arm(
+                StatusCode::TOO_MANY_REQUESTS,
+                "SubscriptionRequestsThrottled",
+                format!(
+                    "Number of 'read' requests for subscription '{subscription}' actor '{actor}' exceeded. Please try again after '{retry_after_secs}' seconds after the last request."
+                ),
+            )
+            .with_header(header::RETRY_AFTER, retry_after_secs.to_string())
+        }
+        Fault::Fail { status } => {
+            let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let code = match status {
+                StatusCode::SERVICE_UNAVAILABLE => "ServiceUnavailable",
+                StatusCode::BAD_GATEWAY => "BadGateway",
+                StatusCode::GATEWAY_TIMEOUT => "GatewayTimeout",
+                _ => "InternalServerError",
+            };
+            Reply::arm(
+                status,
+                code,
+                format!("The service failed to process the request for '{api}' (injected fault)."),
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_replies_have_arm_shapes() {
+        let p = Principal {
+            client_id: "app".into(),
+            object_id: "oid".into(),
+        };
+        let deny = fault_reply(
+            &Fault::Deny,
+            "/subscriptions/s",
+            "Microsoft.Security/pricings",
+            Some(&p),
+        );
+        assert_eq!(deny.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            deny.body["error"]["message"],
+            "The client 'app' with object id 'oid' does not have authorization to perform action 'Microsoft.Security/pricings/read' over scope '/subscriptions/s' or the scope is invalid. If access was recently granted, please refresh your credentials."
+        );
+        let throttle = fault_reply(
+            &Fault::Throttle {
+                retry_after_secs: 3,
+            },
+            "/subscriptions/s",
+            "x",
+            Some(&p),
+        );
+        assert_eq!(throttle.code(), Some("SubscriptionRequestsThrottled"));
+        assert_eq!(
+            throttle.headers,
+            vec![(header::RETRY_AFTER, "3".to_string())]
+        );
+        let fail = fault_reply(&Fault::Fail { status: 503 }, "/", "x", None);
+        assert_eq!(
+            (fail.status.as_u16(), fail.code()),
+            (503, Some("ServiceUnavailable"))
+        );
+        let odd = fault_reply(&Fault::Fail { status: 42 }, "/", "x", None);
+        assert_eq!(odd.status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn token_path_shape() {
+        assert!(is_token_path(&["t", "oauth2", "v2.0", "token"]));
+        assert!(is_token_path(&["t", "OAuth2", "V2.0", "TOKEN"]));
+        assert!(!is_token_path(&["t", "oauth2", "token"]));
+    }
+}

@@ -1,0 +1,817 @@
+//! End-to-end tests of the emulator over real sockets: sign-in over HTTPS trusting the
+//! emulator's CA, the ARM pipeline over both listeners, paging, scope inheritance and fault
+//! injection. The fixture `data/tenant.json` is assembled from the official example payloads
+//! in `shared/arm-examples` (clusters, registry, private endpoint connection, pricings, policy
+//! assignments and exemptions, role assignments, subscriptions) re-homed into one tenant:
+//! MGs alz → {platform, landingzones → {corp, online}}, one subscription in each of corp,
+//! online and platform.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use lzaudit_emulator::{Deny, Emulator, Fail, Options, Tenant, Throttle};
+use serde_json::Value;
+
+const TENANT: &str = "31c75423-32d6-4322-88b7-c478bdde4858";
+const CORP: &str = "/subscriptions/291bba3f-e0a5-47bc-a099-3bdcb2a50a05";
+const ONLINE: &str = "/subscriptions/ae640e6b-ba3e-4256-9d62-2993eecfa6f2";
+const CLIENT_ID: &str = "11111111-2222-3333-4444-555555555555";
+const SECRET: &str = "emulator-secret";
+const STATIC: &str = "az-cli-static-token";
+const V: &str = "api-version=2025-01-01";
+
+fn registry() -> String {
+    format!("{CORP}/resourceGroups/rg-acr/providers/Microsoft.ContainerRegistry/registries/acrcorp")
+}
+
+fn tenant() -> Tenant {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tenant.json");
+    Tenant::load(&path).expect("fixture loads")
+}
+
+fn https_client(emulator: &Emulator) -> reqwest::Client {
+    let ca = reqwest::Certificate::from_pem(emulator.ca_pem().as_bytes()).expect("CA parses");
+    reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .build()
+        .expect("client")
+}
+
+struct Got {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+impl Got {
+    fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+async fn get(client: &reqwest::Client, url: &str, token: Option<&str>) -> Got {
+    let mut request = client.get(url);
+    if let Some(token) = token {
+        request = request.header("Authorization", format!("Bearer {token}"));
+    }
+    let response = request.send().await.expect("request sent");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("body");
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Got {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn sign_in(client: &reqwest::Client, emulator: &Emulator, tenant: &str, secret: &str) -> Got {
+    let form = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "client_credentials")
+        .append_pair("client_id", CLIENT_ID)
+        .append_pair("client_secret", secret)
+        .append_pair("scope", "https://management.azure.com/.default")
+        .finish();
+    let response = client
+        .post(format!(
+            "{}/{tenant}/oauth2/v2.0/token",
+            emulator.https_url()
+        ))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .expect("token request sent");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = serde_json::from_str(&response.text().await.expect("body")).unwrap_or(Value::Null);
+    Got {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Follows nextLinks from `first`, returning every page.
+async fn pages(client: &reqwest::Client, first: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut next = Some(first.to_string());
+    while let Some(url) = next {
+        let got = get(client, &url, Some(STATIC)).await;
+        assert_eq!(got.status, 200, "{url}: {}", got.body);
+        next = got
+            .body
+            .get("nextLink")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        out.push(got.body);
+        assert!(out.len() < 50, "paging does not end");
+    }
+    out
+}
+
+fn names(body: &Value) -> Vec<String> {
+    body["value"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|i| i["name"].as_str().unwrap_or("?").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn signs_in_over_https_and_serves_arm_on_both_listeners() {
+    let emulator = Emulator::start(tenant(), Options::default())
+        .await
+        .expect("starts");
+    let client = https_client(&emulator);
+
+    let token = sign_in(&client, &emulator, TENANT, SECRET).await;
+    assert_eq!(token.status, 200, "{}", token.body);
+    assert_eq!(token.body["token_type"], "Bearer");
+    assert_eq!(token.body["expires_in"], 3600);
+    let access = token.body["access_token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    assert!(access.starts_with("emu-"));
+
+    let subs = get(
+        &client,
+        &format!("{}/subscriptions?{V}", emulator.https_url()),
+        Some(&access),
+    )
+    .await;
+    assert_eq!(subs.status, 200);
+    assert_eq!(subs.body["value"].as_array().map(Vec::len), Some(3));
+    assert!(subs.body.get("nextLink").is_none());
+    for header in [
+        "x-ms-request-id",
+        "x-ms-ratelimit-remaining-subscription-reads",
+    ] {
+        assert!(subs.headers.contains_key(header), "missing {header}");
+    }
+
+    let plain = reqwest::Client::new();
+    let one = get(
+        &plain,
+        &format!("{}{CORP}?{V}", emulator.http_url()),
+        Some(&access),
+    )
+    .await;
+    assert_eq!(one.status, 200);
+    assert_eq!(one.body["displayName"], "corp-aks-prod");
+    assert_eq!(
+        one.body["subscriptionPolicies"]["quotaId"],
+        "Internal_2014-09-01"
+    );
+
+    let wrong = sign_in(&client, &emulator, TENANT, "nope").await;
+    assert_eq!(wrong.status, 401);
+    assert_eq!(wrong.body["error"], "invalid_client");
+    assert_eq!(wrong.body["error_codes"][0], 7_000_215);
+    assert!(
+        wrong.body["error_description"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("AADSTS7000215")
+    );
+    let elsewhere = sign_in(&client, &emulator, "contoso.onmicrosoft.com", SECRET).await;
+    assert_eq!(elsewhere.status, 400);
+    assert_eq!(elsewhere.body["error_codes"][0], 90002);
+
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn rejects_missing_invalid_and_expired_tokens() {
+    let emulator = Emulator::start(
+        tenant(),
+        Options {
+            token_lifetime_secs: 1,
+            ..Options::default()
+        },
+    )
+    .await
+    .expect("starts");
+    let client = https_client(&emulator);
+    let url = format!("{}/subscriptions?{V}", emulator.http_url());
+
+    let missing = get(&client, &url, None).await;
+    assert_eq!(missing.status, 401);
+    assert_eq!(missing.code(), "InvalidAuthenticationToken");
+    let challenge = missing.headers["www-authenticate"].to_str().expect("ascii");
+    assert!(challenge.contains(&format!(
+        "authorization_uri=\"{}/{TENANT}\"",
+        emulator.https_url()
+    )));
+    assert!(challenge.contains("error=\"invalid_token\""));
+
+    assert_eq!(
+        get(&client, &url, Some("forged")).await.code(),
+        "InvalidAuthenticationToken"
+    );
+
+    let no_version = get(
+        &client,
+        &format!("{}/subscriptions", emulator.http_url()),
+        Some(STATIC),
+    )
+    .await;
+    assert_eq!(
+        (no_version.status, no_version.code()),
+        (400, "MissingApiVersionParameter")
+    );
+
+    let token = sign_in(&client, &emulator, TENANT, SECRET).await;
+    assert_eq!(token.body["expires_in"], 1);
+    let access = token.body["access_token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    assert_eq!(get(&client, &url, Some(&access)).await.status, 200);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let expired = get(&client, &url, Some(&access)).await;
+    assert_eq!(
+        (expired.status, expired.code()),
+        (401, "ExpiredAuthenticationToken")
+    );
+}
+
+#[tokio::test]
+async fn pages_with_absolute_next_links_in_both_styles() {
+    let emulator = Emulator::start(
+        tenant(),
+        Options {
+            page_size: Some(1),
+            ..Options::default()
+        },
+    )
+    .await
+    .expect("starts");
+    let plain = reqwest::Client::new();
+    let path = format!(
+        "{}/providers/Microsoft.Authorization/roleAssignments",
+        registry()
+    );
+    let first = format!("{}{path}?{V}&$filter=atScope()", emulator.http_url());
+    let all = pages(&plain, &first).await;
+    assert_eq!(all.len(), 5);
+    for page in &all[..4] {
+        let link = page["nextLink"].as_str().expect("link");
+        assert!(
+            link.starts_with(&format!("{}{path}?", emulator.http_url())),
+            "{link}"
+        );
+        assert!(
+            link.contains(V) && link.contains("$filter=atScope()") && link.contains("$skiptoken=")
+        );
+        assert_eq!(page["value"].as_array().map(Vec::len), Some(1));
+    }
+    assert!(all[4].get("nextLink").is_none(), "last page omits nextLink");
+
+    emulator.set_options(Options {
+        page_size: Some(2),
+        null_next_link: true,
+        ..Options::default()
+    });
+    let client = https_client(&emulator);
+    let first = format!("{}{path}?{V}&$filter=atScope()", emulator.https_url());
+    let all = pages(&client, &first).await;
+    assert_eq!(all.len(), 3);
+    assert!(
+        all[0]["nextLink"]
+            .as_str()
+            .is_some_and(|l| l.starts_with(&emulator.https_url()))
+    );
+    assert_eq!(
+        all[2].get("nextLink"),
+        Some(&Value::Null),
+        "last page sends null"
+    );
+    let flat: Vec<String> = all.iter().flat_map(names).collect();
+    assert_eq!(flat.len(), 5);
+
+    let bad = get(
+        &plain,
+        &format!("{}{path}?{V}&$skiptoken=garbage", emulator.http_url()),
+        Some(STATIC),
+    )
+    .await;
+    assert_eq!((bad.status, bad.code()), (400, "InvalidSkipToken"));
+}
+
+#[tokio::test]
+async fn at_scope_inherits_through_management_groups() {
+    let emulator = Emulator::start(tenant(), Options::default())
+        .await
+        .expect("starts");
+    let c = reqwest::Client::new();
+    let base = emulator.http_url();
+    let list = |scope: &str, kind: &str, filter: &str| {
+        format!("{base}{scope}/providers/Microsoft.Authorization/{kind}?{V}{filter}")
+    };
+    let mg = |g: &str| format!("/providers/Microsoft.Management/managementGroups/{g}");
+
+    let corp = get(
+        &c,
+        &list(CORP, "policyAssignments", "&$filter=atScope()"),
+        Some(STATIC),
+    )
+    .await;
+    assert_eq!(
+        names(&corp.body),
+        [
+            "root-asc",
+            "alz-aks-defender",
+            "corp-deny-public",
+            "sub-naming"
+        ]
+    );
+    let corp_all = get(&c, &list(CORP, "policyAssignments", ""), Some(STATIC)).await;
+    assert_eq!(
+        names(&corp_all.body),
+        [
+            "root-asc",
+            "alz-aks-defender",
+            "corp-deny-public",
+            "sub-naming",
+            "rg-aks-tags"
+        ]
+    );
+    let online = get(
+        &c,
+        &list(ONLINE, "policyAssignments", "&$filter=atScope()"),
+        Some(STATIC),
+    )
+    .await;
+    assert_eq!(
+        names(&online.body),
+        ["root-asc", "alz-aks-defender", "online-audit"]
+    );
+    let at_mg = get(
+        &c,
+        &list(&mg("Corp"), "policyAssignments", "&$filter=atScope()"),
+        Some(STATIC),
+    )
+    .await;
+    assert_eq!(
+        names(&at_mg.body),
+        ["root-asc", "alz-aks-defender", "corp-deny-public"]
+    );
+
+    let roles = get(
+        &c,
+        &list(&registry(), "roleAssignments", "&$filter=atScope()"),
+        Some(STATIC),
+    )
+    .await;
+    let scopes: Vec<&str> = roles.body["value"]
+        .as_array()
+        .map(|v| {
+            v.iter()
+                .filter_map(|r| r["properties"]["scope"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    let expected_scopes = [
+        "/".to_string(),
+        mg("alz"),
+        CORP.to_string(),
+        format!("{CORP}/resourceGroups/rg-acr"),
+        registry(),
+    ];
+    assert_eq!(scopes, expected_scopes);
+    let acr_pull = get(
+        &c,
+        &list(&registry(), "roleAssignments", "&$filter=atScope()%20and%20principalId%20eq%20%275a2b1c3d-0000-4000-8000-00000000beef%27"),
+        Some(STATIC),
+    )
+    .await;
+    assert_eq!(acr_pull.body["value"].as_array().map(Vec::len), Some(2));
+
+    let exemptions = get(&c, &list(CORP, "policyExemptions", ""), Some(STATIC)).await;
+    assert_eq!(
+        names(&exemptions.body),
+        ["sub-waiver", "rg-mitigated", "alz-waiver"]
+    );
+    let above = get(
+        &c,
+        &list(CORP, "policyExemptions", "&$filter=atScope()"),
+        Some(STATIC),
+    )
+    .await;
+    assert_eq!(names(&above.body), ["sub-waiver", "alz-waiver"]);
+    let live = get(
+        &c,
+        &list(CORP, "policyExemptions", "&$filter=excludeExpired()"),
+        Some(STATIC),
+    )
+    .await;
+    assert_eq!(names(&live.body), ["sub-waiver", "alz-waiver"]);
+
+    let descendants = get(
+        &c,
+        &format!("{base}{}/descendants?{V}", mg("alz")),
+        Some(STATIC),
+    )
+    .await;
+    assert_eq!(
+        names(&descendants.body),
+        [
+            "platform",
+            "landingzones",
+            "corp",
+            "online",
+            "291bba3f-e0a5-47bc-a099-3bdcb2a50a05",
+            "ae640e6b-ba3e-4256-9d62-2993eecfa6f2",
+            "20ff7fc3-e762-44dd-bd96-b71116dcdc23"
+        ]
+    );
+    let unknown = get(
+        &c,
+        &format!("{base}{}/descendants?{V}", mg("nope")),
+        Some(STATIC),
+    )
+    .await;
+    assert_eq!((unknown.status, unknown.code()), (404, "NotFound"));
+    let bad_filter = get(
+        &c,
+        &list(CORP, "policyAssignments", "&$filter=whatever"),
+        Some(STATIC),
+    )
+    .await;
+    assert_eq!(bad_filter.status, 400);
+}
+
+#[tokio::test]
+async fn injects_denials_throttling_and_failures() {
+    let clusters = "Microsoft.ContainerService/managedClusters";
+    let emulator = Emulator::start(
+        tenant(),
+        Options {
+            deny: vec![Deny {
+                scope: CORP.to_uppercase(),
+                api: "microsoft.security/PRICINGS".into(),
+            }],
+            throttle: vec![Throttle {
+                api: clusters.into(),
+                times: 2,
+                retry_after_secs: 7,
+            }],
+            fail: vec![Fail {
+                api: "Microsoft.ContainerRegistry/registries".into(),
+                times: 1,
+                status: 503,
+            }],
+            ..Options::default()
+        },
+    )
+    .await
+    .expect("starts");
+    let client = https_client(&emulator);
+    let token = sign_in(&client, &emulator, TENANT, SECRET).await;
+    let access = token.body["access_token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let base = emulator.https_url();
+
+    let pricings = get(
+        &client,
+        &format!("{base}{CORP}/providers/Microsoft.Security/pricings?{V}"),
+        Some(&access),
+    )
+    .await;
+    assert_eq!(
+        (pricings.status, pricings.code()),
+        (403, "AuthorizationFailed")
+    );
+    let message = pricings.body["error"]["message"].as_str().unwrap_or("");
+    assert!(
+        message.starts_with(&format!("The client '{CLIENT_ID}' with object id '")),
+        "{message}"
+    );
+    assert!(message.contains(&format!(
+        "perform action 'Microsoft.Security/pricings/read' over scope '{CORP}'"
+    )));
+    let vmss = format!(
+        "{CORP}/resourceGroups/MC_rg-aks_aks-corp-1_westeurope/providers/Microsoft.Compute/virtualMachineScaleSets/aks-nodepool1-12345678-vmss"
+    );
+    let on_vmss = get(
+        &client,
+        &format!("{base}{vmss}/providers/Microsoft.Security/pricings?{V}"),
+        Some(&access),
+    )
+    .await;
+    assert_eq!(on_vmss.status, 403);
+    let elsewhere = get(
+        &client,
+        &format!("{base}{ONLINE}/providers/Microsoft.Security/pricings?{V}"),
+        Some(&access),
+    )
+    .await;
+    assert_eq!(elsewhere.status, 200);
+
+    let url = format!("{base}{CORP}/providers/Microsoft.ContainerService/managedClusters?{V}");
+    for _ in 0..2 {
+        let throttled = get(&client, &url, Some(&access)).await;
+        assert_eq!(
+            (throttled.status, throttled.code()),
+            (429, "SubscriptionRequestsThrottled")
+        );
+        assert_eq!(throttled.headers["retry-after"], "7");
+    }
+    assert_eq!(get(&client, &url, Some(&access)).await.status, 200);
+
+    let registries = format!("{base}{CORP}/providers/Microsoft.ContainerRegistry/registries?{V}");
+    let failed = get(&client, &registries, Some(&access)).await;
+    assert_eq!((failed.status, failed.code()), (503, "ServiceUnavailable"));
+    assert_eq!(
+        names(&get(&client, &registries, Some(&access)).await.body),
+        ["acrcorp"]
+    );
+
+    emulator.set_options(Options::default());
+    assert_eq!(
+        get(&client, &pricings_url(&base), Some(&access))
+            .await
+            .status,
+        200
+    );
+}
+
+fn pricings_url(base: &str) -> String {
+    format!("{base}{CORP}/providers/Microsoft.Security/pricings?{V}")
+}
+
+#[tokio::test]
+async fn counts_and_logs_every_request() {
+    let emulator = Emulator::start(tenant(), Options::default())
+        .await
+        .expect("starts");
+    let client = https_client(&emulator);
+    assert_eq!(emulator.request_count(), 0);
+    sign_in(&client, &emulator, TENANT, SECRET).await;
+    get(
+        &client,
+        &format!("{}/subscriptions?{V}", emulator.http_url()),
+        None,
+    )
+    .await;
+    get(&client, &pricings_url(&emulator.http_url()), Some(STATIC)).await;
+    get(
+        &client,
+        &format!("{}{}/nope?{V}", emulator.http_url(), registry()),
+        Some(STATIC),
+    )
+    .await;
+    assert_eq!(emulator.request_count(), 4);
+    let log = emulator.requests();
+    let summary: Vec<(&str, Option<&str>, u16)> = log
+        .iter()
+        .map(|r| (r.method.as_str(), r.api.as_deref(), r.status))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("POST", Some(lzaudit_emulator::TOKEN_API), 200),
+            ("GET", Some("Microsoft.Resources/subscriptions"), 401),
+            ("GET", Some("Microsoft.Security/pricings"), 200),
+            (
+                "GET",
+                Some("Microsoft.ContainerRegistry/registries/nope"),
+                200
+            ),
+        ]
+    );
+    assert_eq!(
+        log[2].path_and_query,
+        format!("{CORP}/providers/Microsoft.Security/pricings?{V}")
+    );
+}
+
+#[tokio::test]
+async fn serves_objects_verbatim_and_routes_by_shape() {
+    let emulator = Emulator::start(tenant(), Options::default())
+        .await
+        .expect("starts");
+    let c = reqwest::Client::new();
+    let base = emulator.http_url();
+    let fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tenant.json"),
+        )
+        .expect("read"),
+    )
+    .expect("json");
+    let stored = fixture["resources"]
+        .as_array()
+        .and_then(|r| r.iter().find(|o| o["name"] == "aks-corp-1"))
+        .expect("cluster in fixture")
+        .clone();
+
+    let list = get(
+        &c,
+        &format!("{base}{CORP}/providers/Microsoft.ContainerService/managedClusters?{V}"),
+        Some(STATIC),
+    )
+    .await;
+    assert_eq!(
+        list.body["value"][0]["type"],
+        "Microsoft.ContainerService/ManagedClusters"
+    );
+    assert_eq!(list.body["value"][0], stored);
+    let id = stored["id"].as_str().expect("id");
+    let shouted = get(
+        &c,
+        &format!("{base}{}?{V}", id.to_uppercase()),
+        Some(STATIC),
+    )
+    .await;
+    assert_eq!(shouted.status, 200);
+    assert_eq!(shouted.body, stored, "served exactly as stored");
+
+    let pe = get(
+        &c,
+        &format!("{base}{}/privateEndpointConnections?{V}", registry()),
+        Some(STATIC),
+    )
+    .await;
+    assert_eq!(names(&pe.body), ["pe-acrcorp"]);
+    assert_eq!(
+        pe.body["value"][0]["properties"]["privateLinkServiceConnectionState"]["status"],
+        "Approved"
+    );
+    let no_parent = get(
+        &c,
+        &format!("{base}{}x/privateEndpointConnections?{V}", registry()),
+        Some(STATIC),
+    )
+    .await;
+    assert_eq!(
+        (no_parent.status, no_parent.code()),
+        (404, "ResourceNotFound")
+    );
+    let missing = get(&c, &format!("{base}{}x?{V}", registry()), Some(STATIC)).await;
+    assert_eq!((missing.status, missing.code()), (404, "ResourceNotFound"));
+    assert!(
+        missing.body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("aka.ms/ARMResourceNotFoundFix")
+    );
+    let no_sub = get(
+        &c,
+        &format!("{base}/subscriptions/00000000-dead-beef-0000-000000000000?{V}"),
+        Some(STATIC),
+    )
+    .await;
+    assert_eq!(
+        (no_sub.status, no_sub.code()),
+        (404, "SubscriptionNotFound")
+    );
+    let no_def = get(
+        &c,
+        &format!("{base}/providers/Microsoft.Authorization/policyDefinitions/nope?{V}"),
+        Some(STATIC),
+    )
+    .await;
+    assert_eq!(no_def.code(), "PolicyDefinitionNotFound");
+    let builtin = get(
+        &c,
+        &format!("{base}/providers/Microsoft.Authorization/policyDefinitions/a8eff44f-8c92-45c3-a3fb-9880802d67a7?{V}"),
+        Some(STATIC),
+    )
+    .await;
+    assert_eq!(builtin.body["properties"]["policyType"], "BuiltIn");
+    let empty = get(
+        &c,
+        &format!("{base}{CORP}/providers/Microsoft.Web/sites?{V}"),
+        Some(STATIC),
+    )
+    .await;
+    assert_eq!(
+        (empty.status, empty.body["value"].as_array().map(Vec::len)),
+        (200, Some(0))
+    );
+
+    let post = c
+        .post(format!("{base}{CORP}?{V}"))
+        .header("Authorization", format!("Bearer {STATIC}"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(post.status().as_u16(), 405);
+    let body: Value = serde_json::from_str(&post.text().await.expect("body")).expect("json");
+    assert!(body["error"]["code"].is_string());
+}
+
+/// The blocking helper, from a plain test, with a hand-written HTTP/1.1 request.
+#[test]
+fn runs_on_its_own_thread() {
+    let emulator = Emulator::start_in_thread(tenant(), Options::default());
+    let authority = emulator
+        .http_url()
+        .trim_start_matches("http://")
+        .to_string();
+    let mut stream = std::net::TcpStream::connect(&authority).expect("connects");
+    write!(
+        stream,
+        "GET /subscriptions?{V} HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {STATIC}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("writes");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("reads");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("corp-aks-prod"));
+    assert_eq!(emulator.request_count(), 1);
+    drop(emulator);
+    assert!(
+        std::net::TcpStream::connect(&authority).is_err(),
+        "listener closed on drop"
+    );
+}
+
+/// Malformed and odd requests get an error envelope, never a dropped connection or a 5xx.
+#[tokio::test]
+async fn odd_requests_get_envelopes_not_panics() {
+    let emulator = Emulator::start(tenant(), Options::default())
+        .await
+        .expect("starts");
+    let c = reqwest::Client::new();
+    let base = emulator.http_url();
+    let paths = [
+        "/",
+        "//",
+        "/%",
+        "/%ff%fe",
+        "/subscriptions/%ZZ",
+        "/subscriptions//providers",
+        "/subscriptions/é/providers/Microsoft.Compute/virtualMachines",
+        "/providers",
+        "/providers/Microsoft.Management/managementGroups",
+        "/providers/Microsoft.Management/managementGroups/alz",
+        "/providers/Microsoft.Authorization/roleAssignments",
+        "/providers/Microsoft.Authorization/policyDefinitions",
+        "/subscriptions/291bba3f-e0a5-47bc-a099-3bdcb2a50a05/resourceGroups",
+        "/subscriptions/291bba3f-e0a5-47bc-a099-3bdcb2a50a05/resourceGroups/rg-acr/providers",
+        "/tenants",
+        "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p",
+    ];
+    for path in paths {
+        for query in [
+            V,
+            "api-version=1&$filter=atScope()%20and%20",
+            "api-version=1&$filter='",
+            "api-version=",
+        ] {
+            let got = get(&c, &format!("{base}{path}?{query}"), Some(STATIC)).await;
+            assert!(got.status < 500, "{path}?{query}: {}", got.status);
+            assert!(
+                got.status == 200 || got.body["error"]["code"].is_string(),
+                "{path}?{query}: {}",
+                got.body
+            );
+        }
+    }
+    let groups = get(
+        &c,
+        &format!("{base}/providers/Microsoft.Management/managementGroups?{V}"),
+        Some(STATIC),
+    )
+    .await;
+    assert_eq!(groups.body["value"].as_array().map(Vec::len), Some(6));
+    let alz = get(
+        &c,
+        &format!("{base}/providers/Microsoft.Management/managementGroups/ALZ?{V}"),
+        Some(STATIC),
+    )
+    .await;
+    assert_eq!(alz.body["properties"]["displayName"], "Contoso");
+    let token_get = get(&c, &format!("{base}/{TENANT}/oauth2/v2.0/token"), None).await;
+    assert_eq!(token_get.status, 405);
+
+    let https = https_client(&emulator);
+    let oidc = https
+        .post(format!(
+            "{}?api-version=7.1&serviceConnectionId=sc-1",
+            emulator.pipelines_oidc_url()
+        ))
+        .header("Authorization", "Bearer system-access-token")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(oidc.status().as_u16(), 200);
+    let body: Value = serde_json::from_str(&oidc.text().await.expect("body")).expect("json");
+    assert!(
+        body["oidcToken"]
+            .as_str()
+            .is_some_and(|t| t.split('.').count() == 3)
+    );
+}
