@@ -1,0 +1,214 @@
+//! The command line (clap derive): `audit`, `collect`, `checks list|explain`,
+//! `profiles list|show|validate`. Parsing only; `commands` runs them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::exit::EXIT_CODES_HELP;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lzaudit",
+    version,
+    about = "Audits Azure landing zones that run AKS against the Cloud Adoption Framework's AKS security guidance",
+    after_help = EXIT_CODES_HELP
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// More log output on stderr (-v info, -vv debug, -vvv trace); `LZAUDIT_LOG` takes a tracing filter.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Audit a tenant (live over ARM, or offline from a snapshot) and report the findings.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Audit(AuditArgs),
+    /// Collect the inventory of a tenant and write it as a snapshot, for offline audits.
+    Collect(CollectArgs),
+    /// The check catalogue.
+    #[command(subcommand)]
+    Checks(ChecksCommand),
+    /// Audit profiles: check selection, parameters, severities, archetypes, waivers.
+    #[command(subcommand)]
+    Profiles(ProfilesCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Audit offline from a snapshot written by `lzaudit collect` (no sign-in).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["management_group", "subscription"])]
+    pub snapshot: Option<PathBuf>,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the report to FILE (atomically) instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit with 1 when a failing finding has this severity or higher (`none`: never).
+    #[arg(long, value_enum, default_value_t = FailOn::High)]
+    pub fail_on: FailOn,
+}
+
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// Where to write the snapshot (atomically).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// How to sign in to Entra ID. `auto` tries env, workload-identity, pipelines, cli, managed-identity in that order.
+    #[arg(long, value_enum, default_value_t = AuthArg::Auto, env = "LZAUDIT_AUTH")]
+    pub auth: AuthArg,
+    /// The Entra tenant (ID or domain) to sign in to.
+    #[arg(long, value_name = "ID", env = "LZAUDIT_TENANT")]
+    pub tenant: Option<String>,
+    /// The Azure cloud: sets the authority host, the ARM endpoint and the token audience.
+    #[arg(long, value_enum, default_value_t = CloudArg::Public)]
+    pub cloud: CloudArg,
+    /// A custom ARM endpoint (Azure Stack Hub, an emulator). `http://` only for loopback hosts.
+    #[arg(long, value_name = "URL")]
+    pub arm_endpoint: Option<String>,
+    /// A custom Entra authority host (HTTPS).
+    #[arg(long, value_name = "URL")]
+    pub authority_host: Option<String>,
+    /// A PEM file of extra trusted root certificates for every HTTPS call, sign-in included.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Where inventory comes from: `arm` (REST); `arg` (Resource Graph) is not available yet; `auto` = arm.
+    #[arg(long, value_enum, default_value_t = SourceArg::Auto)]
+    pub source: SourceArg,
+    /// At most N ARM requests in flight.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Per-request timeout in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout: u64,
+    /// Retries of a throttled (429), failed (5xx) or dropped request.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub max_retries: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct ScopeArgs {
+    /// Audit the subscriptions under this management group (its name, not display name).
+    #[arg(long, value_name = "NAME")]
+    pub management_group: Option<String>,
+    /// Audit this subscription (repeatable). Default: every subscription the identity can list.
+    #[arg(long, value_name = "ID")]
+    pub subscription: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SelectionArgs {
+    /// A built-in profile name (caf-aks, alz-corp, alz-online) or a profile file.
+    #[arg(long, value_name = "NAME|PATH", default_value = crate::profile::DEFAULT_PROFILE)]
+    pub profile: String,
+    /// A directory of extra check files (same format as the built-in ones).
+    #[arg(long, value_name = "DIR")]
+    pub checks: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChecksCommand {
+    /// List the checks.
+    List {
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+        #[arg(long, value_name = "DIR")]
+        checks: Option<PathBuf>,
+    },
+    /// Print a check's documentation: what, why, how to fix, what it reads, its parameters.
+    Explain {
+        id: String,
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+        #[arg(long, value_name = "DIR")]
+        checks: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfilesCommand {
+    /// List the built-in profiles.
+    List,
+    /// Show a profile after resolution: selected checks, parameters, severities, archetypes, waivers.
+    Show {
+        #[arg(value_name = "NAME|PATH")]
+        profile: String,
+        #[arg(long, value_name = "DIR")]
+        checks: Option<PathBuf>,
+    },
+    /// Validate profile files; errors name file, line, column and field.
+    Validate {
+        #[arg(value_name = "PATH", required = true)]
+        paths: Vec<String>,
+        #[arg(long, value_name = "DIR")]
+        checks: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ListFormat {
+    #[value(alias = "text")]
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum FailOn {
+    High,
+    Medium,
+    Low,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum AuthArg {
+    Auto,
+    Cli,
+    Env,
+    WorkloadIdentity,
+    ManagedIdentity,
+    Pipelines,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum CloudArg {
+    Public,
+    Usgov,
+    China,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum SourceArg {
+    Auto,
+    Arg,
+    Arm,
+}

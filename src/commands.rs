@@ -1,0 +1,303 @@
+//! Runs the parsed command line. Each command returns an exit status or a `UserError` that
+//! `main` prints with its hint; nothing here panics on bad input.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow};
+
+use crate::audit;
+use crate::azure::{self, AuthMethod, Cloud, ConnectOptions};
+use crate::catalogue::explain::Explanation;
+use crate::catalogue::{Catalogue, Severity};
+use crate::cli::{
+    AuditArgs, AuthArg, ChecksCommand, CloudArg, CollectArgs, Command, ConnectArgs, FailOn, Format,
+    ListFormat, ProfilesCommand, ScopeArgs, SourceArg,
+};
+use crate::collect::{self, Plan};
+use crate::exit::ExitStatus;
+use crate::inventory::{Inventory, RequestedScope, snapshot};
+use crate::output::write_atomic;
+use crate::profile::{BUILTIN_PROFILES, Profile};
+use crate::report::{self, Origin};
+
+/// Runs one command.
+pub fn run(command: Command) -> anyhow::Result<ExitStatus> {
+    match command {
+        Command::Audit(args) => audit_command(args),
+        Command::Collect(args) => collect_command(args),
+        Command::Checks(c) => checks_command(c),
+        Command::Profiles(p) => profiles_command(p),
+    }
+}
+
+fn catalogue(dir: Option<&Path>) -> anyhow::Result<Catalogue> {
+    Ok(match dir {
+        Some(dir) => Catalogue::with_user_checks(dir)?,
+        None => Catalogue::builtin()?,
+    })
+}
+
+/// Today (UTC) and now, honouring `SOURCE_DATE_EPOCH` so reports can be reproduced.
+pub fn now() -> time::OffsetDateTime {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .unwrap_or_else(time::OffsetDateTime::now_utc)
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn audit_command(args: AuditArgs) -> anyhow::Result<ExitStatus> {
+    let catalogue = catalogue(args.selection.checks.as_deref())?;
+    let profile = Profile::load(&args.selection.profile, &catalogue)?;
+    let (inventory, source) = match &args.snapshot {
+        Some(path) => (snapshot::load(path)?, "snapshot"),
+        None => (live_inventory(&args.connect, &args.scope, &catalogue, &profile)?, "live"),
+    };
+    let now = now();
+    let fail_on = match args.fail_on {
+        FailOn::High => Some(Severity::High),
+        FailOn::Medium => Some(Severity::Medium),
+        FailOn::Low => Some(Severity::Low),
+        FailOn::None => None,
+    };
+    let fail_on_name = format!("{:?}", args.fail_on).to_ascii_lowercase();
+    let report = audit::run(
+        &inventory,
+        &catalogue,
+        &profile,
+        now.date(),
+        Origin {
+            source,
+            fail_on: &fail_on_name,
+            generated_at: rfc3339(now),
+        },
+    );
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let text = match args.format {
+        Format::Json => report::json::render(&report),
+        Format::Table => {
+            let color = to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            report::table::render(&report, color, terminal_width())
+        }
+    };
+    emit(&text, args.output.as_deref())?;
+    Ok(ExitStatus::of(&report, fail_on))
+}
+
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(160)
+}
+
+fn emit(text: &str, output: Option<&Path>) -> anyhow::Result<()> {
+    match output {
+        Some(path) => write_atomic(path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display())),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(text.as_bytes())?;
+            stdout.flush()?;
+            Ok(())
+        }
+    }
+}
+
+fn collect_command(args: CollectArgs) -> anyhow::Result<ExitStatus> {
+    let catalogue = catalogue(args.selection.checks.as_deref())?;
+    let profile = Profile::load(&args.selection.profile, &catalogue)?;
+    let inventory = live_inventory(&args.connect, &args.scope, &catalogue, &profile)?;
+    write_atomic(&args.out, snapshot::to_string(&inventory).as_bytes())
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    let gaps = inventory.gaps().count();
+    tracing::info!(
+        "wrote {} ({} subscriptions, {} clusters, {} registries, {} failed reads)",
+        args.out.display(),
+        inventory.subscriptions.len(),
+        inventory.clusters.len(),
+        inventory.registries.len(),
+        gaps
+    );
+    Ok(if gaps > 0 { ExitStatus::Incomplete } else { ExitStatus::Clean })
+}
+
+fn live_inventory(
+    connect: &ConnectArgs,
+    scope: &ScopeArgs,
+    catalogue: &Catalogue,
+    profile: &Profile,
+) -> anyhow::Result<Inventory> {
+    if connect.source == SourceArg::Arg {
+        return Err(anyhow!(
+            "--source arg (Azure Resource Graph) is not available in this version: use --source arm (or auto)"
+        ));
+    }
+    let options = ConnectOptions {
+        auth: match connect.auth {
+            AuthArg::Auto => AuthMethod::Auto,
+            AuthArg::Cli => AuthMethod::Cli,
+            AuthArg::Env => AuthMethod::Env,
+            AuthArg::WorkloadIdentity => AuthMethod::WorkloadIdentity,
+            AuthArg::ManagedIdentity => AuthMethod::ManagedIdentity,
+            AuthArg::Pipelines => AuthMethod::Pipelines,
+        },
+        tenant: connect.tenant.clone(),
+        cloud: match connect.cloud {
+            CloudArg::Public => Cloud::Public,
+            CloudArg::Usgov => Cloud::UsGov,
+            CloudArg::China => Cloud::China,
+        },
+        arm_endpoint: connect.arm_endpoint.clone(),
+        authority_host: connect.authority_host.clone(),
+        ca_cert: connect.ca_cert.clone(),
+        concurrency: usize::from(connect.concurrency),
+        timeout: Duration::from_secs(connect.timeout.max(1)),
+        max_retries: connect.max_retries,
+    };
+    let (apis, policy_guids) = audit::needs(catalogue, profile);
+    let plan = Plan { apis, policy_guids };
+    let requested = RequestedScope {
+        management_group: scope.management_group.clone(),
+        subscriptions: scope
+            .subscription
+            .iter()
+            .map(|s| s.trim().to_ascii_lowercase())
+            .collect(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let started = Instant::now();
+        let client = azure::connect(&options).await?;
+        let inventory = collect::run(&client, requested, &plan).await?;
+        let stats = client.stats();
+        tracing::info!(
+            "collected in {:.2?}: {} requests, {} retries, {} throttled",
+            started.elapsed(),
+            stats.requests,
+            stats.retries,
+            stats.throttled
+        );
+        Ok(inventory)
+    })
+}
+
+fn checks_command(command: ChecksCommand) -> anyhow::Result<ExitStatus> {
+    match command {
+        ChecksCommand::List { format, checks } => {
+            let catalogue = catalogue(checks.as_deref())?;
+            let text = match format {
+                ListFormat::Json => {
+                    let all: Vec<Explanation> = catalogue.checks().iter().map(Explanation::of).collect();
+                    format!("{}\n", serde_json::to_string_pretty(&all)?)
+                }
+                ListFormat::Table => {
+                    let mut builder = tabled::builder::Builder::default();
+                    builder.push_record(["id", "severity", "area", "target", "title"]);
+                    for c in catalogue.checks() {
+                        let f = &c.file;
+                        builder.push_record([
+                            f.id.clone(),
+                            f.severity.to_string(),
+                            f.area.clone(),
+                            format!("{:?}", f.target).to_ascii_lowercase(),
+                            f.title.clone(),
+                        ]);
+                    }
+                    let mut table = builder.build();
+                    table.with(tabled::settings::Style::sharp());
+                    format!("{table}\n")
+                }
+            };
+            emit(&text, None)?;
+            Ok(ExitStatus::Clean)
+        }
+        ChecksCommand::Explain { id, format, checks } => {
+            let catalogue = catalogue(checks.as_deref())?;
+            let Some(check) = catalogue.get(&id) else {
+                let closest = catalogue.closest(&id);
+                let hint = if closest.is_empty() {
+                    "run `lzaudit checks list`".to_string()
+                } else {
+                    format!("did you mean {}?", closest.join(", "))
+                };
+                return Err(anyhow!("no check `{id}`: {hint}"));
+            };
+            let explanation = Explanation::of(check);
+            let text = match format {
+                ListFormat::Json => format!("{}\n", serde_json::to_string_pretty(&explanation)?),
+                ListFormat::Table => explanation.to_text(),
+            };
+            emit(&text, None)?;
+            Ok(ExitStatus::Clean)
+        }
+    }
+}
+
+fn profiles_command(command: ProfilesCommand) -> anyhow::Result<ExitStatus> {
+    match command {
+        ProfilesCommand::List => {
+            let catalogue = Catalogue::builtin()?;
+            let mut out = String::new();
+            for (name, path, _) in BUILTIN_PROFILES {
+                let p = Profile::load(name, &catalogue)?;
+                out.push_str(&format!("{name:<12} {path:<24} {} ({} checks)\n", p.description, p.selected.len()));
+            }
+            emit(&out, None)?;
+            Ok(ExitStatus::Clean)
+        }
+        ProfilesCommand::Show { profile, checks } => {
+            let catalogue = catalogue(checks.as_deref())?;
+            let p = Profile::load(&profile, &catalogue)?;
+            let mut out = format!("profile {} ({})\n{}\n\nchecks ({}):\n", p.name, p.source, p.description, p.selected.len());
+            for id in &p.selected {
+                let check = catalogue.get(id).expect("selected from the catalogue");
+                out.push_str(&format!(
+                    "  {id} [{}] {}\n",
+                    p.severity_of(id, check.severity()),
+                    check.file.title
+                ));
+                for (name, value) in p.params_for(check) {
+                    out.push_str(&format!("      {name} = {value}\n"));
+                }
+            }
+            out.push_str("\narchetypes:\n");
+            if p.archetypes.is_empty() {
+                out.push_str("  (the catalogue heuristic: MG names ending in landingzones / corp / online, or hallmark assignments)\n");
+            }
+            for (a, names) in &p.archetypes {
+                out.push_str(&format!("  {} = {}\n", a.as_str(), names.join(", ")));
+            }
+            out.push_str(&format!("\nwaivers ({}):\n", p.waivers.len()));
+            for w in &p.waivers {
+                out.push_str(&format!("  {} on {} until {}: {} ({})\n", w.check, w.pattern, w.expires, w.reason, w.location));
+            }
+            emit(&out, None)?;
+            Ok(ExitStatus::Clean)
+        }
+        ProfilesCommand::Validate { paths, checks } => {
+            let catalogue = catalogue(checks.as_deref())?;
+            let mut failed = false;
+            for path in paths {
+                match Profile::load(&path, &catalogue) {
+                    Ok(p) => println!("{path}: ok ({} checks, {} waivers)", p.selected.len(), p.waivers.len()),
+                    Err(e) => {
+                        failed = true;
+                        eprintln!("error: {e}");
+                    }
+                }
+            }
+            Ok(if failed { ExitStatus::Error } else { ExitStatus::Clean })
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! The report: one sorted model built from findings, the profile and the inventory's coverage,
+//! from which every output format renders.
+//!
+//! The JSON form of `Report` is a documented contract (`lzaudit.report/v1`, see the README):
+//! fields are only ever added, never renamed or removed, within v1. Everything is sorted
+//! (subscription, check, resource) so two runs over the same data render identically.
+
+pub mod json;
+pub mod table;
+
+use serde::Serialize;
+
+use crate::catalogue::{Catalogue, Severity};
+use crate::eval::{Finding, Status};
+use crate::inventory::{Inventory, Read, RequestedScope, SkippedSubscription, Tool, arm};
+use crate::profile::{AppliedWaiver, Profile, WaiverReport};
+
+pub const SCHEMA: &str = "lzaudit.report/v1";
+
+/// A finding's status in the report: the evaluation status, or `waived`.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportStatus {
+    Pass,
+    Warn,
+    Fail,
+    NotApplicable,
+    Unknown,
+    Waived,
+}
+
+impl ReportStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportStatus::Pass => "pass",
+            ReportStatus::Warn => "warn",
+            ReportStatus::Fail => "fail",
+            ReportStatus::NotApplicable => "not_applicable",
+            ReportStatus::Unknown => "unknown",
+            ReportStatus::Waived => "waived",
+        }
+    }
+}
+
+impl From<Status> for ReportStatus {
+    fn from(s: Status) -> Self {
+        match s {
+            Status::Pass => ReportStatus::Pass,
+            Status::Warn => ReportStatus::Warn,
+            Status::Fail => ReportStatus::Fail,
+            Status::NotApplicable => ReportStatus::NotApplicable,
+            Status::Unknown => ReportStatus::Unknown,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    pub tool: Tool,
+    pub generated_at: String,
+    pub scope: ReportScope,
+    pub profile: String,
+    pub fail_on: String,
+    pub summary: Summary,
+    /// Every scope × API that could not be read: the audit is incomplete where these are.
+    pub coverage: Vec<Read>,
+    pub skipped_subscriptions: Vec<SkippedSubscription>,
+    pub waivers: Vec<WaiverReport>,
+    pub findings: Vec<ReportFinding>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportScope {
+    pub tenant_id: Option<String>,
+    pub management_group: Option<String>,
+    pub requested_subscriptions: Vec<String>,
+    pub subscriptions: Vec<SubscriptionRef>,
+    /// `snapshot` or `live`, and when the data was collected.
+    pub source: String,
+    pub collected_at: String,
+    pub arm_endpoint: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SubscriptionRef {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    pub pass: usize,
+    pub warn: usize,
+    pub fail: usize,
+    pub not_applicable: usize,
+    pub unknown: usize,
+    pub waived: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportFinding {
+    pub check: String,
+    pub title: String,
+    pub severity: Severity,
+    pub status: ReportStatus,
+    pub resource: String,
+    pub subscription: String,
+    pub subscription_name: String,
+    pub message: String,
+    pub evidence: Vec<crate::eval::Evidence>,
+    pub remediation: String,
+    pub waiver: Option<AppliedWaiver>,
+}
+
+impl ReportFinding {
+    /// The resource's short name for tables: the last segment of its ID.
+    pub fn resource_name(&self) -> &str {
+        arm::last_segment(&self.resource)
+    }
+}
+
+/// Where the data came from, for the report header.
+pub struct Origin<'a> {
+    pub source: &'a str,
+    pub fail_on: &'a str,
+    pub generated_at: String,
+}
+
+/// Builds the report from evaluated (and waiver-applied) findings.
+pub fn build(
+    inventory: &Inventory,
+    catalogue: &Catalogue,
+    profile: &Profile,
+    findings: Vec<(Finding, Option<AppliedWaiver>)>,
+    waivers: Vec<WaiverReport>,
+    origin: Origin,
+) -> Report {
+    let name_of = |guid: &str| {
+        inventory
+            .subscription(guid)
+            .map(|s| s.display_name.clone())
+            .unwrap_or_default()
+    };
+    let mut out: Vec<ReportFinding> = findings
+        .into_iter()
+        .map(|(f, waiver)| {
+            let check = catalogue.get(&f.check);
+            let status = if waiver.is_some() {
+                ReportStatus::Waived
+            } else {
+                f.status.into()
+            };
+            ReportFinding {
+                title: check.map(|c| c.file.title.clone()).unwrap_or_default(),
+                severity: profile.severity_of(&f.check, check.map_or(Severity::Medium, |c| c.severity())),
+                remediation: check
+                    .map(|c| c.file.docs.fix.trim().to_string())
+                    .unwrap_or_default(),
+                subscription_name: name_of(&f.subscription),
+                check: f.check,
+                status,
+                resource: f.resource,
+                subscription: f.subscription,
+                message: f.message,
+                evidence: f.evidence,
+                waiver,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (&a.subscription_name, &a.subscription, &a.check, a.resource.to_ascii_lowercase()).cmp(&(
+            &b.subscription_name,
+            &b.subscription,
+            &b.check,
+            b.resource.to_ascii_lowercase(),
+        ))
+    });
+    let mut summary = Summary::default();
+    for f in &out {
+        *match f.status {
+            ReportStatus::Pass => &mut summary.pass,
+            ReportStatus::Warn => &mut summary.warn,
+            ReportStatus::Fail => &mut summary.fail,
+            ReportStatus::NotApplicable => &mut summary.not_applicable,
+            ReportStatus::Unknown => &mut summary.unknown,
+            ReportStatus::Waived => &mut summary.waived,
+        } += 1;
+    }
+    let RequestedScope {
+        management_group,
+        subscriptions: requested,
+    } = inventory.scope.clone();
+    Report {
+        schema: SCHEMA,
+        tool: Tool::current(),
+        generated_at: origin.generated_at,
+        scope: ReportScope {
+            tenant_id: inventory.tenant_id.clone(),
+            management_group,
+            requested_subscriptions: requested,
+            subscriptions: inventory
+                .subscriptions
+                .iter()
+                .map(|s| SubscriptionRef {
+                    id: s.subscription_id.clone(),
+                    name: s.display_name.clone(),
+                })
+                .collect(),
+            source: origin.source.to_string(),
+            collected_at: inventory.collected_at.clone(),
+            arm_endpoint: inventory.arm_endpoint.clone(),
+        },
+        profile: profile.name.clone(),
+        fail_on: origin.fail_on.to_string(),
+        summary,
+        coverage: inventory.gaps().cloned().collect(),
+        skipped_subscriptions: inventory.skipped_subscriptions.clone(),
+        waivers,
+        findings: out,
+    }
+}
+
+impl Report {
+    /// Whether any data could not be read or any finding is unknown.
+    pub fn is_incomplete(&self) -> bool {
+        !self.coverage.is_empty() || self.summary.unknown > 0
+    }
+
+    /// Whether a failing finding at or above `threshold` stands (waived ones do not).
+    pub fn fails_at(&self, threshold: Option<Severity>) -> bool {
+        let Some(threshold) = threshold else {
+            return false;
+        };
+        self.findings
+            .iter()
+            .any(|f| f.status == ReportStatus::Fail && f.severity >= threshold)
+    }
+}

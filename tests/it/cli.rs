@@ -1,0 +1,221 @@
+//! The binary's behaviour without Azure: catalogue and profile commands, bad input, exit codes
+//! and output files of offline audits.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::support::bin::{lzaudit, write};
+
+#[test]
+fn checks_list_json_documents_every_check() {
+    let out = lzaudit(&["checks", "list", "--format", "json"]).success();
+    let checks: Vec<Value> = serde_json::from_str(&out.stdout).unwrap();
+    assert!(checks.len() >= 18, "{} checks", checks.len());
+    for c in &checks {
+        for field in ["id", "title", "severity", "caf", "what", "why", "fix"] {
+            let v = c[field].as_str().unwrap_or_default();
+            assert!(!v.trim().is_empty(), "{}: empty {field}", c["id"]);
+        }
+        assert!(c["params"].is_array() && c["reads"].is_array() && c["data"].is_array());
+    }
+    let ids: Vec<&str> = checks.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    for core in [
+        "AKS-001", "AKS-002", "AKS-003", "AKS-005", "AKS-009", "AKS-010", "AKS-012", "AKS-016", "AKS-017",
+        "AKS-020", "AKS-021", "AKS-022", "AKS-024", "AKS-032", "AKS-034", "AKS-040", "AKS-041", "AKS-043",
+    ] {
+        assert!(ids.contains(&core), "{core} missing from checks list");
+    }
+}
+
+#[test]
+fn checks_explain_prints_docs_and_suggests_on_typos() {
+    let out = lzaudit(&["checks", "explain", "aks-020"]).success();
+    for section in ["AKS-020", "## Why it matters", "## How to fix", "## What it reads", "enablePrivateCluster"] {
+        assert!(out.stdout.contains(section), "missing {section}:\n{}", out.stdout);
+    }
+    let out = lzaudit(&["checks", "explain", "AKS-2O0"]).code(2);
+    assert!(out.stderr.contains("did you mean") && out.stderr.contains("AKS-020"), "{}", out.stderr);
+}
+
+#[test]
+fn profiles_list_show_and_validate_shipped_profiles() {
+    let out = lzaudit(&["profiles", "list"]).success();
+    for name in ["caf-aks", "alz-corp", "alz-online"] {
+        assert!(out.stdout.contains(name), "{}", out.stdout);
+    }
+    let out = lzaudit(&["profiles", "show", "alz-online"]).success();
+    assert!(!out.stdout.contains("AKS-003 ["), "alz-online ignores AKS-003:\n{}", out.stdout);
+    lzaudit(&["profiles", "validate", "profiles/caf-aks.toml", "profiles/alz-corp.toml", "profiles/alz-online.toml"]).success();
+}
+
+#[test]
+fn bad_profiles_name_file_line_column_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("typo.toml", "name = \"x\"\n[checks]\nselect = [\"AKS-02O\"]\n", &["typo.toml:3:", "checks.select[0]", "did you mean AKS-020"][..]),
+        ("field.toml", "name = \"x\"\nseverty = {}\n", &["field.toml", "line 2", "severty"][..]),
+        (
+            "param.toml",
+            "[params.AKS-020]\nnot_a_param = true\n",
+            &["param.toml:2:1", "params.AKS-020.not_a_param", "AKS-020 takes no parameters"][..],
+        ),
+        (
+            "waiver.toml",
+            "[[waivers]]\ncheck = \"AKS-020\"\nresource = \"*\"\nexpires = 2027-01-01\n",
+            &["waiver.toml", "reason"][..],
+        ),
+        (
+            "empty-reason.toml",
+            "[[waivers]]\ncheck = \"AKS-020\"\nresource = \"*\"\nreason = \" \"\nexpires = 2027-01-01\n",
+            &["empty-reason.toml:4:10", "waivers[0].reason", "needs a reason"][..],
+        ),
+    ];
+    for (name, text, expected) in cases {
+        let path = write(dir.path(), name, text);
+        let out = lzaudit(&["profiles", "validate", path.to_str().unwrap()]).code(2);
+        for part in expected {
+            assert!(out.stderr.contains(part), "{name}: expected `{part}` in:\n{}", out.stderr);
+        }
+        assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    }
+}
+
+#[test]
+fn bad_custom_checks_name_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("checks/cluster/AKS-020.toml")).unwrap();
+    let bad_cel = good
+        .replace("id = \"AKS-020\"", "id = \"CUS-001\"")
+        .replace("slug = \"aks-api-server-exposed\"", "slug = \"custom\"")
+        .replace("size(resource.properties.apiServerAccessProfile.authorizedIPRanges) == 0", "size(resource.properties. == 0");
+    write(dir.path(), "CUS-001.toml", &bad_cel);
+    let out = lzaudit(&["checks", "list", "--checks", dir.path().to_str().unwrap()]).code(2);
+    assert!(out.stderr.contains("CUS-001.toml") && out.stderr.contains("invalid CEL"), "{}", out.stderr);
+    assert!(out.stderr.contains("logic.rules[2].when"), "{}", out.stderr);
+
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "CUS-002.toml", "id = \"CUS-002\"\nslug = 3\n");
+    let out = lzaudit(&["checks", "list", "--checks", dir.path().to_str().unwrap()]).code(2);
+    assert!(out.stderr.contains("CUS-002.toml") && out.stderr.contains("line 2"), "{}", out.stderr);
+}
+
+#[test]
+fn a_custom_cel_check_runs_from_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "CUS-001.toml",
+        r#"id = "CUS-001"
+slug = "aks-uses-standard-tier"
+title = "Production clusters use the Standard or Premium tier"
+severity = "medium"
+area = "cluster"
+target = "cluster"
+caf = "availability"
+data = ["Microsoft.ContainerService/managedClusters"]
+[docs]
+what = "Checks the cluster's pricing tier."
+why = "The Free tier has no uptime SLA."
+fix = "az aks update -g <rg> -n <aks> --tier standard"
+[[reads]]
+path = "sku.tier"
+default = "Free"
+expected = "Standard or Premium"
+[logic]
+kind = "cel"
+[[logic.rules]]
+when = "resource.sku.tier == 'Free'"
+status = "fail"
+message = "the cluster runs on the free tier"
+[logic.otherwise]
+status = "pass"
+message = "the cluster runs on a paid tier"
+"#,
+    );
+    let snap = crate::support::bin::small_snapshot(dir.path(), json!({"sku": {"name": "Base", "tier": "Free"}}));
+    let profile = write(dir.path(), "p.toml", "[checks]\nselect = [\"CUS-001\"]\n");
+    let out = lzaudit(&[
+        "audit", "--snapshot", snap.to_str().unwrap(), "--checks", dir.path().to_str().unwrap(),
+        "--profile", profile.to_str().unwrap(), "--format", "json", "--fail-on", "medium",
+    ])
+    .code(1);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["findings"][0]["check"], "CUS-001");
+    assert_eq!(report["findings"][0]["status"], "fail");
+    assert_eq!(report["findings"][0]["evidence"][0]["property"], "sku.tier");
+    assert_eq!(report["findings"][0]["evidence"][0]["observed"], "Free");
+}
+
+#[test]
+fn bad_snapshots_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_json = write(dir.path(), "a.json", "{ nope");
+    let out = lzaudit(&["audit", "--snapshot", not_json.to_str().unwrap()]).code(2);
+    assert!(out.stderr.contains("is not JSON"), "{}", out.stderr);
+    let other = write(dir.path(), "b.json", r#"{"schema": "lzaudit.inventory/v9"}"#);
+    let out = lzaudit(&["audit", "--snapshot", other.to_str().unwrap()]).code(2);
+    assert!(out.stderr.contains("lzaudit.inventory/v9") && out.stderr.contains("lzaudit.inventory/v1"), "{}", out.stderr);
+    let snap = crate::support::bin::small_snapshot(dir.path(), json!({}));
+    let mut value: Value = serde_json::from_str(&std::fs::read_to_string(&snap).unwrap()).unwrap();
+    value["clusters"] = json!("not a list");
+    let broken = write(dir.path(), "c.json", &value.to_string());
+    let out = lzaudit(&["audit", "--snapshot", broken.to_str().unwrap()]).code(2);
+    assert!(out.stderr.contains("`clusters`"), "{}", out.stderr);
+}
+
+#[test]
+fn output_is_written_atomically_and_errors_keep_the_old_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = crate::support::bin::small_snapshot(dir.path(), json!({}));
+    let report = dir.path().join("report.json");
+    std::fs::write(&report, "previous report").unwrap();
+    lzaudit(&["audit", "--snapshot", snap.to_str().unwrap(), "--format", "json", "--output", report.to_str().unwrap(), "--fail-on", "none"]);
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(written["schema"], "lzaudit.report/v1");
+    let out = lzaudit(&["audit", "--snapshot", snap.to_str().unwrap(), "--output", dir.path().join("missing/dir/r.txt").to_str().unwrap()]).code(2);
+    assert!(out.stderr.contains("cannot write"), "{}", out.stderr);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).filter(|n| n.ends_with(".tmp")).collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn exit_codes_follow_fail_on_and_coverage() {
+    let dir = tempfile::tempdir().unwrap();
+    // A public cluster with no authorized ranges: AKS-020 fails (high).
+    let snap = crate::support::bin::small_snapshot(dir.path(), json!({}));
+    let profile = write(dir.path(), "p.toml", "[checks]\nselect = [\"AKS-020\"]\n");
+    let p = profile.to_str().unwrap();
+    let s = snap.to_str().unwrap();
+    lzaudit(&["audit", "--snapshot", s, "--profile", p]).code(1);
+    lzaudit(&["audit", "--snapshot", s, "--profile", p, "--fail-on", "none"]).code(0);
+    // The same with a denied cluster list: nothing fails, the audit is incomplete.
+    let mut value: Value = serde_json::from_str(&std::fs::read_to_string(&snap).unwrap()).unwrap();
+    value["clusters"] = json!([]);
+    value["reads"] = json!([{"scope": "/subscriptions/00000000-0000-0000-0000-000000000000", "api": "Microsoft.ContainerService/managedClusters",
+        "status": "denied", "http_status": 403, "code": "AuthorizationFailed", "message": "no"}]);
+    let denied = write(dir.path(), "denied.json", &value.to_string());
+    let out = lzaudit(&["audit", "--snapshot", denied.to_str().unwrap(), "--profile", p, "--format", "json"]).code(3);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["summary"]["unknown"], 1);
+    assert_eq!(report["coverage"][0]["http_status"], 403);
+    // A waiver turns the failure into `waived` (exit 0), keeping the real status.
+    let waived = write(
+        dir.path(),
+        "w.toml",
+        "[checks]\nselect = [\"AKS-020\"]\n[[waivers]]\ncheck = \"AKS-020\"\nresource = \"/subscriptions/*/resourceGroups/RG1/*\"\nreason = \"decommissioned next sprint\"\nexpires = 2999-01-01\n",
+    );
+    let out = lzaudit(&["audit", "--snapshot", s, "--profile", waived.to_str().unwrap(), "--format", "json"]).code(0);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["findings"][0]["status"], "waived");
+    assert_eq!(report["findings"][0]["waiver"]["original_status"], "fail");
+    assert_eq!(report["waivers"][0]["state"], "active");
+}
+
+#[test]
+fn unknown_source_and_bad_endpoints_are_usage_errors() {
+    let out = lzaudit(&["audit", "--source", "arg", "--subscription", "x"]).code(2);
+    assert!(out.stderr.contains("Resource Graph"), "{}", out.stderr);
+    let out = lzaudit(&["audit", "--arm-endpoint", "http://example.com", "--auth", "cli"]).code(2);
+    assert!(out.stderr.contains("loopback") || out.stderr.contains("http://"), "{}", out.stderr);
+}

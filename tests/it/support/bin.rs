@@ -1,0 +1,98 @@
+//! Running the `lzaudit` binary in tests, the way a user or a pipeline does.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use lzaudit::inventory::{Inventory, Subscription, snapshot};
+use serde_json::Value;
+
+use super::fixture;
+
+pub struct Output {
+    pub status: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    args: Vec<String>,
+}
+
+impl Output {
+    /// Asserts exit code 0.
+    pub fn success(self) -> Self {
+        self.code(0)
+    }
+
+    /// Asserts an exit code.
+    pub fn code(self, expected: i32) -> Self {
+        assert_eq!(
+            self.status,
+            Some(expected),
+            "lzaudit {:?} exited {:?}, expected {expected}\nstdout:\n{}\nstderr:\n{}",
+            self.args,
+            self.status,
+            self.stdout,
+            self.stderr
+        );
+        assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
+        self
+    }
+}
+
+/// The binary with a clean, reproducible environment: no Azure variables from the machine,
+/// no colour, a fixed clock.
+pub fn command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lzaudit"));
+    cmd.current_dir(fixture::repo())
+        .env("SOURCE_DATE_EPOCH", "1795651200") // 2026-11-26T00:00:00Z
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "160")
+        .env_remove("LZAUDIT_LOG")
+        .env_remove("LZAUDIT_AUTH")
+        .env_remove("LZAUDIT_TENANT");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("AZURE_") || key.starts_with("AZURESUBSCRIPTION_") || key == "SYSTEM_ACCESSTOKEN" || key == "TF_BUILD" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+pub fn run(mut cmd: Command, args: &[&str]) -> Output {
+    let out = cmd.args(args).output().expect("run lzaudit");
+    Output {
+        status: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        args: args.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+pub fn lzaudit(args: &[&str]) -> Output {
+    run(command(), args)
+}
+
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A snapshot with one subscription and one cluster (the official `ManagedClustersGet.json`
+/// payload, public, no authorized ranges) with `patch` merged into the cluster.
+pub fn small_snapshot(dir: &Path, patch: Value) -> PathBuf {
+    let text = std::fs::read_to_string(fixture::repo().join("tests/fixtures/arm-examples/containerservice/ManagedClustersGet.json")).unwrap();
+    let example: Value = serde_json::from_str(&text).unwrap();
+    let mut cluster = example["responses"]["200"]["body"].clone();
+    fixture::merge_patch(&mut cluster, patch);
+    let mut inv = Inventory::new("https://management.azure.com", "arm", Default::default());
+    inv.collected_at = "2026-11-26T00:00:00Z".into();
+    inv.subscriptions.push(Subscription {
+        id: "/subscriptions/00000000-0000-0000-0000-000000000000".into(),
+        subscription_id: "00000000-0000-0000-0000-000000000000".into(),
+        display_name: "lz-online-01".into(),
+        state: "Enabled".into(),
+        management_group_ancestors: Some(vec!["online".into(), "landingzones".into()]),
+    });
+    inv.clusters.push(cluster);
+    fixture::mark_read(&mut inv);
+    write(dir, "snapshot.json", &snapshot::to_string(&inv))
+}
