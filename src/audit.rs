@@ -22,7 +22,9 @@ pub fn run(
     let archetypes = Archetypes::resolve(inventory, &profile.archetypes);
     let mut findings: Vec<Finding> = Vec::new();
     for id in &profile.selected {
-        let Some(check) = catalogue.get(id) else { continue };
+        let Some(check) = catalogue.get(id) else {
+            continue;
+        };
         let params = profile.params_for(check);
         let ctx = EvalContext {
             inventory,

@@ -58,7 +58,10 @@ fn audit_command(args: AuditArgs) -> anyhow::Result<ExitStatus> {
     let profile = Profile::load(&args.selection.profile, &catalogue)?;
     let (inventory, source) = match &args.snapshot {
         Some(path) => (snapshot::load(path)?, "snapshot"),
-        None => (live_inventory(&args.connect, &args.scope, &catalogue, &profile)?, "live"),
+        None => (
+            live_inventory(&args.connect, &args.scope, &catalogue, &profile)?,
+            "live",
+        ),
     };
     let now = now();
     let fail_on = match args.fail_on {
@@ -126,7 +129,11 @@ fn collect_command(args: CollectArgs) -> anyhow::Result<ExitStatus> {
         inventory.registries.len(),
         gaps
     );
-    Ok(if gaps > 0 { ExitStatus::Incomplete } else { ExitStatus::Clean })
+    Ok(if gaps > 0 {
+        ExitStatus::Incomplete
+    } else {
+        ExitStatus::Clean
+    })
 }
 
 fn live_inventory(
@@ -198,7 +205,8 @@ fn checks_command(command: ChecksCommand) -> anyhow::Result<ExitStatus> {
             let catalogue = catalogue(checks.as_deref())?;
             let text = match format {
                 ListFormat::Json => {
-                    let all: Vec<Explanation> = catalogue.checks().iter().map(Explanation::of).collect();
+                    let all: Vec<Explanation> =
+                        catalogue.checks().iter().map(Explanation::of).collect();
                     format!("{}\n", serde_json::to_string_pretty(&all)?)
                 }
                 ListFormat::Table => {
@@ -251,7 +259,11 @@ fn profiles_command(command: ProfilesCommand) -> anyhow::Result<ExitStatus> {
             let mut out = String::new();
             for (name, path, _) in BUILTIN_PROFILES {
                 let p = Profile::load(name, &catalogue)?;
-                out.push_str(&format!("{name:<12} {path:<24} {} ({} checks)\n", p.description, p.selected.len()));
+                out.push_str(&format!(
+                    "{name:<12} {path:<24} {} ({} checks)\n",
+                    p.description,
+                    p.selected.len()
+                ));
             }
             emit(&out, None)?;
             Ok(ExitStatus::Clean)
@@ -259,7 +271,13 @@ fn profiles_command(command: ProfilesCommand) -> anyhow::Result<ExitStatus> {
         ProfilesCommand::Show { profile, checks } => {
             let catalogue = catalogue(checks.as_deref())?;
             let p = Profile::load(&profile, &catalogue)?;
-            let mut out = format!("profile {} ({})\n{}\n\nchecks ({}):\n", p.name, p.source, p.description, p.selected.len());
+            let mut out = format!(
+                "profile {} ({})\n{}\n\nchecks ({}):\n",
+                p.name,
+                p.source,
+                p.description,
+                p.selected.len()
+            );
             for id in &p.selected {
                 let check = catalogue.get(id).expect("selected from the catalogue");
                 out.push_str(&format!(
@@ -280,7 +298,10 @@ fn profiles_command(command: ProfilesCommand) -> anyhow::Result<ExitStatus> {
             }
             out.push_str(&format!("\nwaivers ({}):\n", p.waivers.len()));
             for w in &p.waivers {
-                out.push_str(&format!("  {} on {} until {}: {} ({})\n", w.check, w.pattern, w.expires, w.reason, w.location));
+                out.push_str(&format!(
+                    "  {} on {} until {}: {} ({})\n",
+                    w.check, w.pattern, w.expires, w.reason, w.location
+                ));
             }
             emit(&out, None)?;
             Ok(ExitStatus::Clean)
@@ -290,14 +311,22 @@ fn profiles_command(command: ProfilesCommand) -> anyhow::Result<ExitStatus> {
             let mut failed = false;
             for path in paths {
                 match Profile::load(&path, &catalogue) {
-                    Ok(p) => println!("{path}: ok ({} checks, {} waivers)", p.selected.len(), p.waivers.len()),
+                    Ok(p) => println!(
+                        "{path}: ok ({} checks, {} waivers)",
+                        p.selected.len(),
+                        p.waivers.len()
+                    ),
                     Err(e) => {
                         failed = true;
                         eprintln!("error: {e}");
                     }
                 }
             }
-            Ok(if failed { ExitStatus::Error } else { ExitStatus::Clean })
+            Ok(if failed {
+                ExitStatus::Error
+            } else {
+                ExitStatus::Clean
+            })
         }
     }
 }

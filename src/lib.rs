@@ -6,6 +6,15 @@
 //! `catalogue` and `eval` turn an inventory into findings without touching the network;
 //! `profile` selects checks, sets parameters and applies waivers; `report` renders.
 
+pub mod audit;
+pub mod azure;
 pub mod catalogue;
+pub mod cli;
+pub mod collect;
+pub mod commands;
 pub mod eval;
+pub mod exit;
 pub mod inventory;
+pub mod output;
+pub mod profile;
+pub mod report;

@@ -1,1 +1,47 @@
-fn main() {}
+//! The `lzaudit` binary: parse, run, map errors to exit codes. Everything else is in the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use lzaudit::cli::Cli;
+use lzaudit::exit::ExitStatus;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() {
+                ExitStatus::Error.code()
+            } else {
+                0
+            });
+        }
+    };
+    init_logging(cli.verbose, cli.quiet);
+    match lzaudit::commands::run(cli.command) {
+        Ok(status) => ExitCode::from(status.code()),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(ExitStatus::Error.code())
+        }
+    }
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LZAUDIT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("lzaudit={level},warn")));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+}

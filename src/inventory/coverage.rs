@@ -14,6 +14,7 @@ use super::arm::eq_ci;
 pub mod api {
     pub const SUBSCRIPTIONS: &str = "Microsoft.Resources/subscriptions";
     pub const MG_DESCENDANTS: &str = "Microsoft.Management/managementGroups/descendants";
+    pub const MANAGEMENT_GROUPS: &str = "Microsoft.Management/managementGroups";
     pub const CLUSTERS: &str = "Microsoft.ContainerService/managedClusters";
     pub const REGISTRIES: &str = "Microsoft.ContainerRegistry/registries";
     pub const REGISTRY_PE_CONNECTIONS: &str =

@@ -25,9 +25,21 @@ use file::ProfileFile;
 
 /// The profiles shipped with lzaudit: (name, path, text).
 pub const BUILTIN_PROFILES: &[(&str, &str, &str)] = &[
-    ("caf-aks", "profiles/caf-aks.toml", include_str!("../../profiles/caf-aks.toml")),
-    ("alz-corp", "profiles/alz-corp.toml", include_str!("../../profiles/alz-corp.toml")),
-    ("alz-online", "profiles/alz-online.toml", include_str!("../../profiles/alz-online.toml")),
+    (
+        "caf-aks",
+        "profiles/caf-aks.toml",
+        include_str!("../../profiles/caf-aks.toml"),
+    ),
+    (
+        "alz-corp",
+        "profiles/alz-corp.toml",
+        include_str!("../../profiles/alz-corp.toml"),
+    ),
+    (
+        "alz-online",
+        "profiles/alz-online.toml",
+        include_str!("../../profiles/alz-online.toml"),
+    ),
 ];
 
 /// The profile used when `--profile` is not given.
@@ -85,12 +97,22 @@ impl Profile {
     }
 
     /// Parses and resolves a profile's text; `source` names it in errors.
-    pub fn parse(text: &str, source: &str, catalogue: &Catalogue, depth: usize) -> Result<Profile, ProfileError> {
+    pub fn parse(
+        text: &str,
+        source: &str,
+        catalogue: &Catalogue,
+        depth: usize,
+    ) -> Result<Profile, ProfileError> {
         let raw: ProfileFile = toml::from_str(text).map_err(|e| ProfileError::File {
             file: source.to_string(),
             message: e.to_string().trim_end().to_string(),
         })?;
-        Resolver { text, source, catalogue }.resolve(raw, depth)
+        Resolver {
+            text,
+            source,
+            catalogue,
+        }
+        .resolve(raw, depth)
     }
 
     /// The effective parameters of a check: its defaults overlaid with this profile's values.
@@ -115,7 +137,12 @@ struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
-    fn at<T>(&self, spanned: &Spanned<T>, field: impl Into<String>, message: impl Into<String>) -> ProfileError {
+    fn at<T>(
+        &self,
+        spanned: &Spanned<T>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> ProfileError {
         let (line, column) = line_col(self.text, spanned.span().start);
         ProfileError::At {
             file: self.source.to_string(),
@@ -133,7 +160,11 @@ impl Resolver<'_> {
         } else {
             format!("did you mean {}?", closest.join(", "))
         };
-        self.at(id, field, format!("unknown check `{}`: {hint}", id.get_ref()))
+        self.at(
+            id,
+            field,
+            format!("unknown check `{}`: {hint}", id.get_ref()),
+        )
     }
 
     fn check_id(&self, id: &Spanned<String>, field: &str) -> Result<String, ProfileError> {
@@ -143,14 +174,22 @@ impl Resolver<'_> {
             .ok_or_else(|| self.unknown_check(id, field))
     }
 
-    fn pattern(&self, pattern: &Spanned<String>, field: &str) -> Result<BTreeSet<String>, ProfileError> {
+    fn pattern(
+        &self,
+        pattern: &Spanned<String>,
+        field: &str,
+    ) -> Result<BTreeSet<String>, ProfileError> {
         let p = pattern.get_ref();
         if let Some(prefix) = p.strip_suffix('*') {
             let ids: BTreeSet<String> = self
                 .catalogue
                 .checks()
                 .iter()
-                .filter(|c| c.id().to_ascii_uppercase().starts_with(&prefix.to_ascii_uppercase()))
+                .filter(|c| {
+                    c.id()
+                        .to_ascii_uppercase()
+                        .starts_with(&prefix.to_ascii_uppercase())
+                })
                 .map(|c| c.id().to_string())
                 .collect();
             if ids.is_empty() {
@@ -167,15 +206,25 @@ impl Resolver<'_> {
                 name: String::new(),
                 description: String::new(),
                 source: String::new(),
-                selected: self.catalogue.checks().iter().map(|c| c.id().to_string()).collect(),
+                selected: self
+                    .catalogue
+                    .checks()
+                    .iter()
+                    .map(|c| c.id().to_string())
+                    .collect(),
                 params: BTreeMap::new(),
                 severity: BTreeMap::new(),
                 archetypes: Vec::new(),
                 waivers: Vec::new(),
             },
             Some(base) => {
-                let Some((_, path, text)) = BUILTIN_PROFILES.iter().find(|p| p.0 == base.get_ref()) else {
-                    return Err(self.at(base, "extends", format!("no built-in profile `{}`", base.get_ref())));
+                let Some((_, path, text)) = BUILTIN_PROFILES.iter().find(|p| p.0 == base.get_ref())
+                else {
+                    return Err(self.at(
+                        base,
+                        "extends",
+                        format!("no built-in profile `{}`", base.get_ref()),
+                    ));
                 };
                 if depth > 4 {
                     return Err(self.at(base, "extends", "profiles extend each other in a loop"));
@@ -210,24 +259,36 @@ impl Resolver<'_> {
             let entry = profile.params.entry(id.clone()).or_default();
             for (name, value) in values {
                 let field = format!("params.{id}.{}", name.get_ref());
-                let Some(spec) = check.file.params.iter().find(|p| &p.name == name.get_ref()) else {
-                    let known: Vec<&str> = check.file.params.iter().map(|p| p.name.as_str()).collect();
+                let Some(spec) = check.file.params.iter().find(|p| &p.name == name.get_ref())
+                else {
+                    let known: Vec<&str> =
+                        check.file.params.iter().map(|p| p.name.as_str()).collect();
                     let hint = if known.is_empty() {
                         format!("{id} takes no parameters")
                     } else {
                         format!("{id} takes: {}", known.join(", "))
                     };
-                    return Err(self.at(name, &field, format!("unknown parameter `{}`; {hint}", name.get_ref())));
+                    return Err(self.at(
+                        name,
+                        &field,
+                        format!("unknown parameter `{}`; {hint}", name.get_ref()),
+                    ));
                 };
                 let v = value.get_ref();
                 let ok = match spec.kind {
                     ParamKind::String => v.is_str(),
-                    ParamKind::StringList => v.as_array().is_some_and(|a| a.iter().all(toml::Value::is_str)),
+                    ParamKind::StringList => v
+                        .as_array()
+                        .is_some_and(|a| a.iter().all(toml::Value::is_str)),
                     ParamKind::Bool => v.is_bool(),
                     ParamKind::Integer => v.is_integer(),
                 };
                 if !ok {
-                    return Err(self.at(value, &field, format!("expected a {:?} value", spec.kind)));
+                    return Err(self.at(
+                        value,
+                        &field,
+                        format!("expected a {:?} value", spec.kind),
+                    ));
                 }
                 entry.insert(name.get_ref().clone(), toml_to_json(v));
             }
@@ -254,21 +315,40 @@ impl Resolver<'_> {
             let check = self.check_id(&w_ref.check, &format!("waivers[{i}].check"))?;
             let reason = w_ref.reason.get_ref().trim();
             if reason.is_empty() {
-                return Err(self.at(&w_ref.reason, format!("waivers[{i}].reason"), "a waiver needs a reason"));
+                return Err(self.at(
+                    &w_ref.reason,
+                    format!("waivers[{i}].reason"),
+                    "a waiver needs a reason",
+                ));
             }
             let pattern = w_ref.resource.get_ref();
-            let matcher = waiver::compile(pattern)
-                .map_err(|e| self.at(&w_ref.resource, format!("waivers[{i}].resource"), e.to_string()))?;
+            let matcher = waiver::compile(pattern).map_err(|e| {
+                self.at(
+                    &w_ref.resource,
+                    format!("waivers[{i}].resource"),
+                    e.to_string(),
+                )
+            })?;
             let expires = w_ref.expires.get_ref();
             let date = match (expires.date, expires.time) {
                 (Some(d), None) => time::Date::from_calendar_date(
                     i32::from(d.year),
                     time::Month::try_from(d.month).map_err(|e| {
-                        self.at(&w_ref.expires, format!("waivers[{i}].expires"), e.to_string())
+                        self.at(
+                            &w_ref.expires,
+                            format!("waivers[{i}].expires"),
+                            e.to_string(),
+                        )
                     })?,
                     d.day,
                 )
-                .map_err(|e| self.at(&w_ref.expires, format!("waivers[{i}].expires"), e.to_string()))?,
+                .map_err(|e| {
+                    self.at(
+                        &w_ref.expires,
+                        format!("waivers[{i}].expires"),
+                        e.to_string(),
+                    )
+                })?,
                 _ => {
                     return Err(self.at(
                         &w_ref.expires,

@@ -138,15 +138,35 @@ mod tests {
     #[test]
     fn waives_matching_fail_keeps_status_and_reports_stale_ones() {
         let waivers = vec![
-            waiver("AKS-020", "/subscriptions/*/resourcegroups/RG-LEGACY/*", date!(2027 - 01 - 31)),
+            waiver(
+                "AKS-020",
+                "/subscriptions/*/resourcegroups/RG-LEGACY/*",
+                date!(2027 - 01 - 31),
+            ),
             waiver("AKS-021", "*", date!(2026 - 01 - 01)),
             waiver("AKS-022", "*", date!(2027 - 01 - 01)),
         ];
         let findings = vec![
-            finding("AKS-020", "/subscriptions/s/resourceGroups/rg-legacy/providers/x/c1", Status::Fail),
-            finding("AKS-020", "/subscriptions/s/resourceGroups/rg-new/providers/x/c2", Status::Fail),
-            finding("AKS-021", "/subscriptions/s/resourceGroups/rg-new/providers/x/c2", Status::Fail),
-            finding("AKS-022", "/subscriptions/s/resourceGroups/rg-new/providers/x/c2", Status::Pass),
+            finding(
+                "AKS-020",
+                "/subscriptions/s/resourceGroups/rg-legacy/providers/x/c1",
+                Status::Fail,
+            ),
+            finding(
+                "AKS-020",
+                "/subscriptions/s/resourceGroups/rg-new/providers/x/c2",
+                Status::Fail,
+            ),
+            finding(
+                "AKS-021",
+                "/subscriptions/s/resourceGroups/rg-new/providers/x/c2",
+                Status::Fail,
+            ),
+            finding(
+                "AKS-022",
+                "/subscriptions/s/resourceGroups/rg-new/providers/x/c2",
+                Status::Pass,
+            ),
         ];
         let (out, reports) = apply(&waivers, findings, date!(2026 - 11 - 26));
         assert_eq!(out[0].1.as_ref().unwrap().original_status, Status::Fail);

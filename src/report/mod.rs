@@ -153,7 +153,8 @@ pub fn build(
             };
             ReportFinding {
                 title: check.map(|c| c.file.title.clone()).unwrap_or_default(),
-                severity: profile.severity_of(&f.check, check.map_or(Severity::Medium, |c| c.severity())),
+                severity: profile
+                    .severity_of(&f.check, check.map_or(Severity::Medium, |c| c.severity())),
                 remediation: check
                     .map(|c| c.file.docs.fix.trim().to_string())
                     .unwrap_or_default(),
@@ -169,12 +170,18 @@ pub fn build(
         })
         .collect();
     out.sort_by(|a, b| {
-        (&a.subscription_name, &a.subscription, &a.check, a.resource.to_ascii_lowercase()).cmp(&(
-            &b.subscription_name,
-            &b.subscription,
-            &b.check,
-            b.resource.to_ascii_lowercase(),
-        ))
+        (
+            &a.subscription_name,
+            &a.subscription,
+            &a.check,
+            a.resource.to_ascii_lowercase(),
+        )
+            .cmp(&(
+                &b.subscription_name,
+                &b.subscription,
+                &b.check,
+                b.resource.to_ascii_lowercase(),
+            ))
     });
     let mut summary = Summary::default();
     for f in &out {

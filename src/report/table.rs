@@ -65,19 +65,35 @@ pub fn render(report: &Report, color: bool, width: usize) -> String {
     }
     let message_width = width.saturating_sub(60).max(30);
     for (sub, name, mut findings) in groups {
-        findings.sort_by(|a, b| (rank(a.status), &a.check, a.resource_name()).cmp(&(rank(b.status), &b.check, b.resource_name())));
-        let _ = writeln!(out, "\nSubscription {} ({sub})", if name.is_empty() { "?" } else { name });
+        findings.sort_by(|a, b| {
+            (rank(a.status), &a.check, a.resource_name()).cmp(&(
+                rank(b.status),
+                &b.check,
+                b.resource_name(),
+            ))
+        });
+        let _ = writeln!(
+            out,
+            "\nSubscription {} ({sub})",
+            if name.is_empty() { "?" } else { name }
+        );
         let mut builder = Builder::default();
         builder.push_record(["status", "check", "severity", "resource", "message"]);
         for f in findings {
-            let resource = if f.resource.eq_ignore_ascii_case(&format!("/subscriptions/{}", f.subscription)) {
+            let resource = if f
+                .resource
+                .eq_ignore_ascii_case(&format!("/subscriptions/{}", f.subscription))
+            {
                 "(subscription)".to_string()
             } else {
                 f.resource_name().to_string()
             };
             let mut message = f.message.clone();
             if let Some(w) = &f.waiver {
-                message = format!("{message} [waived {}: {}; until {}]", w.original_status, w.reason, w.expires);
+                message = format!(
+                    "{message} [waived {}: {}; until {}]",
+                    w.original_status, w.reason, w.expires
+                );
             }
             builder.push_record([
                 paint(f.status.as_str(), style(f.status), color),

@@ -21,8 +21,9 @@ fn checks_list_json_documents_every_check() {
     }
     let ids: Vec<&str> = checks.iter().map(|c| c["id"].as_str().unwrap()).collect();
     for core in [
-        "AKS-001", "AKS-002", "AKS-003", "AKS-005", "AKS-009", "AKS-010", "AKS-012", "AKS-016", "AKS-017",
-        "AKS-020", "AKS-021", "AKS-022", "AKS-024", "AKS-032", "AKS-034", "AKS-040", "AKS-041", "AKS-043",
+        "AKS-001", "AKS-002", "AKS-003", "AKS-005", "AKS-009", "AKS-010", "AKS-012", "AKS-016",
+        "AKS-017", "AKS-020", "AKS-021", "AKS-022", "AKS-024", "AKS-032", "AKS-034", "AKS-040",
+        "AKS-041", "AKS-043",
     ] {
         assert!(ids.contains(&core), "{core} missing from checks list");
     }
@@ -31,11 +32,25 @@ fn checks_list_json_documents_every_check() {
 #[test]
 fn checks_explain_prints_docs_and_suggests_on_typos() {
     let out = lzaudit(&["checks", "explain", "aks-020"]).success();
-    for section in ["AKS-020", "## Why it matters", "## How to fix", "## What it reads", "enablePrivateCluster"] {
-        assert!(out.stdout.contains(section), "missing {section}:\n{}", out.stdout);
+    for section in [
+        "AKS-020",
+        "## Why it matters",
+        "## How to fix",
+        "## What it reads",
+        "enablePrivateCluster",
+    ] {
+        assert!(
+            out.stdout.contains(section),
+            "missing {section}:\n{}",
+            out.stdout
+        );
     }
     let out = lzaudit(&["checks", "explain", "AKS-2O0"]).code(2);
-    assert!(out.stderr.contains("did you mean") && out.stderr.contains("AKS-020"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("did you mean") && out.stderr.contains("AKS-020"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -45,20 +60,43 @@ fn profiles_list_show_and_validate_shipped_profiles() {
         assert!(out.stdout.contains(name), "{}", out.stdout);
     }
     let out = lzaudit(&["profiles", "show", "alz-online"]).success();
-    assert!(!out.stdout.contains("AKS-003 ["), "alz-online ignores AKS-003:\n{}", out.stdout);
-    lzaudit(&["profiles", "validate", "profiles/caf-aks.toml", "profiles/alz-corp.toml", "profiles/alz-online.toml"]).success();
+    assert!(
+        !out.stdout.contains("AKS-003 ["),
+        "alz-online ignores AKS-003:\n{}",
+        out.stdout
+    );
+    lzaudit(&[
+        "profiles",
+        "validate",
+        "profiles/caf-aks.toml",
+        "profiles/alz-corp.toml",
+        "profiles/alz-online.toml",
+    ])
+    .success();
 }
 
 #[test]
 fn bad_profiles_name_file_line_column_and_field() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
-        ("typo.toml", "name = \"x\"\n[checks]\nselect = [\"AKS-02O\"]\n", &["typo.toml:3:", "checks.select[0]", "did you mean AKS-020"][..]),
-        ("field.toml", "name = \"x\"\nseverty = {}\n", &["field.toml", "line 2", "severty"][..]),
+        (
+            "typo.toml",
+            "name = \"x\"\n[checks]\nselect = [\"AKS-02O\"]\n",
+            &["typo.toml:3:", "checks.select[0]", "did you mean AKS-020"][..],
+        ),
+        (
+            "field.toml",
+            "name = \"x\"\nseverty = {}\n",
+            &["field.toml", "line 2", "severty"][..],
+        ),
         (
             "param.toml",
             "[params.AKS-020]\nnot_a_param = true\n",
-            &["param.toml:2:1", "params.AKS-020.not_a_param", "AKS-020 takes no parameters"][..],
+            &[
+                "param.toml:2:1",
+                "params.AKS-020.not_a_param",
+                "AKS-020 takes no parameters",
+            ][..],
         ),
         (
             "waiver.toml",
@@ -68,14 +106,22 @@ fn bad_profiles_name_file_line_column_and_field() {
         (
             "empty-reason.toml",
             "[[waivers]]\ncheck = \"AKS-020\"\nresource = \"*\"\nreason = \" \"\nexpires = 2027-01-01\n",
-            &["empty-reason.toml:4:10", "waivers[0].reason", "needs a reason"][..],
+            &[
+                "empty-reason.toml:4:10",
+                "waivers[0].reason",
+                "needs a reason",
+            ][..],
         ),
     ];
     for (name, text, expected) in cases {
         let path = write(dir.path(), name, text);
         let out = lzaudit(&["profiles", "validate", path.to_str().unwrap()]).code(2);
         for part in expected {
-            assert!(out.stderr.contains(part), "{name}: expected `{part}` in:\n{}", out.stderr);
+            assert!(
+                out.stderr.contains(part),
+                "{name}: expected `{part}` in:\n{}",
+                out.stderr
+            );
         }
         assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
     }
@@ -84,20 +130,34 @@ fn bad_profiles_name_file_line_column_and_field() {
 #[test]
 fn bad_custom_checks_name_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let good = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("checks/cluster/AKS-020.toml")).unwrap();
+    let good = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("checks/cluster/AKS-020.toml"),
+    )
+    .unwrap();
     let bad_cel = good
         .replace("id = \"AKS-020\"", "id = \"CUS-001\"")
         .replace("slug = \"aks-api-server-exposed\"", "slug = \"custom\"")
-        .replace("size(resource.properties.apiServerAccessProfile.authorizedIPRanges) == 0", "size(resource.properties. == 0");
+        .replace(
+            "size(resource.properties.apiServerAccessProfile.authorizedIPRanges) == 0",
+            "size(resource.properties. == 0",
+        );
     write(dir.path(), "CUS-001.toml", &bad_cel);
     let out = lzaudit(&["checks", "list", "--checks", dir.path().to_str().unwrap()]).code(2);
-    assert!(out.stderr.contains("CUS-001.toml") && out.stderr.contains("invalid CEL"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("CUS-001.toml") && out.stderr.contains("invalid CEL"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("logic.rules[2].when"), "{}", out.stderr);
 
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "CUS-002.toml", "id = \"CUS-002\"\nslug = 3\n");
     let out = lzaudit(&["checks", "list", "--checks", dir.path().to_str().unwrap()]).code(2);
-    assert!(out.stderr.contains("CUS-002.toml") && out.stderr.contains("line 2"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("CUS-002.toml") && out.stderr.contains("line 2"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -133,11 +193,24 @@ status = "pass"
 message = "the cluster runs on a paid tier"
 "#,
     );
-    let snap = crate::support::bin::small_snapshot(dir.path(), json!({"sku": {"name": "Base", "tier": "Free"}}));
-    let profile = write(dir.path(), "p.toml", "[checks]\nselect = [\"CUS-001\"]\n");
+    let work = tempfile::tempdir().unwrap();
+    let snap = crate::support::bin::small_snapshot(
+        work.path(),
+        json!({"sku": {"name": "Base", "tier": "Free"}}),
+    );
+    let profile = write(work.path(), "p.toml", "[checks]\nselect = [\"CUS-001\"]\n");
     let out = lzaudit(&[
-        "audit", "--snapshot", snap.to_str().unwrap(), "--checks", dir.path().to_str().unwrap(),
-        "--profile", profile.to_str().unwrap(), "--format", "json", "--fail-on", "medium",
+        "audit",
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--checks",
+        dir.path().to_str().unwrap(),
+        "--profile",
+        profile.to_str().unwrap(),
+        "--format",
+        "json",
+        "--fail-on",
+        "medium",
     ])
     .code(1);
     let report: Value = serde_json::from_str(&out.stdout).unwrap();
@@ -153,9 +226,17 @@ fn bad_snapshots_are_clear_errors() {
     let not_json = write(dir.path(), "a.json", "{ nope");
     let out = lzaudit(&["audit", "--snapshot", not_json.to_str().unwrap()]).code(2);
     assert!(out.stderr.contains("is not JSON"), "{}", out.stderr);
-    let other = write(dir.path(), "b.json", r#"{"schema": "lzaudit.inventory/v9"}"#);
+    let other = write(
+        dir.path(),
+        "b.json",
+        r#"{"schema": "lzaudit.inventory/v9"}"#,
+    );
     let out = lzaudit(&["audit", "--snapshot", other.to_str().unwrap()]).code(2);
-    assert!(out.stderr.contains("lzaudit.inventory/v9") && out.stderr.contains("lzaudit.inventory/v1"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("lzaudit.inventory/v9") && out.stderr.contains("lzaudit.inventory/v1"),
+        "{}",
+        out.stderr
+    );
     let snap = crate::support::bin::small_snapshot(dir.path(), json!({}));
     let mut value: Value = serde_json::from_str(&std::fs::read_to_string(&snap).unwrap()).unwrap();
     value["clusters"] = json!("not a list");
@@ -170,12 +251,33 @@ fn output_is_written_atomically_and_errors_keep_the_old_file() {
     let snap = crate::support::bin::small_snapshot(dir.path(), json!({}));
     let report = dir.path().join("report.json");
     std::fs::write(&report, "previous report").unwrap();
-    lzaudit(&["audit", "--snapshot", snap.to_str().unwrap(), "--format", "json", "--output", report.to_str().unwrap(), "--fail-on", "none"]);
+    lzaudit(&[
+        "audit",
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--format",
+        "json",
+        "--output",
+        report.to_str().unwrap(),
+        "--fail-on",
+        "none",
+    ]);
     let written: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(written["schema"], "lzaudit.report/v1");
-    let out = lzaudit(&["audit", "--snapshot", snap.to_str().unwrap(), "--output", dir.path().join("missing/dir/r.txt").to_str().unwrap()]).code(2);
+    let out = lzaudit(&[
+        "audit",
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--output",
+        dir.path().join("missing/dir/r.txt").to_str().unwrap(),
+    ])
+    .code(2);
     assert!(out.stderr.contains("cannot write"), "{}", out.stderr);
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).filter(|n| n.ends_with(".tmp")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
@@ -188,14 +290,32 @@ fn exit_codes_follow_fail_on_and_coverage() {
     let p = profile.to_str().unwrap();
     let s = snap.to_str().unwrap();
     lzaudit(&["audit", "--snapshot", s, "--profile", p]).code(1);
-    lzaudit(&["audit", "--snapshot", s, "--profile", p, "--fail-on", "none"]).code(0);
+    lzaudit(&[
+        "audit",
+        "--snapshot",
+        s,
+        "--profile",
+        p,
+        "--fail-on",
+        "none",
+    ])
+    .code(0);
     // The same with a denied cluster list: nothing fails, the audit is incomplete.
     let mut value: Value = serde_json::from_str(&std::fs::read_to_string(&snap).unwrap()).unwrap();
     value["clusters"] = json!([]);
     value["reads"] = json!([{"scope": "/subscriptions/00000000-0000-0000-0000-000000000000", "api": "Microsoft.ContainerService/managedClusters",
         "status": "denied", "http_status": 403, "code": "AuthorizationFailed", "message": "no"}]);
     let denied = write(dir.path(), "denied.json", &value.to_string());
-    let out = lzaudit(&["audit", "--snapshot", denied.to_str().unwrap(), "--profile", p, "--format", "json"]).code(3);
+    let out = lzaudit(&[
+        "audit",
+        "--snapshot",
+        denied.to_str().unwrap(),
+        "--profile",
+        p,
+        "--format",
+        "json",
+    ])
+    .code(3);
     let report: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(report["summary"]["unknown"], 1);
     assert_eq!(report["coverage"][0]["http_status"], 403);
@@ -205,7 +325,16 @@ fn exit_codes_follow_fail_on_and_coverage() {
         "w.toml",
         "[checks]\nselect = [\"AKS-020\"]\n[[waivers]]\ncheck = \"AKS-020\"\nresource = \"/subscriptions/*/resourceGroups/RG1/*\"\nreason = \"decommissioned next sprint\"\nexpires = 2999-01-01\n",
     );
-    let out = lzaudit(&["audit", "--snapshot", s, "--profile", waived.to_str().unwrap(), "--format", "json"]).code(0);
+    let out = lzaudit(&[
+        "audit",
+        "--snapshot",
+        s,
+        "--profile",
+        waived.to_str().unwrap(),
+        "--format",
+        "json",
+    ])
+    .code(0);
     let report: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(report["findings"][0]["status"], "waived");
     assert_eq!(report["findings"][0]["waiver"]["original_status"], "fail");
@@ -216,6 +345,17 @@ fn exit_codes_follow_fail_on_and_coverage() {
 fn unknown_source_and_bad_endpoints_are_usage_errors() {
     let out = lzaudit(&["audit", "--source", "arg", "--subscription", "x"]).code(2);
     assert!(out.stderr.contains("Resource Graph"), "{}", out.stderr);
-    let out = lzaudit(&["audit", "--arm-endpoint", "http://example.com", "--auth", "cli"]).code(2);
-    assert!(out.stderr.contains("loopback") || out.stderr.contains("http://"), "{}", out.stderr);
+    let out = lzaudit(&[
+        "audit",
+        "--arm-endpoint",
+        "http://example.com",
+        "--auth",
+        "cli",
+    ])
+    .code(2);
+    assert!(
+        out.stderr.contains("loopback") || out.stderr.contains("http://"),
+        "{}",
+        out.stderr
+    );
 }

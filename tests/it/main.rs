@@ -3,4 +3,6 @@
 
 mod catalogue;
 mod checks;
+mod cli;
+mod collect;
 mod support;

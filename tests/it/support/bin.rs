@@ -49,7 +49,11 @@ pub fn command() -> Command {
         .env_remove("LZAUDIT_AUTH")
         .env_remove("LZAUDIT_TENANT");
     for (key, _) in std::env::vars() {
-        if key.starts_with("AZURE_") || key.starts_with("AZURESUBSCRIPTION_") || key == "SYSTEM_ACCESSTOKEN" || key == "TF_BUILD" {
+        if key.starts_with("AZURE_")
+            || key.starts_with("AZURESUBSCRIPTION_")
+            || key == "SYSTEM_ACCESSTOKEN"
+            || key == "TF_BUILD"
+        {
             cmd.env_remove(key);
         }
     }
@@ -79,7 +83,11 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 /// A snapshot with one subscription and one cluster (the official `ManagedClustersGet.json`
 /// payload, public, no authorized ranges) with `patch` merged into the cluster.
 pub fn small_snapshot(dir: &Path, patch: Value) -> PathBuf {
-    let text = std::fs::read_to_string(fixture::repo().join("tests/fixtures/arm-examples/containerservice/ManagedClustersGet.json")).unwrap();
+    let text = std::fs::read_to_string(
+        fixture::repo()
+            .join("tests/fixtures/arm-examples/containerservice/ManagedClustersGet.json"),
+    )
+    .unwrap();
     let example: Value = serde_json::from_str(&text).unwrap();
     let mut cluster = example["responses"]["200"]["body"].clone();
     fixture::merge_patch(&mut cluster, patch);

@@ -1,3 +1,5 @@
-//! Shared test helpers: fixtures, the emulator, running the binary.
+//! Shared test helpers: fixtures, running the binary, the emulator.
 
+pub mod bin;
 pub mod fixture;
+pub mod tenants;

@@ -1,0 +1,708 @@
+//! `ArmClient`: the only code in lzaudit that sends an ARM request.
+//!
+//! It owns the bearer token (through the sign-in token cache), the one retry policy (429 and
+//! 5xx and transport failures, honouring `Retry-After`, otherwise exponential backoff with full
+//! jitter, a bounded number of attempts), the concurrency limit, the request counters the
+//! report and benchmarks show, and the parsing of ARM's error envelope into an `ArmError` that
+//! maps onto a coverage `ReadStatus`. A 401 invalidates the cached token and is retried once;
+//! a second 401 is a sign-in problem, not a coverage gap. The client refuses to send its token
+//! to any origin other than the configured ARM endpoint, so a `nextLink` pointing elsewhere
+//! cannot leak it. The retry decisions are pure functions below, unit-tested without a server;
+//! the request loop itself is exercised against the emulator.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, HeaderMap, RETRY_AFTER};
+use serde_json::Value;
+use tokio::sync::Semaphore;
+use tracing::debug;
+use url::Url;
+
+use super::auth::{AuthError, TokenCache, error_chain};
+use super::paging::GetJson;
+use crate::inventory::{Read, ReadStatus};
+
+/// How one request is retried. Every delay goes through `delay_scale`, so tests can run the
+/// real policy in milliseconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt (429, 5xx, transport error, timeout).
+    pub max_retries: u32,
+    /// Backoff ceiling of the first retry; it doubles per retry.
+    pub base_delay: Duration,
+    /// Largest backoff ceiling.
+    pub max_delay: Duration,
+    /// Largest `Retry-After` honoured; longer requests are capped to this.
+    pub retry_after_cap: Duration,
+    /// Multiplies every delay (1.0 in production).
+    pub delay_scale: f64,
+}
+
+/// Default attempts: 1 + 4 retries.
+pub const DEFAULT_MAX_RETRIES: u32 = 4;
+/// Default first backoff ceiling.
+pub const DEFAULT_BASE_DELAY: Duration = Duration::from_millis(500);
+/// Default largest backoff ceiling.
+pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(30);
+/// Default `Retry-After` cap.
+pub const DEFAULT_RETRY_AFTER_CAP: Duration = Duration::from_secs(60);
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: DEFAULT_MAX_RETRIES,
+            base_delay: DEFAULT_BASE_DELAY,
+            max_delay: DEFAULT_MAX_DELAY,
+            retry_after_cap: DEFAULT_RETRY_AFTER_CAP,
+            delay_scale: 1.0,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The backoff ceiling before retry number `retry` (0-based): `base · 2^retry`, capped.
+    pub fn ceiling(&self, retry: u32) -> Duration {
+        let factor = 2u32.saturating_pow(retry.min(20));
+        self.base_delay.saturating_mul(factor).min(self.max_delay)
+    }
+
+    /// Full jitter: uniformly random in `[0, ceiling(retry)]`.
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let ceiling = self.ceiling(retry).as_micros() as u64;
+        Duration::from_micros(fastrand::u64(0..=ceiling))
+    }
+
+    /// The wait before retry `retry`: the server's `Retry-After` (capped) when it sent one,
+    /// else the jittered backoff; then scaled.
+    pub fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
+        let unscaled = match retry_after {
+            Some(wait) => wait.min(self.retry_after_cap),
+            None => self.backoff(retry),
+        };
+        unscaled.mul_f64(self.delay_scale.max(0.0))
+    }
+}
+
+/// Parses `Retry-After` (delta-seconds or an HTTP date), or Azure's `retry-after-ms` /
+/// `x-ms-retry-after-ms`. A date in the past means "now".
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
+        if let Some(ms) = headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+        {
+            return Some(Duration::from_millis(ms));
+        }
+    }
+    parse_retry_after(headers.get(RETRY_AFTER)?.to_str().ok()?)
+}
+
+/// Parses one `Retry-After` value.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    if let Ok(seconds) = value.parse::<f64>() {
+        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+    }
+    let date =
+        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
+    let wait = date - time::OffsetDateTime::now_utc();
+    Some(Duration::try_from(wait).unwrap_or(Duration::ZERO))
+}
+
+/// What went wrong with one ARM request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArmErrorKind {
+    /// ARM answered with a non-success status.
+    Status,
+    /// The connection failed (refused, reset, TLS), after every retry.
+    Transport,
+    /// No answer within the timeout, after every retry.
+    Timeout,
+    /// A fresh token was refused with 401: sign in again.
+    Unauthorized,
+    /// No token could be acquired.
+    SignIn,
+    /// A 2xx answer that is not the JSON expected.
+    Body,
+    /// The URL points at another origin than the ARM endpoint: not sent.
+    ForeignHost,
+    /// A `nextLink` repeated an earlier page.
+    PagingLoop,
+}
+
+/// One failed ARM request, with ARM's own error code and message when it sent an envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArmError {
+    pub url: String,
+    pub http_status: Option<u16>,
+    /// `error.code` of the envelope.
+    pub code: Option<String>,
+    pub message: String,
+    pub kind: ArmErrorKind,
+}
+
+impl fmt::Display for ArmError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "GET {}: ", self.url)?;
+        if let Some(status) = self.http_status {
+            write!(f, "HTTP {status} ")?;
+        }
+        if let Some(code) = &self.code {
+            write!(f, "{code}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ArmError {}
+
+impl ArmError {
+    fn new(url: &Url, kind: ArmErrorKind, message: impl Into<String>) -> ArmError {
+        ArmError {
+            url: url.to_string(),
+            http_status: None,
+            code: None,
+            message: message.into(),
+            kind,
+        }
+    }
+
+    /// Parses ARM's error envelope leniently: `{"error":{"code","message"}}`, a bare
+    /// `{"code","message"}`, a non-JSON body or none at all.
+    pub fn from_response(url: &Url, status: u16, body: &[u8]) -> ArmError {
+        let (code, message) = parse_envelope(body);
+        let message = message.unwrap_or_else(|| {
+            StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("no error message")
+                .to_string()
+        });
+        ArmError {
+            url: url.to_string(),
+            http_status: Some(status),
+            code,
+            message,
+            kind: ArmErrorKind::Status,
+        }
+    }
+
+    /// The coverage status this failure means: 401/403 denied, 404 not found, else failed.
+    pub fn read_status(&self) -> ReadStatus {
+        match (self.kind, self.http_status) {
+            (ArmErrorKind::Unauthorized | ArmErrorKind::SignIn, _) => ReadStatus::Denied,
+            (_, Some(401 | 403)) => ReadStatus::Denied,
+            (_, Some(404)) => ReadStatus::NotFound,
+            _ => ReadStatus::Failed,
+        }
+    }
+
+    /// The coverage entry for `scope` × `api` that this failure leaves.
+    pub fn to_read(&self, scope: &str, api: &str) -> Read {
+        Read {
+            scope: scope.to_string(),
+            api: api.to_string(),
+            status: self.read_status(),
+            http_status: self.http_status,
+            code: self.code.clone(),
+            message: Some(self.message.clone()),
+        }
+    }
+
+    /// Whether this failure means no further request can succeed (sign-in problems).
+    pub fn is_sign_in(&self) -> bool {
+        matches!(self.kind, ArmErrorKind::Unauthorized | ArmErrorKind::SignIn)
+    }
+
+    /// Whether the ARM endpoint could not be reached at all.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self.kind, ArmErrorKind::Transport | ArmErrorKind::Timeout)
+    }
+}
+
+/// `(error.code, error.message)` of an ARM error body, whatever of it is there.
+pub fn parse_envelope(body: &[u8]) -> (Option<String>, Option<String>) {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        let text = String::from_utf8_lossy(body).trim().to_string();
+        let text: String = text.chars().take(300).collect();
+        return (None, (!text.is_empty()).then_some(text));
+    };
+    let error = crate::inventory::arm::key(&value, "error")
+        .filter(|e| e.is_object())
+        .unwrap_or(&value);
+    let field = |name: &str| {
+        crate::inventory::arm::key(error, name)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .filter(|s| !s.is_empty())
+    };
+    (field("code"), field("message"))
+}
+
+/// Request counters, for the report and benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientStats {
+    /// HTTP requests sent to ARM (each retry counts).
+    pub requests: u64,
+    /// Requests repeated after 429, 5xx, a transport error or a 401.
+    pub retries: u64,
+    /// 429 answers waited out.
+    pub throttled: u64,
+    /// Total time spent waiting before retries.
+    pub waited: Duration,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    requests: AtomicU64,
+    retries: AtomicU64,
+    throttled: AtomicU64,
+    waited_micros: AtomicU64,
+}
+
+/// The ARM REST client. Cheap to clone; clones share the token, limit and counters.
+#[derive(Clone)]
+pub struct ArmClient {
+    base: Url,
+    http: reqwest::Client,
+    tokens: Arc<TokenCache>,
+    limiter: Arc<Semaphore>,
+    concurrency: usize,
+    retry: RetryPolicy,
+    counters: Arc<Counters>,
+    tenant: Option<String>,
+}
+
+impl fmt::Debug for ArmClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ArmClient")
+            .field("base", &self.base.as_str())
+            .field("auth", &self.tokens.method())
+            .field("concurrency", &self.concurrency)
+            .field("retry", &self.retry)
+            .field("tenant", &self.tenant)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One attempt's outcome before the retry decision.
+enum Attempt {
+    Done(Value),
+    Status {
+        status: u16,
+        retry_after: Option<Duration>,
+        body: Vec<u8>,
+    },
+    Failed(ArmError),
+}
+
+impl ArmClient {
+    pub(crate) fn new(
+        base: Url,
+        http: reqwest::Client,
+        tokens: Arc<TokenCache>,
+        concurrency: usize,
+        retry: RetryPolicy,
+        tenant: Option<String>,
+    ) -> ArmClient {
+        let concurrency = concurrency.max(1);
+        ArmClient {
+            base,
+            http,
+            tokens,
+            limiter: Arc::new(Semaphore::new(concurrency)),
+            concurrency,
+            retry,
+            counters: Arc::new(Counters::default()),
+            tenant,
+        }
+    }
+
+    /// Replaces the retry policy (tests scale the delays down).
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> ArmClient {
+        self.retry = retry;
+        self
+    }
+
+    /// The ARM endpoint, e.g. `https://management.azure.com/`.
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    /// The ARM endpoint as stored in the inventory (no trailing slash).
+    pub fn arm_endpoint(&self) -> String {
+        self.base.as_str().trim_end_matches('/').to_string()
+    }
+
+    /// The tenant signed in to, when known (`--tenant`, or the credential's own tenant).
+    pub fn tenant(&self) -> Option<&str> {
+        self.tenant.as_deref()
+    }
+
+    /// How many requests may be in flight at once.
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> ClientStats {
+        ClientStats {
+            requests: self.counters.requests.load(Ordering::Relaxed),
+            retries: self.counters.retries.load(Ordering::Relaxed),
+            throttled: self.counters.throttled.load(Ordering::Relaxed),
+            waited: Duration::from_micros(self.counters.waited_micros.load(Ordering::Relaxed)),
+        }
+    }
+
+    /// Whether `url` is on the ARM endpoint's origin (scheme, host and port).
+    fn same_origin(&self, url: &Url) -> bool {
+        url.scheme() == self.base.scheme()
+            && url.host_str().map(str::to_ascii_lowercase)
+                == self.base.host_str().map(str::to_ascii_lowercase)
+            && url.port_or_known_default() == self.base.port_or_known_default()
+    }
+
+    /// GETs one ARM URL and parses its JSON body, retrying as the policy says.
+    pub async fn get(&self, url: &Url) -> Result<Value, ArmError> {
+        if !self.same_origin(url) {
+            return Err(ArmError::new(
+                url,
+                ArmErrorKind::ForeignHost,
+                format!(
+                    "not sent: the URL is not on the ARM endpoint {}, and the bearer token must not leave it",
+                    self.base.origin().ascii_serialization()
+                ),
+            ));
+        }
+        let mut retry: u32 = 0;
+        let mut refreshed = false;
+        loop {
+            let token = self
+                .tokens
+                .token()
+                .await
+                .map_err(|e| ArmError::new(url, ArmErrorKind::SignIn, e.to_string()))?;
+            let attempt = {
+                let _permit = self
+                    .limiter
+                    .acquire()
+                    .await
+                    .expect("the limiter is never closed");
+                self.counters.requests.fetch_add(1, Ordering::Relaxed);
+                self.attempt(url, token.secret()).await
+            };
+            let (error, retry_after, throttled) = match attempt {
+                Attempt::Done(value) => return Ok(value),
+                Attempt::Status {
+                    status: 401, body, ..
+                } => {
+                    let error = ArmError::from_response(url, 401, &body);
+                    if !refreshed {
+                        refreshed = true;
+                        debug!(%url, code = ?error.code, "401: renewing the token and retrying once");
+                        self.tokens.invalidate().await;
+                        self.counters.retries.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    let detail = error.code.clone().unwrap_or_default();
+                    let refused = AuthError::refused(self.tokens.method(), &detail);
+                    return Err(ArmError {
+                        message: refused.to_string(),
+                        kind: ArmErrorKind::Unauthorized,
+                        ..error
+                    });
+                }
+                Attempt::Status {
+                    status,
+                    retry_after,
+                    body,
+                } => {
+                    let error = ArmError::from_response(url, status, &body);
+                    if !is_retryable_status(status) {
+                        return Err(error);
+                    }
+                    (error, retry_after, status == 429)
+                }
+                Attempt::Failed(error) => {
+                    if !error.is_unreachable() {
+                        return Err(error);
+                    }
+                    (error, None, false)
+                }
+            };
+            if retry >= self.retry.max_retries {
+                let mut error = error;
+                if retry > 0 {
+                    let noun = if retry == 1 { "retry" } else { "retries" };
+                    error.message = format!("{} (gave up after {retry} {noun})", error.message);
+                }
+                return Err(error);
+            }
+            let delay = self.retry.delay(retry, retry_after);
+            self.counters.retries.fetch_add(1, Ordering::Relaxed);
+            if throttled {
+                self.counters.throttled.fetch_add(1, Ordering::Relaxed);
+            }
+            self.counters
+                .waited_micros
+                .fetch_add(delay.as_micros() as u64, Ordering::Relaxed);
+            debug!(%url, retry = retry + 1, ?delay, "retrying after: {error}");
+            tokio::time::sleep(delay).await;
+            retry += 1;
+        }
+    }
+
+    /// Sends one request and reads its body.
+    async fn attempt(&self, url: &Url, token: &str) -> Attempt {
+        let sent = self
+            .http
+            .get(url.clone())
+            .bearer_auth(token)
+            .header(ACCEPT, "application/json")
+            .send()
+            .await;
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => return Attempt::Failed(transport_error(url, &e)),
+        };
+        let status = response.status().as_u16();
+        if let Some(remaining) = response
+            .headers()
+            .get("x-ms-ratelimit-remaining-subscription-reads")
+            .and_then(|v| v.to_str().ok())
+        {
+            debug!(%url, status, remaining, "x-ms-ratelimit-remaining-subscription-reads");
+        }
+        let retry_after = retry_after(response.headers());
+        let body = match response.bytes().await {
+            Ok(b) => b,
+            Err(e) => return Attempt::Failed(transport_error(url, &e)),
+        };
+        if !(200..300).contains(&status) {
+            return Attempt::Status {
+                status,
+                retry_after,
+                body: body.to_vec(),
+            };
+        }
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(value) => Attempt::Done(value),
+            Err(e) => Attempt::Failed(ArmError {
+                http_status: Some(status),
+                ..ArmError::new(
+                    url,
+                    ArmErrorKind::Body,
+                    format!("the answer is not JSON: {e}"),
+                )
+            }),
+        }
+    }
+}
+
+impl GetJson for ArmClient {
+    fn get_json(&self, url: &Url) -> impl Future<Output = Result<Value, ArmError>> + Send {
+        self.get(url)
+    }
+}
+
+/// 429 and every 5xx are worth another try.
+pub fn is_retryable_status(status: u16) -> bool {
+    status == 429 || (500..600).contains(&status)
+}
+
+fn transport_error(url: &Url, err: &reqwest::Error) -> ArmError {
+    let kind = if err.is_timeout() {
+        ArmErrorKind::Timeout
+    } else {
+        ArmErrorKind::Transport
+    };
+    let text = error_chain(err);
+    // reqwest names the URL in its message; the ArmError already carries it.
+    let mut text = text.replace(&format!(" for url ({url})"), "");
+    if text.contains("invalid peer certificate") {
+        text.push_str(" (if the ARM endpoint uses a private CA, trust it with --ca-cert FILE)");
+    }
+    ArmError::new(url, kind, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn url() -> Url {
+        Url::parse("https://management.azure.com/subscriptions?api-version=x").unwrap()
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(parse_retry_after("10"), Some(Duration::from_secs(10)));
+        assert_eq!(parse_retry_after(" 0 "), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("1.5"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_retry_after("-3"), None);
+        assert_eq!(parse_retry_after("soon"), None);
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(Duration::ZERO)
+        );
+        let future = time::OffsetDateTime::now_utc() + time::Duration::seconds(120);
+        let text = future
+            .format(&time::format_description::well_known::Rfc2822)
+            .unwrap();
+        let wait = parse_retry_after(&text).unwrap();
+        assert!(
+            wait > Duration::from_secs(100) && wait <= Duration::from_secs(120),
+            "{wait:?}"
+        );
+
+        let mut headers = HeaderMap::new();
+        assert_eq!(retry_after(&headers), None);
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        headers.insert("x-ms-retry-after-ms", HeaderValue::from_static("250"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_millis(250)));
+    }
+
+    #[test]
+    fn backoff_is_bounded_full_jitter_and_retry_after_is_capped() {
+        let policy = RetryPolicy::default();
+        assert_eq!(policy.ceiling(0), Duration::from_millis(500));
+        assert_eq!(policy.ceiling(1), Duration::from_secs(1));
+        assert_eq!(policy.ceiling(3), Duration::from_secs(4));
+        assert_eq!(policy.ceiling(10), DEFAULT_MAX_DELAY);
+        assert_eq!(policy.ceiling(u32::MAX), DEFAULT_MAX_DELAY);
+        for retry in 0..8 {
+            for _ in 0..200 {
+                assert!(policy.backoff(retry) <= policy.ceiling(retry));
+            }
+        }
+        // Full jitter spreads over the whole range, not just near the ceiling.
+        let low = (0..500)
+            .filter(|_| policy.backoff(4) < policy.ceiling(4) / 2)
+            .count();
+        assert!(low > 100, "{low}");
+        assert_eq!(
+            policy.delay(0, Some(Duration::from_secs(600))),
+            DEFAULT_RETRY_AFTER_CAP
+        );
+        assert_eq!(
+            policy.delay(3, Some(Duration::from_secs(2))),
+            Duration::from_secs(2)
+        );
+        let fast = RetryPolicy {
+            delay_scale: 0.001,
+            ..RetryPolicy::default()
+        };
+        assert_eq!(
+            fast.delay(0, Some(Duration::from_secs(2))),
+            Duration::from_millis(2)
+        );
+        assert!(fast.delay(5, None) <= Duration::from_millis(16));
+    }
+
+    #[test]
+    fn envelope_parsing_is_lenient() {
+        let (code, message) = parse_envelope(
+            br#"{"error":{"code":"AuthorizationFailed","message":"no","details":[],"target":null}}"#,
+        );
+        assert_eq!(
+            (code.as_deref(), message.as_deref()),
+            (Some("AuthorizationFailed"), Some("no"))
+        );
+        let (code, message) = parse_envelope(br#"{"code":"ResourceNotFound","message":"gone"}"#);
+        assert_eq!(
+            (code.as_deref(), message.as_deref()),
+            (Some("ResourceNotFound"), Some("gone"))
+        );
+        let (code, message) = parse_envelope(br#"{"Code":"X","Message":"Y"}"#);
+        assert_eq!(
+            (code.as_deref(), message.as_deref()),
+            (Some("X"), Some("Y"))
+        );
+        assert_eq!(parse_envelope(b""), (None, None));
+        assert_eq!(
+            parse_envelope(b"<html>Bad Gateway</html>"),
+            (None, Some("<html>Bad Gateway</html>".into()))
+        );
+        assert_eq!(parse_envelope(br#"{"error":{}}"#), (None, None));
+
+        let err = ArmError::from_response(&url(), 503, b"");
+        assert_eq!(err.message, "Service Unavailable");
+        assert_eq!(err.read_status(), ReadStatus::Failed);
+        let err = ArmError::from_response(
+            &url(),
+            403,
+            br#"{"error":{"code":"AuthorizationFailed","message":"denied"}}"#,
+        );
+        assert_eq!(err.read_status(), ReadStatus::Denied);
+        let read = err.to_read("/subscriptions/a", "Microsoft.Security/pricings");
+        assert_eq!(read.http_status, Some(403));
+        assert_eq!(read.code.as_deref(), Some("AuthorizationFailed"));
+        assert_eq!(
+            err.to_string(),
+            "GET https://management.azure.com/subscriptions?api-version=x: HTTP 403 AuthorizationFailed: denied"
+        );
+        assert_eq!(
+            ArmError::from_response(&url(), 404, b"").read_status(),
+            ReadStatus::NotFound
+        );
+        assert_eq!(
+            ArmError::from_response(&url(), 401, b"").read_status(),
+            ReadStatus::Denied
+        );
+        assert_eq!(
+            ArmError::from_response(&url(), 429, b"").read_status(),
+            ReadStatus::Failed
+        );
+    }
+
+    #[test]
+    fn retryable_statuses() {
+        assert!(is_retryable_status(429));
+        assert!(is_retryable_status(500) && is_retryable_status(503) && is_retryable_status(599));
+        assert!(
+            !is_retryable_status(400) && !is_retryable_status(403) && !is_retryable_status(404)
+        );
+    }
+
+    #[tokio::test]
+    async fn foreign_origins_are_refused_before_sending() {
+        use crate::azure::auth::{AuthMethod, TokenCache, tests::counting};
+        let credential = counting(time::Duration::hours(1));
+        let tokens = TokenCache::new(credential.clone(), "s".into(), AuthMethod::Cli);
+        let client = ArmClient::new(
+            Url::parse("http://127.0.0.1:9").unwrap(),
+            reqwest::Client::new(),
+            Arc::new(tokens),
+            2,
+            RetryPolicy::default(),
+            None,
+        );
+        for foreign in [
+            "http://127.0.0.2:9/subscriptions",
+            "https://127.0.0.1:9/subscriptions",
+            "http://127.0.0.1:10/subscriptions",
+            "http://evil.example/subscriptions",
+        ] {
+            let err = client.get(&Url::parse(foreign).unwrap()).await.unwrap_err();
+            assert_eq!(err.kind, ArmErrorKind::ForeignHost, "{foreign}");
+        }
+        assert_eq!(client.stats().requests, 0);
+        assert_eq!(
+            credential.calls.load(std::sync::atomic::Ordering::SeqCst),
+            0
+        );
+    }
+}

@@ -1,0 +1,358 @@
+//! Collection: reading a tenant over ARM REST into an `Inventory`, recording every read.
+//!
+//! `run` resolves the requested scope (all visible subscriptions, `--subscription`s, or a
+//! management group's subtree), reads the management-group hierarchy, then runs one collector
+//! per API family for every audited subscription concurrently, and finally the follow-up reads
+//! that depend on what was found (AKS machines' Defender pricings, the policy definitions the
+//! assignments reference). Collectors never judge and never write a page loop: they build a
+//! URL, call `Ctx::list`/`Ctx::get`, and store what came back. Each call leaves a `Read` in
+//! the inventory's coverage, successful or not, so checks can tell "empty" from "unread".
+//! Only two failures stop the run, because after them nothing can be audited: sign-in
+//! (a token ARM refuses even after renewal) and an ARM endpoint that cannot be reached while
+//! resolving the scope. Which APIs are called is decided by the `Plan`, built from the checks
+//! selected, so an audit of two checks does not read the whole tenant.
+
+mod clusters;
+mod defender;
+mod machines;
+mod policy;
+mod registries;
+mod scope;
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Mutex;
+
+use futures::{StreamExt, TryStreamExt};
+use serde_json::Value;
+use thiserror::Error;
+use tracing::{debug, info};
+use url::Url;
+
+use crate::azure::{ArmClient, ArmError, list_all};
+use crate::inventory::snapshot::redact_secrets;
+use crate::inventory::{Inventory, Read, RequestedScope, Subscription, api, arm};
+
+pub use scope::MANAGEMENT_GROUPS_API;
+
+/// What to collect: the coverage API names the selected checks read (`data`) and the policy
+/// definition GUIDs they care about (`policies`).
+///
+/// Dependencies between APIs, so that a check naming only the data it reads gets what that
+/// data needs:
+/// - `Microsoft.Resources/subscriptions` is always read (it defines the scope), and with
+///   `--management-group` so are that group's descendants.
+/// - The management-group hierarchy (the tenant root group's descendants, and each
+///   subscription's ancestor chain) is read for `MG_DESCENDANTS`, and also for the policy
+///   APIs and policy GUIDs, because policy inheritance (catalogue §1.1) is decided on it.
+/// - Child reads follow their parents: registry `privateEndpointConnections`, `tokens` and
+///   role assignments need the registry list (it is read when any of them is wanted); AKS
+///   machines' resource-level `VirtualMachines` pricings are read for `PRICINGS` over the
+///   machines listed (VMs, scale sets, Arc — each when wanted).
+/// - Policy: assignments are read for `POLICY_ASSIGNMENTS`, any definition API, or a
+///   non-empty `policy_guids` (a check naming policies evaluates their assignments). A
+///   referenced definition is read for `POLICY_DEFINITIONS` or when its GUID is in
+///   `policy_guids`; a referenced set definition for `POLICY_SET_DEFINITIONS` or whenever
+///   `policy_guids` is not empty (the wanted definition may sit inside it); a set's member
+///   definitions when their GUID is in `policy_guids`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub apis: BTreeSet<String>,
+    pub policy_guids: BTreeSet<String>,
+}
+
+/// Every API the collector can read.
+pub const ALL_APIS: &[&str] = &[
+    api::SUBSCRIPTIONS,
+    api::MG_DESCENDANTS,
+    api::CLUSTERS,
+    api::REGISTRIES,
+    api::REGISTRY_PE_CONNECTIONS,
+    api::REGISTRY_TOKENS,
+    api::VIRTUAL_MACHINES,
+    api::SCALE_SETS,
+    api::ARC_MACHINES,
+    api::PRICINGS,
+    api::POLICY_ASSIGNMENTS,
+    api::POLICY_EXEMPTIONS,
+    api::POLICY_DEFINITIONS,
+    api::POLICY_SET_DEFINITIONS,
+    api::ROLE_ASSIGNMENTS,
+];
+
+impl Plan {
+    /// Every API, no policy GUIDs (so no set members): for tests and `collect` without checks.
+    pub fn everything() -> Plan {
+        Plan {
+            apis: ALL_APIS.iter().map(|a| a.to_string()).collect(),
+            policy_guids: BTreeSet::new(),
+        }
+    }
+
+    /// A plan of these APIs and policy GUIDs.
+    pub fn new<A: Into<String>, G: Into<String>>(
+        apis: impl IntoIterator<Item = A>,
+        policy_guids: impl IntoIterator<Item = G>,
+    ) -> Plan {
+        Plan {
+            apis: apis.into_iter().map(Into::into).collect(),
+            policy_guids: policy_guids.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// Whether the plan names `api` (any casing).
+    pub fn wants(&self, api: &str) -> bool {
+        self.apis.iter().any(|a| arm::eq_ci(a, api))
+    }
+
+    /// Whether any of `apis` is wanted.
+    pub fn wants_any(&self, apis: &[&str]) -> bool {
+        apis.iter().any(|a| self.wants(a))
+    }
+
+    /// Whether the trailing GUID of a definition ID is one the checks care about.
+    pub fn wants_policy(&self, definition_id: &str) -> bool {
+        let guid = arm::last_segment(definition_id);
+        self.policy_guids.iter().any(|g| arm::eq_ci(g, guid))
+    }
+
+    /// Whether the management-group hierarchy is needed (see the type's documentation).
+    pub fn wants_hierarchy(&self) -> bool {
+        !self.policy_guids.is_empty()
+            || self.wants_any(&[
+                api::MG_DESCENDANTS,
+                api::POLICY_ASSIGNMENTS,
+                api::POLICY_EXEMPTIONS,
+                api::POLICY_DEFINITIONS,
+                api::POLICY_SET_DEFINITIONS,
+            ])
+    }
+}
+
+/// Why nothing could be collected.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum CollectError {
+    /// ARM refused the token even after renewal, or no token could be acquired.
+    #[error("{message} (GET {url})")]
+    SignIn { url: String, message: String },
+    /// The ARM endpoint did not answer while resolving the scope, after every retry.
+    #[error("cannot reach ARM at {url}: {message}")]
+    Unreachable { url: String, message: String },
+}
+
+/// Collects the requested scope as the plan says.
+pub async fn run(
+    client: &ArmClient,
+    scope: RequestedScope,
+    plan: &Plan,
+) -> Result<Inventory, CollectError> {
+    let ctx = Ctx {
+        client,
+        plan,
+        inventory: Mutex::new(Inventory::new(&client.arm_endpoint(), "arm", scope.clone())),
+    };
+    scope::resolve(&ctx, &scope).await?;
+    let subscriptions = ctx.view(|inv| inv.subscriptions.clone());
+    info!(
+        subscriptions = subscriptions.len(),
+        "collecting {} subscription(s)",
+        subscriptions.len()
+    );
+    futures::stream::iter(subscriptions.iter())
+        .map(|sub| collect_subscription(&ctx, sub))
+        .buffer_unordered(client.concurrency())
+        .try_for_each(|()| async { Ok(()) })
+        .await?;
+    futures::try_join!(defender::machine_pricings(&ctx), policy::definitions(&ctx))?;
+
+    let mut inventory = ctx
+        .inventory
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    for list in [
+        &mut inventory.clusters,
+        &mut inventory.registries,
+        &mut inventory.machines,
+        &mut inventory.policy_assignments,
+        &mut inventory.policy_definitions,
+        &mut inventory.policy_set_definitions,
+        &mut inventory.policy_exemptions,
+        &mut inventory.role_assignments,
+    ] {
+        dedupe_by_id(list);
+    }
+    inventory.normalise_order();
+    inventory.collected_at = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("the current time formats as RFC 3339");
+    let stats = client.stats();
+    info!(
+        requests = stats.requests,
+        retries = stats.retries,
+        throttled = stats.throttled,
+        gaps = inventory.gaps().count(),
+        "collection finished"
+    );
+    Ok(inventory)
+}
+
+/// Every per-subscription collector, concurrently.
+async fn collect_subscription(ctx: &Ctx<'_>, sub: &Subscription) -> Result<(), CollectError> {
+    futures::try_join!(
+        clusters::collect(ctx, sub),
+        registries::collect(ctx, sub),
+        machines::collect(ctx, sub),
+        defender::subscription_pricings(ctx, sub),
+        policy::assignments(ctx, sub),
+        policy::exemptions(ctx, sub),
+    )?;
+    Ok(())
+}
+
+/// Keeps the first object of every ID (compared case-insensitively), in order.
+fn dedupe_by_id(list: &mut Vec<Value>) {
+    let mut seen = HashSet::new();
+    list.retain(|v| seen.insert(arm::id(v).to_ascii_lowercase()));
+}
+
+/// Shared state of one collection: the client, the plan, and the inventory being filled.
+/// The lock is never held across an await.
+pub(crate) struct Ctx<'a> {
+    client: &'a ArmClient,
+    plan: &'a Plan,
+    inventory: Mutex<Inventory>,
+}
+
+impl Ctx<'_> {
+    fn base(&self) -> &Url {
+        self.client.base_url()
+    }
+
+    fn update<R>(&self, f: impl FnOnce(&mut Inventory) -> R) -> R {
+        let mut guard = self.inventory.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut guard)
+    }
+
+    fn view<R>(&self, f: impl FnOnce(&Inventory) -> R) -> R {
+        let guard = self.inventory.lock().unwrap_or_else(|e| e.into_inner());
+        f(&guard)
+    }
+
+    fn record(&self, read: Read) {
+        self.update(|inv| inv.reads.push(read));
+    }
+
+    /// Records a failed read, or stops the run when the failure is a sign-in problem (and,
+    /// with `scope_phase`, when ARM is unreachable).
+    fn failed(
+        &self,
+        err: ArmError,
+        scope: &str,
+        api: &str,
+        scope_phase: bool,
+    ) -> Result<(), CollectError> {
+        if err.is_sign_in() {
+            return Err(CollectError::SignIn {
+                url: err.url,
+                message: err.message,
+            });
+        }
+        if scope_phase && err.is_unreachable() {
+            return Err(CollectError::Unreachable {
+                url: err.url,
+                message: err.message,
+            });
+        }
+        let read = err.to_read(scope, api);
+        debug!("could not read {}", read.describe());
+        self.record(read);
+        Ok(())
+    }
+
+    /// Reads every page of a list; `None` when the read failed (and was recorded).
+    async fn list(
+        &self,
+        url: Url,
+        scope: &str,
+        api: &str,
+    ) -> Result<Option<Vec<Value>>, CollectError> {
+        self.list_in(url, scope, api, false).await
+    }
+
+    async fn list_in(
+        &self,
+        url: Url,
+        scope: &str,
+        api: &str,
+        scope_phase: bool,
+    ) -> Result<Option<Vec<Value>>, CollectError> {
+        match list_all(self.client, url).await {
+            Ok(mut items) => {
+                items.iter_mut().for_each(redact_secrets);
+                self.record(Read::ok(scope, api));
+                Ok(Some(items))
+            }
+            Err(err) => self.failed(err, scope, api, scope_phase).map(|()| None),
+        }
+    }
+
+    /// Reads one object; `None` when the read failed (and was recorded).
+    async fn get(&self, url: Url, scope: &str, api: &str) -> Result<Option<Value>, CollectError> {
+        self.get_in(url, scope, api, false).await
+    }
+
+    async fn get_in(
+        &self,
+        url: Url,
+        scope: &str,
+        api: &str,
+        scope_phase: bool,
+    ) -> Result<Option<Value>, CollectError> {
+        match self.client.get(&url).await {
+            Ok(mut value) => {
+                redact_secrets(&mut value);
+                self.record(Read::ok(scope, api));
+                Ok(Some(value))
+            }
+            Err(err) => self.failed(err, scope, api, scope_phase).map(|()| None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn plan_matching_is_case_insensitive() {
+        let plan = Plan::new(
+            ["microsoft.containerservice/managedclusters"],
+            ["95EDB821-DDAF-4404-9732-666045E056B4"],
+        );
+        assert!(plan.wants(api::CLUSTERS));
+        assert!(!plan.wants(api::REGISTRIES));
+        assert!(plan.wants_policy(
+            "/providers/Microsoft.Authorization/policyDefinitions/95edb821-ddaf-4404-9732-666045e056b4"
+        ));
+        assert!(
+            plan.wants_hierarchy(),
+            "policy GUIDs need the inheritance chain"
+        );
+        assert!(!Plan::new([api::CLUSTERS], [""; 0]).wants_hierarchy());
+        assert!(Plan::new([api::POLICY_EXEMPTIONS], [""; 0]).wants_hierarchy());
+        let all = Plan::everything();
+        assert!(ALL_APIS.iter().all(|a| all.wants(a)));
+    }
+
+    #[test]
+    fn dedupe_keeps_the_first_of_each_id_ignoring_case() {
+        let mut list = vec![
+            json!({"id": "/subscriptions/A/x", "n": 1}),
+            json!({"id": "/subscriptions/a/X", "n": 2}),
+            json!({"id": "/subscriptions/b/x", "n": 3}),
+        ];
+        dedupe_by_id(&mut list);
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0]["n"], 1);
+    }
+}

@@ -1,0 +1,189 @@
+//! Azure Policy: assignments, exemptions, and the definitions the assignments reference.
+//!
+//! Per subscription, the assignments in force at it (`$filter=atScope()`: at the subscription
+//! and inherited from every management group above) and its exemptions (no filter, so the
+//! resource-group and resource ones are included). Both are deduplicated by ID, since every
+//! subscription under a group sees that group's assignments. Once all subscriptions are read,
+//! each distinct `policyDefinitionId` is fetched once — a definition or a set definition,
+//! decided by the ID's type segment — and, for sets, the member definitions whose GUID a check
+//! asked for. Each of those reads is scoped to the definition ID.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use super::{CollectError, Ctx};
+use crate::azure::endpoints::route;
+use crate::inventory::{Subscription, api, arm};
+
+/// Assignments are read for themselves and as the parents of definitions.
+const ASSIGNMENT_FAMILY: &[&str] = &[
+    api::POLICY_ASSIGNMENTS,
+    api::POLICY_DEFINITIONS,
+    api::POLICY_SET_DEFINITIONS,
+];
+
+pub(super) async fn assignments(ctx: &Ctx<'_>, sub: &Subscription) -> Result<(), CollectError> {
+    if !ctx.plan.wants_any(ASSIGNMENT_FAMILY) && ctx.plan.policy_guids.is_empty() {
+        return Ok(());
+    }
+    let url = route::policy_assignments(ctx.base(), &sub.subscription_id);
+    if let Some(items) = ctx.list(url, &sub.id, api::POLICY_ASSIGNMENTS).await? {
+        ctx.update(|inv| inv.policy_assignments.extend(items));
+    }
+    Ok(())
+}
+
+pub(super) async fn exemptions(ctx: &Ctx<'_>, sub: &Subscription) -> Result<(), CollectError> {
+    if !ctx.plan.wants(api::POLICY_EXEMPTIONS) {
+        return Ok(());
+    }
+    let url = route::policy_exemptions(ctx.base(), &sub.subscription_id);
+    if let Some(items) = ctx.list(url, &sub.id, api::POLICY_EXEMPTIONS).await? {
+        ctx.update(|inv| inv.policy_exemptions.extend(items));
+    }
+    Ok(())
+}
+
+/// What a policy definition ID names, by its type segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DefinitionKind {
+    Definition,
+    Set,
+}
+
+pub(crate) fn definition_kind(id: &str) -> Option<DefinitionKind> {
+    let mut segments = id.trim_end_matches('/').rsplit('/');
+    let _name = segments.next().filter(|n| !n.is_empty())?;
+    let kind = segments.next()?;
+    let namespace = segments.next()?;
+    if !arm::eq_ci(namespace, "Microsoft.Authorization") {
+        return None;
+    }
+    if arm::eq_ci(kind, "policyDefinitions") {
+        Some(DefinitionKind::Definition)
+    } else if arm::eq_ci(kind, "policySetDefinitions") {
+        Some(DefinitionKind::Set)
+    } else {
+        None
+    }
+}
+
+/// Distinct IDs (first spelling kept), compared case-insensitively.
+fn distinct<'a>(ids: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    ids.into_iter()
+        .filter(|id| !id.is_empty() && seen.insert(id.to_ascii_lowercase()))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Reads the definitions and set definitions referenced by the collected assignments, then
+/// the wanted members of those sets.
+pub(super) async fn definitions(ctx: &Ctx<'_>) -> Result<(), CollectError> {
+    let plan = ctx.plan;
+    let referenced: Vec<String> = ctx.view(|inv| {
+        distinct(
+            inv.policy_assignments
+                .iter()
+                .filter_map(|a| arm::str_at(a, "properties.policyDefinitionId")),
+        )
+    });
+    let mut direct = Vec::new();
+    let mut sets = Vec::new();
+    for id in referenced {
+        match definition_kind(&id) {
+            Some(DefinitionKind::Definition)
+                if plan.wants(api::POLICY_DEFINITIONS) || plan.wants_policy(&id) =>
+            {
+                direct.push(id)
+            }
+            Some(DefinitionKind::Set)
+                if plan.wants(api::POLICY_SET_DEFINITIONS) || !plan.policy_guids.is_empty() =>
+            {
+                sets.push(id)
+            }
+            Some(_) => {}
+            None => tracing::debug!("not a policy definition ID, not read: {id}"),
+        }
+    }
+
+    let read_sets = futures::future::try_join_all(
+        sets.iter()
+            .map(|id| fetch(ctx, id, api::POLICY_SET_DEFINITIONS)),
+    );
+    let read_direct = futures::future::try_join_all(
+        direct
+            .iter()
+            .map(|id| fetch(ctx, id, api::POLICY_DEFINITIONS)),
+    );
+    let (read_sets, _) = futures::try_join!(read_sets, read_direct)?;
+
+    let members: Vec<String> = distinct(
+        read_sets
+            .iter()
+            .flatten()
+            .filter_map(|set| arm::array_at(set, "properties.policyDefinitions"))
+            .flatten()
+            .filter_map(|member| arm::str_at(member, "policyDefinitionId"))
+            .filter(|id| plan.wants_policy(id))
+            .filter(|id| definition_kind(id) == Some(DefinitionKind::Definition))
+            .filter(|id| !direct.iter().any(|d| arm::eq_ci(d, id))),
+    );
+    futures::future::try_join_all(
+        members
+            .iter()
+            .map(|id| fetch(ctx, id, api::POLICY_DEFINITIONS)),
+    )
+    .await?;
+    Ok(())
+}
+
+/// GETs one definition or set definition and stores it.
+async fn fetch(ctx: &Ctx<'_>, id: &str, api_name: &str) -> Result<Option<Value>, CollectError> {
+    let url = route::policy_definition(ctx.base(), id);
+    let found = ctx.get(url, id, api_name).await?;
+    if let Some(value) = &found {
+        let value = value.clone();
+        ctx.update(|inv| {
+            if api_name == api::POLICY_SET_DEFINITIONS {
+                inv.policy_set_definitions.push(value);
+            } else {
+                inv.policy_definitions.push(value);
+            }
+        });
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_by_type_segment() {
+        assert_eq!(
+            definition_kind(
+                "/providers/Microsoft.Authorization/policyDefinitions/95edb821-ddaf-4404-9732-666045e056b4"
+            ),
+            Some(DefinitionKind::Definition)
+        );
+        assert_eq!(
+            definition_kind(
+                "/providers/Microsoft.Management/managementGroups/alz/providers/microsoft.authorization/POLICYSETDEFINITIONS/Deploy-MDFC-Config_20240319"
+            ),
+            Some(DefinitionKind::Set)
+        );
+        assert_eq!(
+            definition_kind("/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/x"),
+            None
+        );
+        assert_eq!(definition_kind("policyDefinitions/x"), None);
+        assert_eq!(definition_kind(""), None);
+    }
+
+    #[test]
+    fn distinct_ignores_case_and_keeps_first_spelling() {
+        assert_eq!(distinct(["/A/b", "/a/B", "", "/c"]), vec!["/A/b", "/c"]);
+    }
+}
