@@ -108,15 +108,25 @@ impl Archetypes {
 
 fn heuristic(inventory: &Inventory, archetype: Archetype) -> Vec<String> {
     let suffix = archetype.name_suffix();
-    let mut names: Vec<String> = inventory
+    // Every MG name known: the tree, and the ancestor chains (which may come from a
+    // `$expand=path` read when the tree above the audited group was not readable).
+    let known = inventory
         .management_groups
         .iter()
-        .filter(|mg| {
-            let lower = mg.name.to_ascii_lowercase();
-            lower == suffix || lower.ends_with(&format!("-{suffix}")) || lower.ends_with(suffix)
-        })
-        .map(|mg| mg.name.clone())
-        .collect();
+        .map(|mg| mg.name.as_str())
+        .chain(
+            inventory
+                .subscriptions
+                .iter()
+                .flat_map(|s| s.management_group_ancestors.iter().flatten().map(String::as_str)),
+        );
+    let mut names: Vec<String> = Vec::new();
+    for name in known {
+        let lower = name.to_ascii_lowercase();
+        if lower.ends_with(suffix) && !names.iter().any(|n| eq_ci(n, name)) {
+            names.push(name.to_string());
+        }
+    }
     if let Some(hallmark) = archetype.hallmark_assignment() {
         for assignment in &inventory.policy_assignments {
             if !eq_ci(arm::name(assignment), hallmark) {

@@ -109,6 +109,102 @@ impl Inventory {
     }
 }
 
+/// Role assignments that grant some role on a resource, split by how sure the answer is.
+#[derive(Debug, Default)]
+pub struct RoleGrants<'a> {
+    /// Assignments whose scope certainly covers the resource.
+    pub covering: Vec<&'a Value>,
+    /// Assignments at a management group whose relation to the resource is unknown, because the
+    /// ancestry of the resource's subscription could not be read.
+    pub undetermined: Vec<&'a Value>,
+}
+
+impl Inventory {
+    /// Whether an assignment made at `scope` applies to `resource_id`: the resource itself, a
+    /// resource group or subscription containing it, a management group on its subscription's
+    /// ancestor chain, or the root `/` (catalogue §1 role-assignment matching). `None` when
+    /// `scope` is a management group and the subscription's ancestry is unknown.
+    pub fn scope_covers(&self, scope: &str, resource_id: &str) -> Option<bool> {
+        let is_mg_scope = arm::management_group_name(scope).is_some_and(|mg| {
+            arm::eq_ci(scope.trim_end_matches('/'), &arm::management_group_id(mg))
+        });
+        if !is_mg_scope {
+            return Some(arm::is_scope_prefix(scope, resource_id));
+        }
+        let mg = arm::management_group_name(scope)?;
+        let guid = arm::subscription_of(resource_id)?;
+        let chain = self
+            .subscription(&guid)?
+            .management_group_ancestors
+            .as_ref()?;
+        Some(chain.iter().any(|a| eq_ci(a, mg)))
+    }
+
+    /// The role assignments of `inventory.role_assignments` granting one of `roles` (role
+    /// definition GUIDs, any casing) on `resource_id`, optionally only those of one principal.
+    /// This answers from the assignments collected; whether that list is complete for the
+    /// resource is a separate question (`read_state(resource, api::ROLE_ASSIGNMENTS)`).
+    pub fn role_grants<'a>(
+        &'a self,
+        resource_id: &str,
+        roles: &[String],
+        principal: Option<&str>,
+    ) -> RoleGrants<'a> {
+        let mut grants = RoleGrants::default();
+        for assignment in &self.role_assignments {
+            let Some(role) = role_definition_guid(assignment) else {
+                continue;
+            };
+            if !roles.iter().any(|r| eq_ci(r, role)) {
+                continue;
+            }
+            if let Some(principal) = principal
+                && !arm::str_at(assignment, "properties.principalId")
+                    .is_some_and(|p| eq_ci(p, principal))
+            {
+                continue;
+            }
+            let Some(scope) = role_assignment_scope(assignment) else {
+                continue;
+            };
+            match self.scope_covers(scope, resource_id) {
+                Some(true) => grants.covering.push(assignment),
+                Some(false) => {}
+                None => grants.undetermined.push(assignment),
+            }
+        }
+        grants
+    }
+}
+
+/// The scope of a role assignment: `properties.scope`, or else the part of its ID before
+/// `/providers/Microsoft.Authorization/roleAssignments/` (empty, i.e. `/`, for the root).
+pub fn role_assignment_scope(assignment: &Value) -> Option<&str> {
+    if let Some(scope) = arm::str_at(assignment, "properties.scope") {
+        return Some(scope);
+    }
+    let id = arm::id(assignment);
+    let marker = "/providers/microsoft.authorization/roleassignments/";
+    let at = id.to_ascii_lowercase().find(marker)?;
+    Some(if at == 0 { "/" } else { &id[..at] })
+}
+
+/// The GUID of the role an assignment grants: the last segment of `properties.roleDefinitionId`,
+/// whatever its scope prefix (catalogue §1).
+pub fn role_definition_guid(assignment: &Value) -> Option<&str> {
+    arm::str_at(assignment, "properties.roleDefinitionId")
+        .map(arm::last_segment)
+        .filter(|g| !g.is_empty())
+}
+
+/// Whether a registry uses ABAC repository permissions (`properties.roleAssignmentMode ==
+/// AbacRepositoryPermissions`); absent means the legacy registry-wide roles, the only mode before
+/// API 2025-11-01.
+pub fn registry_uses_abac(registry: &Value) -> bool {
+    arm::str_at(registry, "properties.roleAssignmentMode")
+        .is_some_and(|m| eq_ci(m, "AbacRepositoryPermissions"))
+}
+
 fn in_subscription(resource: &Value, subscription: &str) -> bool {
     arm::subscription_of(arm::id(resource)).is_some_and(|s| eq_ci(&s, subscription))
 }
@@ -125,6 +221,84 @@ pub fn kubelet_object_id(cluster: &Value) -> Option<&str> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn role_grants_follow_scope_ancestry_and_match_the_role_guid() {
+        let mut inv = Inventory::new("x", "arm", Default::default());
+        inv.subscriptions.push(Subscription {
+            id: "/subscriptions/s1".into(),
+            subscription_id: "s1".into(),
+            display_name: "s1".into(),
+            state: "Enabled".into(),
+            management_group_ancestors: Some(vec!["Corp".into(), "root".into()]),
+        });
+        let registry = "/subscriptions/S1/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/r";
+        let grant = |id: &str, scope: &str, role: &str, principal: &str| {
+            json!({"id": id, "properties": {"scope": scope, "principalId": principal,
+                "roleDefinitionId": format!("/subscriptions/s1/providers/Microsoft.Authorization/roleDefinitions/{role}")}})
+        };
+        inv.role_assignments = vec![
+            grant(
+                "a1",
+                "/subscriptions/s1/resourcegroups/RG",
+                "7F951DDA",
+                "k1",
+            ),
+            grant(
+                "a2",
+                "/providers/Microsoft.Management/managementGroups/corp",
+                "7f951dda",
+                "k2",
+            ),
+            grant(
+                "a3",
+                "/providers/Microsoft.Management/managementGroups/other",
+                "7f951dda",
+                "k3",
+            ),
+            grant(
+                "a4",
+                "/subscriptions/s1/resourceGroups/rg2",
+                "7f951dda",
+                "k4",
+            ),
+            grant("a5", "/", "7f951dda", "k5"),
+            grant("a6", registry, "8311e382", "k1"),
+            json!({"id": "/subscriptions/s1/providers/Microsoft.Authorization/roleAssignments/a7",
+                   "properties": {"principalId": "k7",
+                   "roleDefinitionId": "/providers/Microsoft.Authorization/roleDefinitions/7f951dda"}}),
+        ];
+        let roles = vec!["7f951dda".to_string()];
+        let ids = |g: &RoleGrants| {
+            g.covering
+                .iter()
+                .map(|a| arm::id(a).to_string())
+                .collect::<Vec<_>>()
+        };
+        let all = inv.role_grants(registry, &roles, None);
+        assert_eq!(
+            ids(&all),
+            [
+                "a1",
+                "a2",
+                "a5",
+                "/subscriptions/s1/providers/Microsoft.Authorization/roleAssignments/a7"
+            ]
+        );
+        assert!(all.undetermined.is_empty());
+        assert_eq!(ids(&inv.role_grants(registry, &roles, Some("K1"))), ["a1"]);
+        inv.subscriptions[0].management_group_ancestors = None;
+        let unknown = inv.role_grants(registry, &roles, None);
+        assert_eq!(
+            unknown.undetermined.len(),
+            2,
+            "both MG-scoped grants are undetermined"
+        );
+        assert!(registry_uses_abac(
+            &json!({"properties": {"roleAssignmentMode": "abacRepositoryPermissions"}})
+        ));
+        assert!(!registry_uses_abac(&json!({"properties": {}})));
+    }
 
     #[test]
     fn aks_machines_by_node_resource_group_or_tag() {

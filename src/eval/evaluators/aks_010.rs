@@ -1,8 +1,188 @@
-//! AKS-010 (scaffold: to be replaced by the real evaluator).
+//! AKS-010: a container registry is not reachable from the internet, and cannot export images.
+//!
+//! It decides per registry from `publicNetworkAccess` (ARM default `Enabled`) and
+//! `networkRuleSet.defaultAction` (ARM default `Allow`): `Disabled` passes; `Enabled` behind a
+//! firewall (`defaultAction Deny`) warns; `Enabled` and open fails. The warn becomes a fail when
+//! the registry's subscription sits under a Corp management group, whose intent is "no public
+//! endpoints". That escalation joins the registry with the management-group hierarchy, which is
+//! why this is a Rust evaluator. When the hierarchy of the subscription could not be read, the
+//! Corp question has no answer: the escalation is a main part of the verdict, and by the
+//! catalogue's combine rule (`fail` > `unknown` > `warn` > `pass`) a possible fail that cannot be
+//! ruled out makes a would-be warn `unknown`. Pass and fail do not depend on the hierarchy and
+//! stand. A `publicNetworkAccess` or `defaultAction` value outside the swagger's enums is
+//! `unknown`, never read as public or private. The export policy (`policies.exportPolicy.status`, ARM default `enabled`) is a
+//! sub-result: enabled exports turn a pass into a warn; the export state is in every evidence.
 
-use crate::catalogue::Check;
-use crate::eval::{EvalContext, Finding};
+use serde_json::{Value, json};
 
-pub fn evaluate(_check: &Check, _ctx: &EvalContext) -> Vec<Finding> {
-    Vec::new()
+use crate::catalogue::{Check, Target};
+use crate::eval::{Archetype, EvalContext, Evidence, Finding, Status, targets};
+use crate::inventory::arm;
+
+pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
+    let (registries, mut findings) =
+        targets::resources(check.id(), ctx.inventory, Target::Registry);
+    for registry in registries {
+        findings.push(evaluate_registry(check.id(), ctx, registry));
+    }
+    findings
+}
+
+/// What the subscription's place in the management-group tree says about Corp.
+enum Corp {
+    Under(String),
+    NotUnder,
+    Unknown,
+}
+
+fn evaluate_registry(check: &str, ctx: &EvalContext, registry: &Value) -> Finding {
+    let id = arm::id(registry);
+    let access = arm::str_at(registry, "properties.publicNetworkAccess");
+    let default_action = arm::str_at(registry, "properties.networkRuleSet.defaultAction");
+    let export = arm::str_at(registry, "properties.policies.exportPolicy.status");
+    let public = !access.is_some_and(|a| arm::eq_ci(a, "Disabled"));
+    let firewalled = default_action.is_some_and(|a| arm::eq_ci(a, "Deny"));
+    let exports_on = !export.is_some_and(|e| arm::eq_ci(e, "disabled"));
+
+    let mut evidence = vec![observed(
+        "properties.publicNetworkAccess",
+        access,
+        "Disabled",
+        "Enabled",
+    )];
+    if public {
+        evidence.push(observed(
+            "properties.networkRuleSet.defaultAction",
+            default_action,
+            "Deny (firewall) when public access is enabled",
+            "Allow",
+        ));
+        if firewalled {
+            let rules = arm::array_at(registry, "properties.networkRuleSet.ipRules")
+                .cloned()
+                .unwrap_or_default();
+            evidence.push(Evidence::new(
+                "properties.networkRuleSet.ipRules",
+                Value::Array(rules),
+                "only the networks that must reach the registry (informational)",
+            ));
+        }
+    }
+    evidence.push(observed(
+        "properties.policies.exportPolicy.status",
+        export,
+        "disabled",
+        "enabled",
+    ));
+
+    let unrecognised: Vec<String> = [
+        ("publicNetworkAccess", access, ["Enabled", "Disabled"]),
+        (
+            "networkRuleSet.defaultAction",
+            default_action,
+            ["Allow", "Deny"],
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(name, value, known)| {
+        value
+            .filter(|v| !known.iter().any(|k| arm::eq_ci(k, v)))
+            .map(|v| format!("{name} is {v}"))
+    })
+    .collect();
+
+    let (mut status, mut message) = if !public {
+        (
+            Status::Pass,
+            "public network access is disabled".to_string(),
+        )
+    } else if !unrecognised.is_empty() {
+        (
+            Status::Unknown,
+            format!(
+                "cannot tell whether the registry is reachable from the internet: {}, a value this check does not know",
+                unrecognised.join(" and ")
+            ),
+        )
+    } else if !firewalled {
+        (
+            Status::Fail,
+            format!(
+                "public network access is enabled and the firewall default action is {}: the registry is open to the internet",
+                default_action.unwrap_or("absent (Allow)")
+            ),
+        )
+    } else {
+        let corp = corp_of(ctx, registry);
+        let sub = ctx.inventory.subscription_of(registry);
+        let chain = sub
+            .and_then(|s| s.management_group_ancestors.clone())
+            .map_or(Value::Null, |c| json!(c));
+        let hierarchy = Evidence::new(
+            "management-group ancestors of the subscription",
+            chain,
+            "not under a Corp management group, for a firewalled public registry to be a warn",
+        )
+        .on(sub.map(|s| s.id.clone()).unwrap_or_default());
+        match corp {
+            Corp::Under(mg) => {
+                evidence.push(hierarchy.note(format!("under Corp management group {mg}")));
+                (
+                    Status::Fail,
+                    format!(
+                        "public network access is enabled behind a firewall (default action Deny), but the subscription is under Corp management group {mg}, where registries must not be public"
+                    ),
+                )
+            }
+            Corp::NotUnder => {
+                evidence.push(hierarchy.note("not under a Corp management group"));
+                (
+                    Status::Warn,
+                    "public network access is enabled but restricted by the firewall (default action Deny)"
+                        .to_string(),
+                )
+            }
+            Corp::Unknown => {
+                evidence.push(hierarchy.note(
+                    "the management-group ancestry was not read, so Corp membership (which turns this warn into a fail) is unknown",
+                ));
+                (
+                    Status::Unknown,
+                    "public network access is enabled behind a firewall (default action Deny); whether the subscription is under a Corp management group, which would make this a fail, cannot be told: its management-group ancestry was not read"
+                        .to_string(),
+                )
+            }
+        }
+    };
+    if exports_on {
+        status = status.with_sub_result(true);
+        message.push_str(&format!(
+            "; exports are {} (an exfiltration path; policy 524b0254 needs them disabled)",
+            export.unwrap_or("enabled by default")
+        ));
+    }
+    Finding::new(check, id, status, message).with_evidence(evidence)
+}
+
+fn corp_of(ctx: &EvalContext, registry: &Value) -> Corp {
+    let Some(sub) = ctx.inventory.subscription_of(registry) else {
+        return Corp::Unknown;
+    };
+    match ctx.archetypes.ancestor_of(sub, Archetype::Corp) {
+        Some(Some(mg)) => Corp::Under(mg),
+        Some(None) => Corp::NotUnder,
+        None => Corp::Unknown,
+    }
+}
+
+/// Evidence for a string property, noting ARM's default when it was absent.
+fn observed(property: &str, value: Option<&str>, expected: &str, default: &str) -> Evidence {
+    let item = Evidence::new(property, value.map_or(Value::Null, |v| json!(v)), expected);
+    if value.is_none() {
+        item.note(format!(
+            "absent in the ARM payload; ARM's default {default} applies"
+        ))
+    } else {
+        item
+    }
 }

@@ -1,8 +1,451 @@
-//! AKS-017 (scaffold: to be replaced by the real evaluator).
+//! AKS-017: the cluster's kubelet identity can pull from a registry of its own subscription, with
+//! the pull role that registry honours, and with nothing more.
+//!
+//! It decides per cluster by joining the kubelet identity (`identityProfile.kubeletidentity
+//! .objectId`) with the role assignments collected at or above each registry: an assignment
+//! covers a registry when its scope is the registry, its resource group, its subscription, a
+//! management group on the subscription's ancestor chain, or `/`. The pull role that counts
+//! depends on the registry's `roleAssignmentMode`: AcrPull on a legacy registry, Container
+//! Registry Repository Reader on an ABAC registry (GUID unverified, catalogue U; both are
+//! parameters). A pull grant on a same-subscription registry passes; none fails. AcrPull assigned
+//! at an ABAC registry of the subscription, without a Repository Reader grant, fails too: ABAC
+//! registries do not honour AcrPull, so that wiring (what `--attach-acr` creates) breaks pulls.
+//! AcrPull at a wider scope that merely also covers an ABAC registry shows no intent to pull from
+//! it and is only noted in the evidence. AcrPush, Contributor or Owner on any registry is an
+//! over-privilege sub-result that turns a pass into a warn.
+//!
+//! Missing data: a registry whose role-assignment read failed, or a management-group grant whose
+//! relation to the registry is unknown because the ancestry was not read, makes every
+//! conclusion that depends on it `unknown` (a would-be fail, or a pass that such a registry could
+//! overturn). The over-privilege sub-result lacking data is stated in the evidence only.
+//! A cluster without a kubelet identity (service-principal cluster) is `not_applicable`.
 
-use crate::catalogue::Check;
-use crate::eval::{EvalContext, Finding};
+use std::collections::BTreeMap;
 
-pub fn evaluate(_check: &Check, _ctx: &EvalContext) -> Vec<Finding> {
-    Vec::new()
+use serde_json::{Value, json};
+
+use crate::catalogue::{Check, Target};
+use crate::eval::{EvalContext, Evidence, Finding, Status, targets};
+use crate::inventory::views::{kubelet_object_id, registry_uses_abac, role_assignment_scope};
+use crate::inventory::{Inventory, api, arm};
+
+/// Built-in role names for messages (catalogue §8.3); other GUIDs are shown as they are.
+const ROLE_NAMES: [(&str, &str); 5] = [
+    ("7f951dda-4ed3-4680-a7ca-43fe172d538d", "AcrPull"),
+    (
+        "b93aa761-3e63-49ed-ac28-beffa264f7ac",
+        "Container Registry Repository Reader",
+    ),
+    ("8311e382-0749-4cb8-b61a-304f252e45ec", "AcrPush"),
+    ("b24988ac-6180-42a0-ab88-20f7382dd24c", "Contributor"),
+    ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner"),
+];
+
+/// The pull roles of the two registry modes, from the check's parameters (shared with AKS-016).
+pub(super) struct PullRoles {
+    pub legacy: Vec<String>,
+    pub abac: Vec<String>,
+}
+
+impl PullRoles {
+    pub fn from_params(ctx: &EvalContext) -> Self {
+        PullRoles {
+            legacy: ctx.param_strings("pull_roles"),
+            abac: ctx.param_strings("abac_pull_roles"),
+        }
+    }
+
+    /// The roles that grant pull on this registry, given its mode.
+    pub fn for_registry(&self, registry: &Value) -> &[String] {
+        if registry_uses_abac(registry) {
+            &self.abac
+        } else {
+            &self.legacy
+        }
+    }
+}
+
+/// Whether a principal can pull from a registry, as far as the collected data tells.
+pub(super) enum Pull<'a> {
+    /// Assignments of the mode-matching pull role covering the registry.
+    Granted(Vec<&'a Value>),
+    /// The data is complete and holds no such assignment.
+    NotGranted,
+    /// The data is incomplete: why.
+    Unknown(String),
+}
+
+/// The mode-matching pull grant of `principal` on `registry`. Positive evidence stands even when
+/// the registry's role-assignment read failed; only "not granted" needs the complete list.
+pub(super) fn pull<'a>(
+    inv: &'a Inventory,
+    roles: &PullRoles,
+    registry: &Value,
+    principal: &str,
+) -> Pull<'a> {
+    let id = arm::id(registry);
+    let grants = inv.role_grants(id, roles.for_registry(registry), Some(principal));
+    if !grants.covering.is_empty() {
+        return Pull::Granted(grants.covering);
+    }
+    if let Some(reason) = inv
+        .read_state(id, api::ROLE_ASSIGNMENTS)
+        .missing_reason(id, api::ROLE_ASSIGNMENTS)
+    {
+        return Pull::Unknown(format!("registry {}: {reason}", arm::name(registry)));
+    }
+    if !grants.undetermined.is_empty() {
+        return Pull::Unknown(undetermined_reason(registry, &grants.undetermined));
+    }
+    Pull::NotGranted
+}
+
+/// Why management-group grants cannot be placed relative to a registry.
+pub(super) fn undetermined_reason(registry: &Value, assignments: &[&Value]) -> String {
+    let scopes: Vec<&str> = assignments
+        .iter()
+        .filter_map(|a| role_assignment_scope(a))
+        .collect();
+    format!(
+        "registry {}: the management-group ancestry of its subscription was not read, so grants at {} may or may not cover it",
+        arm::name(registry),
+        scopes.join(", ")
+    )
+}
+
+pub(super) fn role_name(guid: &str) -> String {
+    ROLE_NAMES
+        .iter()
+        .find(|(g, _)| arm::eq_ci(g, guid))
+        .map_or_else(|| guid.to_string(), |(_, n)| n.to_string())
+}
+
+fn role_of(assignment: &Value) -> String {
+    role_name(crate::inventory::views::role_definition_guid(assignment).unwrap_or_default())
+}
+
+/// Evidence for one role assignment covering a registry.
+pub(super) fn grant_evidence(assignment: &Value, registry: &Value, expected: &str) -> Evidence {
+    let scope = role_assignment_scope(assignment).unwrap_or_default();
+    Evidence::new(
+        "properties.roleDefinitionId",
+        arm::path(assignment, "properties.roleDefinitionId")
+            .cloned()
+            .unwrap_or(Value::Null),
+        expected,
+    )
+    .on(arm::id(assignment))
+    .note(format!(
+        "{} at scope {scope} covers registry {} ({})",
+        role_of(assignment),
+        arm::name(registry),
+        mode_of(registry)
+    ))
+}
+
+/// Evidence for a mode-matching pull grant. On an ABAC registry the grant was recognised by the
+/// Repository Reader GUID, which is unverified (catalogue U), and the note says so.
+pub(super) fn pull_evidence(assignment: &Value, registry: &Value, expected: &str) -> Evidence {
+    let item = grant_evidence(assignment, registry, expected);
+    if !registry_uses_abac(registry) {
+        return item;
+    }
+    let note = item.note.clone().unwrap_or_default();
+    item.note(format!("{note}; {ABAC_GUID_NOTE}"))
+}
+
+/// What an ABAC verdict rests on (catalogue U).
+pub(super) const ABAC_GUID_NOTE: &str = "on ABAC registries the pull role is recognised by the abac_pull_roles GUIDs, whose default (Container Registry Repository Reader, b93aa761-3e63-49ed-ac28-beffa264f7ac) is unverified (catalogue U)";
+
+pub(super) fn mode_of(registry: &Value) -> &'static str {
+    if registry_uses_abac(registry) {
+        "ABAC repository permissions"
+    } else {
+        "legacy registry permissions"
+    }
+}
+
+pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
+    let (clusters, mut findings) = targets::resources(check.id(), ctx.inventory, Target::Cluster);
+    let roles = PullRoles::from_params(ctx);
+    let over = ctx.param_strings("over_privileged_roles");
+    for cluster in clusters {
+        findings.push(evaluate_cluster(check.id(), ctx, &roles, &over, cluster));
+    }
+    findings
+}
+
+/// What AcrPull on an ABAC registry means for one registry.
+enum Misgrant<'a> {
+    None,
+    /// AcrPull assigned at the ABAC registry itself, and no Repository Reader grant covers it.
+    Definite(Vec<&'a Value>),
+    Unknown(String),
+}
+
+/// AcrPull assigned at an ABAC registry's own scope is the unhonoured `--attach-acr` wiring the
+/// catalogue fails. AcrPull at a wider scope (resource group, subscription, management group)
+/// that merely also covers an ABAC registry shows no intent to pull from it: it is returned as
+/// `wide` for the evidence and does not fail the cluster.
+fn misgrant<'a>(
+    inv: &'a Inventory,
+    roles: &PullRoles,
+    registry: &Value,
+    principal: &str,
+    pull: &Pull,
+) -> (Misgrant<'a>, Vec<&'a Value>) {
+    if !registry_uses_abac(registry) || matches!(pull, Pull::Granted(_)) {
+        return (Misgrant::None, Vec::new());
+    }
+    let id = arm::id(registry);
+    let legacy = inv.role_grants(id, &roles.legacy, Some(principal));
+    let (at_registry, wide): (Vec<&Value>, Vec<&Value>) =
+        legacy.covering.into_iter().partition(|a| {
+            role_assignment_scope(a).is_some_and(|s| arm::eq_ci(s.trim_end_matches('/'), id))
+        });
+    let verdict = match pull {
+        Pull::NotGranted if !at_registry.is_empty() => Misgrant::Definite(at_registry),
+        Pull::Unknown(reason)
+            if !at_registry.is_empty() || !inv.read_state(id, api::ROLE_ASSIGNMENTS).is_ok() =>
+        {
+            Misgrant::Unknown(reason.clone())
+        }
+        _ => Misgrant::None,
+    };
+    (verdict, wide)
+}
+
+fn evaluate_cluster(
+    check: &str,
+    ctx: &EvalContext,
+    roles: &PullRoles,
+    over: &[String],
+    cluster: &Value,
+) -> Finding {
+    let inv = ctx.inventory;
+    let id = arm::id(cluster);
+    let Some(kubelet) = kubelet_object_id(cluster) else {
+        return Finding::new(
+            check,
+            id,
+            Status::NotApplicable,
+            "the cluster has no kubelet identity (identityProfile.kubeletidentity absent): it pulls with a service principal, whose grants ARM cannot tie to it (see AKS-033)",
+        )
+        .evidence(
+            Evidence::new(
+                "properties.identityProfile.kubeletidentity.objectId",
+                Value::Null,
+                "a managed kubelet identity",
+            )
+            .note("absent in the ARM payload"),
+        );
+    };
+    let sub = arm::subscription_of(id).unwrap_or_default();
+    let sub_id = format!("/subscriptions/{sub}");
+    let mut evidence = vec![Evidence::new(
+        "properties.identityProfile.kubeletidentity.objectId",
+        json!(kubelet),
+        "the principal holding the pull role",
+    )];
+
+    let mut unknown = Vec::new();
+    if let Some(reason) = inv
+        .read_state(&sub_id, api::REGISTRIES)
+        .missing_reason(&sub_id, api::REGISTRIES)
+    {
+        unknown.push(format!("the registries of the subscription: {reason}"));
+    }
+    let registries: Vec<&Value> = inv.registries_in(&sub).collect();
+    let mut pulls = Vec::new();
+    let mut misgrants = Vec::new();
+    let mut misgrant_unknown = Vec::new();
+    let mut checked = Vec::new();
+    for registry in &registries {
+        let state = pull(inv, roles, registry, kubelet);
+        let (verdict, wide) = misgrant(inv, roles, registry, kubelet, &state);
+        for a in wide {
+            evidence.push(grant_evidence(
+                a,
+                registry,
+                "Container Registry Repository Reader on an ABAC registry (AcrPull is not honoured there)",
+            ).note(format!(
+                "AcrPull at {} also covers ABAC registry {}, where it is not honoured; not a fail, because it is not assigned at the registry",
+                role_assignment_scope(a).unwrap_or_default(),
+                arm::name(registry)
+            )));
+        }
+        match verdict {
+            Misgrant::Definite(assignments) => {
+                for a in &assignments {
+                    let item = grant_evidence(
+                        a,
+                        registry,
+                        "Container Registry Repository Reader on an ABAC registry (AcrPull is not honoured there)",
+                    );
+                    let note = item.note.clone().unwrap_or_default();
+                    evidence.push(item.note(format!(
+                        "{note}; no Repository Reader grant covers it; {ABAC_GUID_NOTE}"
+                    )));
+                }
+                misgrants.push(arm::name(registry).to_string());
+            }
+            Misgrant::Unknown(reason) => misgrant_unknown.push(reason),
+            Misgrant::None => {}
+        }
+        checked.push(
+            json!({"registry": arm::id(registry), "roleAssignmentMode": mode_of(registry),
+            "pullGrant": matches!(state, Pull::Granted(_))}),
+        );
+        match state {
+            Pull::Granted(assignments) => {
+                for a in &assignments {
+                    evidence.push(pull_evidence(
+                        a,
+                        registry,
+                        "the pull role matching the registry's mode",
+                    ));
+                }
+                let names: Vec<String> = assignments.iter().map(|a| role_of(a)).collect();
+                pulls.push(format!("{} on {}", names.join(", "), arm::name(registry)));
+            }
+            Pull::Unknown(reason) => unknown.push(reason),
+            Pull::NotGranted => {}
+        }
+    }
+    let mut item = Evidence::new(
+        "pull grants of the kubelet identity on the registries of the cluster's subscription",
+        Value::Array(checked),
+        "a pull grant matching the registry's mode on at least one registry",
+    );
+    if registries.iter().any(|r| registry_uses_abac(r)) {
+        item = item.note(ABAC_GUID_NOTE);
+    }
+    evidence.push(item);
+
+    let (status, mut message) = if !misgrants.is_empty() {
+        (
+            Status::Fail,
+            format!(
+                "the kubelet identity holds AcrPull on ABAC registry {} without Container Registry Repository Reader: ABAC registries do not honour AcrPull, so pulls fail",
+                misgrants.join(", ")
+            ),
+        )
+    } else if !pulls.is_empty() {
+        if misgrant_unknown.is_empty() {
+            (
+                Status::Pass,
+                format!(
+                    "the kubelet identity can pull from a registry of its subscription: {}",
+                    pulls.join("; ")
+                ),
+            )
+        } else {
+            (
+                Status::Unknown,
+                format!(
+                    "the kubelet identity can pull ({}), but whether it holds an unhonoured AcrPull grant on an ABAC registry cannot be told ({})",
+                    pulls.join("; "),
+                    misgrant_unknown.join("; ")
+                ),
+            )
+        }
+    } else {
+        for reason in misgrant_unknown {
+            if !unknown.contains(&reason) {
+                unknown.push(reason);
+            }
+        }
+        if !unknown.is_empty() {
+            (
+                Status::Unknown,
+                format!(
+                    "no pull grant of the kubelet identity found on a registry of its subscription, but the data is incomplete ({})",
+                    unknown.join("; ")
+                ),
+            )
+        } else if registries.is_empty() {
+            (
+                Status::Fail,
+                "the cluster's subscription has no container registry, so the kubelet identity has no same-subscription pull grant".to_string(),
+            )
+        } else {
+            (
+                Status::Fail,
+                format!(
+                    "the kubelet identity has no pull grant on any registry of its subscription ({} checked)",
+                    registries.len()
+                ),
+            )
+        }
+    };
+
+    let (extra, gaps) = over_privilege(inv, over, kubelet);
+    if !extra.is_empty() {
+        let described: Vec<String> = extra
+            .iter()
+            .map(|(a, registry)| {
+                format!(
+                    "{} at {} (covers {})",
+                    role_of(a),
+                    role_assignment_scope(a).unwrap_or_default(),
+                    arm::name(registry)
+                )
+            })
+            .collect();
+        message.push_str(&format!(
+            "; it also holds over-privileged roles: {}",
+            described.join(", ")
+        ));
+        for (a, registry) in &extra {
+            evidence.push(grant_evidence(
+                a,
+                registry,
+                "no push, Contributor or Owner role for the kubelet identity",
+            ));
+        }
+    }
+    if !gaps.is_empty() {
+        evidence.push(
+            Evidence::new(
+                "over-privileged role assignments of the kubelet identity",
+                Value::Null,
+                "none",
+            )
+            .note(format!("not fully evaluated: {}", gaps.join("; "))),
+        );
+    }
+    let status = status.with_sub_result(!extra.is_empty());
+    Finding::new(check, id, status, message).with_evidence(evidence)
+}
+
+/// Over-privileged assignments of the kubelet identity covering any registry (each assignment
+/// once, with the first registry it covers), and why the answer may be incomplete.
+fn over_privilege<'a>(
+    inv: &'a Inventory,
+    over: &[String],
+    kubelet: &str,
+) -> (Vec<(&'a Value, &'a Value)>, Vec<String>) {
+    let mut found: BTreeMap<String, (&Value, &Value)> = BTreeMap::new();
+    let mut gaps = Vec::new();
+    for registry in &inv.registries {
+        if inv.subscription_of(registry).is_none() {
+            continue;
+        }
+        let id = arm::id(registry);
+        let grants = inv.role_grants(id, over, Some(kubelet));
+        for a in grants.covering {
+            found
+                .entry(arm::id(a).to_ascii_lowercase())
+                .or_insert((a, registry));
+        }
+        if let Some(reason) = inv
+            .read_state(id, api::ROLE_ASSIGNMENTS)
+            .missing_reason(id, api::ROLE_ASSIGNMENTS)
+        {
+            gaps.push(format!("registry {}: {reason}", arm::name(registry)));
+        } else if !grants.undetermined.is_empty() {
+            gaps.push(undetermined_reason(registry, &grants.undetermined));
+        }
+    }
+    (found.into_values().collect(), gaps)
 }

@@ -1,8 +1,163 @@
-//! AKS-032 (scaffold: to be replaced by the real evaluator).
+//! AKS-032: the Defender for Containers sensor runs on the cluster.
+//!
+//! It decides per cluster from `securityProfile.defender.securityMonitoring.enabled` (absent
+//! means the sensor is not deployed): `true` passes, anything else fails. The catalogue softens
+//! that fail to a warn ("auto-provisioning pending") when the subscription's `Containers` plan has
+//! the `ContainerSensor` extension on, because Defender then deploys the sensor by itself; joining
+//! the cluster with its subscription's pricing is why this is a Rust evaluator. The softening
+//! requires the plan to be `Standard` too, since a `Free` plan provisions nothing.
+//!
+//! When the pricing could not be read (denied, failed or not collected), the fail stands and the
+//! evidence says the auto-provisioning exception could not be evaluated. The sensor's absence is
+//! certain; the missing pricing can only soften it, never hide anything worse, and the combine
+//! rule lets a certain fail stand over missing data. A sensor that is on passes whatever the
+//! pricing says.
 
-use crate::catalogue::Check;
-use crate::eval::{EvalContext, Finding};
+use serde_json::{Value, json};
 
-pub fn evaluate(_check: &Check, _ctx: &EvalContext) -> Vec<Finding> {
-    Vec::new()
+use crate::catalogue::{Check, Target};
+use crate::eval::{EvalContext, Evidence, Finding, Status, targets};
+use crate::inventory::{api, arm};
+
+const SENSOR: &str = "properties.securityProfile.defender.securityMonitoring.enabled";
+const WORKSPACE: &str = "properties.securityProfile.defender.logAnalyticsWorkspaceResourceId";
+
+pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
+    let (clusters, mut findings) = targets::resources(check.id(), ctx.inventory, Target::Cluster);
+    for cluster in clusters {
+        findings.push(evaluate_cluster(check.id(), ctx, cluster));
+    }
+    findings
+}
+
+/// What the subscription's `Containers` plan says about sensor auto-provisioning.
+enum AutoProvisioning {
+    On,
+    Off(String),
+    Unreadable(String),
+}
+
+fn evaluate_cluster(check: &str, ctx: &EvalContext, cluster: &Value) -> Finding {
+    let id = arm::id(cluster);
+    let raw = arm::path(cluster, SENSOR).cloned();
+    let enabled = arm::bool_at(cluster, SENSOR) == Some(true);
+    let mut sensor = Evidence::new(SENSOR, raw.clone().unwrap_or(Value::Null), "true");
+    if raw.is_none() {
+        sensor = sensor.note("absent in the ARM payload: the Defender profile is not deployed");
+    }
+    let workspace = Evidence::new(
+        WORKSPACE,
+        arm::path(cluster, WORKSPACE)
+            .cloned()
+            .unwrap_or(Value::Null),
+        "the Log Analytics workspace the sensor reports to (informational)",
+    );
+    if enabled {
+        return Finding::new(
+            check,
+            id,
+            Status::Pass,
+            "the Defender sensor is enabled (securityProfile.defender.securityMonitoring.enabled)",
+        )
+        .evidence(sensor)
+        .evidence(workspace);
+    }
+
+    let (auto, plan_evidence) = auto_provisioning(ctx, cluster);
+    let (status, message) = match auto {
+        AutoProvisioning::On => (
+            Status::Warn,
+            "the Defender sensor is not enabled on the cluster, but the subscription's Defender for Containers plan has ContainerSensor on: auto-provisioning pending".to_string(),
+        ),
+        AutoProvisioning::Off(why) => (
+            Status::Fail,
+            format!("the Defender sensor is not enabled on the cluster, and {why}"),
+        ),
+        AutoProvisioning::Unreadable(reason) => (
+            Status::Fail,
+            format!(
+                "the Defender sensor is not enabled on the cluster; whether the Defender for Containers plan would auto-provision it could not be evaluated ({reason})"
+            ),
+        ),
+    };
+    Finding::new(check, id, status, message)
+        .evidence(sensor)
+        .evidence(workspace)
+        .with_evidence(plan_evidence)
+}
+
+fn auto_provisioning(ctx: &EvalContext, cluster: &Value) -> (AutoProvisioning, Vec<Evidence>) {
+    let inv = ctx.inventory;
+    let guid = arm::subscription_of(arm::id(cluster)).unwrap_or_default();
+    let sub_id = format!("/subscriptions/{guid}");
+    let pricings = format!("{sub_id}/providers/Microsoft.Security/pricings");
+    if let Some(reason) = inv
+        .read_state(&sub_id, api::PRICINGS)
+        .missing_reason(&sub_id, api::PRICINGS)
+    {
+        let item = Evidence::new(
+            "Containers pricing: properties.extensions[name=ContainerSensor].isEnabled",
+            Value::Null,
+            "True (turns the fail into a warn: auto-provisioning pending)",
+        )
+        .on(pricings)
+        .note(format!(
+            "not evaluated: {reason}; the fail stands because the sensor is certainly absent"
+        ));
+        return (AutoProvisioning::Unreadable(reason), vec![item]);
+    }
+    let Some(pricing) = inv.subscription_pricing(&guid, "Containers") else {
+        let item = Evidence::new(
+            "Microsoft.Security/pricings/Containers",
+            Value::Null,
+            "a Standard plan with ContainerSensor on",
+        )
+        .on(pricings)
+        .note("the pricing list was read and has no Containers record");
+        return (
+            AutoProvisioning::Off("the subscription has no Defender for Containers plan".into()),
+            vec![item],
+        );
+    };
+    let pricing_id = arm::id(pricing).to_string();
+    let tier = arm::str_at(pricing, "properties.pricingTier");
+    let extension = arm::array_at(pricing, "properties.extensions").and_then(|list| {
+        list.iter()
+            .find(|e| arm::eq_ci(arm::name(e), "ContainerSensor"))
+    });
+    let sensor_on = extension.and_then(|e| arm::bool_at(e, "isEnabled")) == Some(true);
+    let standard = tier.is_some_and(|t| arm::eq_ci(t, "Standard"));
+    let mut evidence = vec![
+        Evidence::new(
+            "properties.pricingTier",
+            tier.map_or(Value::Null, |t| json!(t)),
+            "Standard",
+        )
+        .on(pricing_id.clone()),
+    ];
+    let mut item = Evidence::new(
+        "properties.extensions[name=ContainerSensor].isEnabled",
+        extension
+            .and_then(|e| arm::key(e, "isEnabled"))
+            .cloned()
+            .unwrap_or(Value::Null),
+        "True (turns the fail into a warn: auto-provisioning pending)",
+    )
+    .on(pricing_id);
+    if extension.is_none() {
+        item = item.note("the extension is not listed on the plan; read as not enabled");
+    }
+    evidence.push(item);
+    let state = match (standard, sensor_on) {
+        (true, true) => AutoProvisioning::On,
+        (true, false) => AutoProvisioning::Off(
+            "the Defender for Containers plan does not auto-provision it (ContainerSensor off)"
+                .into(),
+        ),
+        (false, _) => AutoProvisioning::Off(format!(
+            "the Defender for Containers plan is not Standard ({}), so nothing provisions it",
+            tier.unwrap_or("pricingTier absent")
+        )),
+    };
+    (state, evidence)
 }
