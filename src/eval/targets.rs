@@ -46,3 +46,41 @@ pub fn resources<'a>(
         .collect();
     (resources, unknown)
 }
+
+/// How a subscription stands for a check scoped to "AKS subscriptions" (catalogue §1: those
+/// with at least one cluster).
+#[derive(Debug)]
+pub enum AksSubscription<'a> {
+    /// Its clusters (at least one).
+    Clusters(Vec<&'a Value>),
+    /// Its cluster list was read and is empty: the check does not apply.
+    NoClusters,
+    /// Its cluster list could not be read, and why: whether it is in scope is unknown.
+    Unknown(String),
+}
+
+/// Classifies one audited subscription for a check scoped to AKS subscriptions.
+pub fn aks_subscription<'a>(
+    inventory: &'a Inventory,
+    subscription: &crate::inventory::Subscription,
+) -> AksSubscription<'a> {
+    if let Some(reason) = inventory
+        .read_state(&subscription.id, api::CLUSTERS)
+        .missing_reason(&subscription.id, api::CLUSTERS)
+    {
+        return AksSubscription::Unknown(reason);
+    }
+    let clusters: Vec<&Value> = inventory
+        .clusters
+        .iter()
+        .filter(|c| {
+            crate::inventory::arm::subscription_of(crate::inventory::arm::id(c))
+                .is_some_and(|s| s.eq_ignore_ascii_case(&subscription.subscription_id))
+        })
+        .collect();
+    if clusters.is_empty() {
+        AksSubscription::NoClusters
+    } else {
+        AksSubscription::Clusters(clusters)
+    }
+}
