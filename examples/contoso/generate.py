@@ -164,9 +164,10 @@ CLUSTERS = [
         "addonProfiles": {"azurepolicy": {"enabled": False}},
         "autoUpgradeProfile": {"upgradeChannel": "patch", "nodeOSUpgradeChannel": "Unmanaged"},
     }),
-    # An internet-facing cluster deployed from an old template: public API server, no Entra ID.
+    # An internet-facing cluster deployed from an old template: public API server, no Entra ID,
+    # no Kubernetes RBAC at all.
     cluster(S_ONLINE_WEB, "rg-aks-web", "aks-online-web", K_WEB, {
-        "enableRBAC": True,
+        "enableRBAC": False,
         "addonProfiles": {"azurePolicy": {"enabled": True}, "omsagent": {"enabled": True, "config": {
             "logAnalyticsWorkspaceResourceID": f"/subscriptions/{S_MANAGEMENT}/resourceGroups/rg-monitor/providers/Microsoft.OperationalInsights/workspaces/law-contoso"}}},
         "autoUpgradeProfile": {"upgradeChannel": "none", "nodeOSUpgradeChannel": "None"},
@@ -258,6 +259,7 @@ ROLE_ASSIGNMENTS = [
     role(ACR_WEB["id"], ACR_PULL, K_WEB, n=3),
     role(f"/subscriptions/{S_ONLINE_WEB}/resourceGroups/rg-acr-web", ACR_PUSH, K_WEB, n=4),  # over-privileged
     role(ACR_API["id"], REPO_READER, K_API, n=5),
+    role(ACR_WEB["id"], ACR_PULL, K_BATCH, n=8),
     role(ACR_API["id"], ACR_PULL, K_BATCH, n=6),                # AcrPull is not honoured on an ABAC registry
     role(f"/subscriptions/{S_CORP_PROD}/resourceGroups/rg-acr-prod", CONTRIBUTOR,
          "f6f6f6f6-0000-4000-8000-000000000001", ptype="Group", n=7),

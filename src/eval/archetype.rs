@@ -114,12 +114,12 @@ fn heuristic(inventory: &Inventory, archetype: Archetype) -> Vec<String> {
         .management_groups
         .iter()
         .map(|mg| mg.name.as_str())
-        .chain(
-            inventory
-                .subscriptions
+        .chain(inventory.subscriptions.iter().flat_map(|s| {
+            s.management_group_ancestors
                 .iter()
-                .flat_map(|s| s.management_group_ancestors.iter().flatten().map(String::as_str)),
-        );
+                .flatten()
+                .map(String::as_str)
+        }));
     let mut names: Vec<String> = Vec::new();
     for name in known {
         let lower = name.to_ascii_lowercase();

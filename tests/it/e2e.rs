@@ -15,26 +15,47 @@ fn start(options: Options) -> Emulator {
 }
 
 /// `lzaudit` signed in as the small tenant's service principal over HTTPS with the CA.
-fn audit_as_service_principal(emulator: &Emulator, ca: &Path, extra: &[&str]) -> crate::support::bin::Output {
+fn audit_as_service_principal(
+    emulator: &Emulator,
+    ca: &Path,
+    extra: &[&str],
+) -> crate::support::bin::Output {
     let mut cmd = command();
     cmd.env("AZURE_TENANT_ID", small::TENANT)
         .env("AZURE_CLIENT_ID", small::CLIENT_ID)
         .env("AZURE_CLIENT_SECRET", small::CLIENT_SECRET);
     let https = emulator.https_url();
     let mut args = vec![
-        "audit", "--auth", "env", "--authority-host", &https, "--arm-endpoint", &https,
-        "--ca-cert", ca.to_str().unwrap(), "--source", "arm", "--format", "json",
+        "audit",
+        "--auth",
+        "env",
+        "--authority-host",
+        &https,
+        "--arm-endpoint",
+        &https,
+        "--ca-cert",
+        ca.to_str().unwrap(),
+        "--source",
+        "arm",
+        "--format",
+        "json",
     ];
     args.extend_from_slice(extra);
     run(cmd, &args)
 }
 
 fn report(out: &crate::support::bin::Output) -> Value {
-    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}\n{}", out.stdout, out.stderr))
+    serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", out.stdout, out.stderr))
 }
 
 fn findings_of<'a>(report: &'a Value, check: &str) -> Vec<&'a Value> {
-    report["findings"].as_array().unwrap().iter().filter(|f| f["check"] == check).collect()
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == check)
+        .collect()
 }
 
 #[test]
@@ -50,12 +71,24 @@ fn service_principal_over_https_audits_the_tenant_and_leaks_no_secret() {
     // The cluster is stored as `ManagedClusters`: it is still found and judged.
     let cluster = findings_of(&report, "AKS-020");
     assert_eq!(cluster.len(), 1, "{cluster:?}");
-    assert!(cluster[0]["resource"].as_str().unwrap().eq_ignore_ascii_case(small::CLUSTER));
+    assert!(
+        cluster[0]["resource"]
+            .as_str()
+            .unwrap()
+            .eq_ignore_ascii_case(small::CLUSTER)
+    );
     for text in [&out.stdout, &out.stderr] {
-        assert!(!text.contains(small::CLIENT_SECRET), "the client secret leaked");
+        assert!(
+            !text.contains(small::CLIENT_SECRET),
+            "the client secret leaked"
+        );
         assert!(!text.contains("emu-"), "a bearer token leaked");
     }
-    let token_requests = emulator.requests().iter().filter(|r| r.path_and_query.contains("oauth2")).count();
+    let token_requests = emulator
+        .requests()
+        .iter()
+        .filter(|r| r.path_and_query.contains("oauth2"))
+        .count();
     assert_eq!(token_requests, 1, "the token is cached across requests");
 }
 
@@ -66,19 +99,54 @@ fn the_cli_credential_and_management_group_scope() {
     stand_in_az(dir.path(), &[small::STATIC_TOKEN]);
     let output = dir.path().join("report.json");
     let mut cmd = command();
-    let path = format!("{}:{}", dir.path().display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     cmd.env("PATH", path);
     let http = emulator.http_url();
-    let out = run(cmd, &[
-        "audit", "--management-group", "platform", "--auth", "cli", "--arm-endpoint", &http, "--source", "arm",
-        "--format", "json", "--output", output.to_str().unwrap(), "--fail-on", "none",
-    ]);
+    let out = run(
+        cmd,
+        &[
+            "audit",
+            "--management-group",
+            "platform",
+            "--auth",
+            "cli",
+            "--arm-endpoint",
+            &http,
+            "--source",
+            "arm",
+            "--format",
+            "json",
+            "--output",
+            output.to_str().unwrap(),
+            "--fail-on",
+            "none",
+        ],
+    );
     assert!(matches!(out.status, Some(0) | Some(3)), "{}", out.stderr);
     assert!(out.stdout.is_empty(), "the report goes to --output only");
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap();
-    let subs: Vec<&str> = report["scope"]["subscriptions"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
-    assert_eq!(subs, vec![small::S2], "only the platform subtree is audited");
-    assert!(report["findings"].as_array().unwrap().iter().all(|f| f["subscription"] == small::S2));
+    let subs: Vec<&str> = report["scope"]["subscriptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        subs,
+        vec![small::S2],
+        "only the platform subtree is audited"
+    );
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["subscription"] == small::S2)
+    );
     let az_log = std::fs::read_to_string(dir.path().join("az.log")).unwrap();
     assert!(az_log.contains("account get-access-token"), "{az_log}");
 }
@@ -92,18 +160,37 @@ fn one_item_pages_with_null_next_links_give_the_same_findings() {
         let out = audit_as_service_principal(&emulator, &ca_default.path, &["--fail-on", "none"]);
         report(&out)["findings"].clone()
     };
-    let emulator = start(Options { page_size: Some(1), null_next_link: true, ..Options::default() });
+    let emulator = start(Options {
+        page_size: Some(1),
+        null_next_link: true,
+        ..Options::default()
+    });
     let ca = ca_file(&emulator);
-    let paged = report(&audit_as_service_principal(&emulator, &ca.path, &["--fail-on", "none"]))["findings"].clone();
+    let paged = report(&audit_as_service_principal(
+        &emulator,
+        &ca.path,
+        &["--fail-on", "none"],
+    ))["findings"]
+        .clone();
     assert_eq!(plain, paged);
-    let pages = emulator.requests().iter().filter(|r| r.path_and_query.contains("skiptoken")).count();
-    assert!(pages > 5, "page size 1 follows nextLinks ({pages} follow-up pages)");
+    let pages = emulator
+        .requests()
+        .iter()
+        .filter(|r| r.path_and_query.contains("skiptoken"))
+        .count();
+    assert!(
+        pages > 5,
+        "page size 1 follows nextLinks ({pages} follow-up pages)"
+    );
 }
 
 #[test]
 fn denied_pricings_make_dependent_findings_unknown_and_exit_3() {
     let emulator = start(Options {
-        deny: vec![Deny { scope: format!("/subscriptions/{}", small::S1), api: "Microsoft.Security/pricings".into() }],
+        deny: vec![Deny {
+            scope: format!("/subscriptions/{}", small::S1),
+            api: "Microsoft.Security/pricings".into(),
+        }],
         ..Options::default()
     });
     let ca = ca_file(&emulator);
@@ -114,16 +201,26 @@ fn denied_pricings_make_dependent_findings_unknown_and_exit_3() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["api"] == "Microsoft.Security/pricings" && c["scope"].as_str().unwrap().ends_with(small::S1))
+        .find(|c| {
+            c["api"] == "Microsoft.Security/pricings"
+                && c["scope"].as_str().unwrap().ends_with(small::S1)
+        })
         .unwrap_or_else(|| panic!("no coverage entry: {}", report["coverage"]));
     assert_eq!(gap["status"], "denied");
     assert_eq!(gap["http_status"], 403);
     assert_eq!(gap["code"], "AuthorizationFailed");
     let defender = findings_of(&report, "AKS-005");
-    let on_s1: Vec<_> = defender.iter().filter(|f| f["subscription"] == small::S1).collect();
+    let on_s1: Vec<_> = defender
+        .iter()
+        .filter(|f| f["subscription"] == small::S1)
+        .collect();
     assert_eq!(on_s1.len(), 1);
     assert_eq!(on_s1[0]["status"], "unknown", "{}", on_s1[0]);
-    assert!(on_s1[0]["message"].as_str().unwrap().contains("403"), "{}", on_s1[0]);
+    assert!(
+        on_s1[0]["message"].as_str().unwrap().contains("403"),
+        "{}",
+        on_s1[0]
+    );
     assert!(report["summary"]["unknown"].as_u64().unwrap() >= 1);
 }
 
@@ -136,10 +233,27 @@ fn a_wrong_secret_is_a_sign_in_error_with_entras_reason() {
         .env("AZURE_CLIENT_ID", small::CLIENT_ID)
         .env("AZURE_CLIENT_SECRET", "not-the-secret");
     let https = emulator.https_url();
-    let out = run(cmd, &["audit", "--auth", "env", "--authority-host", &https, "--arm-endpoint", &https, "--ca-cert", ca.path.to_str().unwrap()]);
+    let out = run(
+        cmd,
+        &[
+            "audit",
+            "--auth",
+            "env",
+            "--authority-host",
+            &https,
+            "--arm-endpoint",
+            &https,
+            "--ca-cert",
+            ca.path.to_str().unwrap(),
+        ],
+    );
     assert_eq!(out.status, Some(2), "{}", out.stderr);
     assert!(out.stderr.contains("AADSTS7000215"), "{}", out.stderr);
-    assert!(!out.stderr.contains("not-the-secret"), "the secret leaked: {}", out.stderr);
+    assert!(
+        !out.stderr.contains("not-the-secret"),
+        "the secret leaked: {}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -150,9 +264,33 @@ fn an_unreachable_endpoint_is_named_after_the_retries() {
     let dir = tempfile::tempdir().unwrap();
     stand_in_az(dir.path(), &[small::STATIC_TOKEN]);
     let mut cmd = command();
-    cmd.env("PATH", format!("{}:{}", dir.path().display(), std::env::var("PATH").unwrap_or_default()));
+    cmd.env(
+        "PATH",
+        format!(
+            "{}:{}",
+            dir.path().display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
+    );
     let endpoint = format!("http://127.0.0.1:{port}");
-    let out = run(cmd, &["audit", "--auth", "cli", "--arm-endpoint", &endpoint, "--max-retries", "1", "--timeout", "2"]);
+    let out = run(
+        cmd,
+        &[
+            "audit",
+            "--auth",
+            "cli",
+            "--arm-endpoint",
+            &endpoint,
+            "--max-retries",
+            "1",
+            "--timeout",
+            "2",
+        ],
+    );
     assert_eq!(out.status, Some(2), "{}", out.stderr);
-    assert!(out.stderr.contains(&format!("127.0.0.1:{port}")), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("127.0.0.1:{port}")),
+        "{}",
+        out.stderr
+    );
 }

@@ -5,4 +5,6 @@ mod catalogue;
 mod checks;
 mod cli;
 mod collect;
+mod e2e;
+mod example;
 mod support;

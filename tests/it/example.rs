@@ -1,0 +1,142 @@
+//! The bundled example tenant (`examples/contoso/`): its snapshot must be exactly what
+//! collecting `tenant.json` through the emulator gives, and its rendered reports are pinned
+//! with insta. Regenerate the snapshot after changing the tenant with
+//! `LZAUDIT_UPDATE_EXAMPLE=1 cargo test --test it example::`.
+
+use lzaudit_emulator::{Emulator, Options, Tenant};
+use serde_json::Value;
+
+use crate::support::bin::{command, lzaudit, run};
+use crate::support::fixture::repo;
+use crate::support::tenants::ca_file;
+
+const SNAPSHOT: &str = "examples/contoso/snapshot.json";
+
+/// Fields that differ between collections by design: when, and from which loopback port.
+fn normalise(mut snapshot: Value) -> Value {
+    snapshot["collected_at"] = Value::String("2026-11-26T00:00:00Z".into());
+    snapshot["arm_endpoint"] = Value::String("http://127.0.0.1".into());
+    snapshot
+}
+
+#[test]
+fn the_example_snapshot_is_what_the_example_tenant_serves() {
+    let tenant = Tenant::load(&repo().join("examples/contoso/tenant.json"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let client = tenant.clients()[0].clone();
+    let secret = client.client_secret.clone().unwrap();
+    let emulator = Emulator::start_in_thread(tenant, Options::default());
+    let ca = ca_file(&emulator);
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("snapshot.json");
+    let mut cmd = command();
+    cmd.env("AZURE_TENANT_ID", emulator.tenant().tenant_id())
+        .env("AZURE_CLIENT_ID", &client.client_id)
+        .env("AZURE_CLIENT_SECRET", &secret);
+    let http = emulator.http_url();
+    let https = emulator.https_url();
+    let out = run(
+        cmd,
+        &[
+            "collect",
+            "--out",
+            out_path.to_str().unwrap(),
+            "--auth",
+            "env",
+            "--authority-host",
+            &https,
+            "--arm-endpoint",
+            &http,
+            "--ca-cert",
+            ca.path.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        out.status,
+        Some(3),
+        "the example tenant denies two reads on purpose\n{}",
+        out.stderr
+    );
+    let text = std::fs::read_to_string(&out_path).unwrap();
+    assert!(
+        !text.contains(&secret),
+        "the client secret leaked into the snapshot"
+    );
+    let collected = normalise(serde_json::from_str(&text).unwrap());
+    let expected_path = repo().join(SNAPSHOT);
+    if std::env::var_os("LZAUDIT_UPDATE_EXAMPLE").is_some() {
+        let mut pretty = serde_json::to_string_pretty(&collected).unwrap();
+        pretty.push('\n');
+        std::fs::write(&expected_path, pretty).unwrap();
+        return;
+    }
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(&expected_path).unwrap()).unwrap();
+    if collected != normalise(expected.clone()) {
+        let (a, b) = (collected.to_string(), normalise(expected).to_string());
+        let at = a
+            .bytes()
+            .zip(b.bytes())
+            .position(|(x, y)| x != y)
+            .unwrap_or(a.len().min(b.len()));
+        panic!(
+            "{SNAPSHOT} differs from a fresh collection of examples/contoso/tenant.json near:\n  fresh:     …{}…\n  committed: …{}…\nrun `LZAUDIT_UPDATE_EXAMPLE=1 cargo test --test it example::` if the change is intended",
+            &a[at.saturating_sub(80)..(at + 80).min(a.len())],
+            &b[at.saturating_sub(80)..(at + 80).min(b.len())]
+        );
+    }
+}
+
+#[test]
+fn the_example_report_as_json() {
+    let out = lzaudit(&["audit", "--snapshot", SNAPSHOT, "--format", "json"]).code(1);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    insta::assert_json_snapshot!("contoso_report_json", report, {".tool.version" => "[version]"});
+}
+
+#[test]
+fn the_example_report_as_a_table() {
+    let out = lzaudit(&["audit", "--snapshot", SNAPSHOT]).code(1);
+    let table = out.stdout.replace(env!("CARGO_PKG_VERSION"), "[version]");
+    insta::assert_snapshot!("contoso_report_table", table);
+}
+
+#[test]
+fn every_core_check_passes_and_fails_somewhere_in_the_example() {
+    let out = lzaudit(&["audit", "--snapshot", SNAPSHOT, "--format", "json"]).code(1);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    let mut missing = Vec::new();
+    for check in [
+        "AKS-001", "AKS-002", "AKS-003", "AKS-005", "AKS-009", "AKS-010", "AKS-012", "AKS-016",
+        "AKS-017", "AKS-020", "AKS-021", "AKS-022", "AKS-024", "AKS-032", "AKS-034", "AKS-040",
+        "AKS-041", "AKS-043",
+    ] {
+        for status in ["pass", "fail"] {
+            if !findings
+                .iter()
+                .any(|f| f["check"] == check && f["status"] == status)
+            {
+                missing.push(format!("{check} has no {status}"));
+            }
+        }
+    }
+    for check in ["AKS-005", "AKS-016", "AKS-017", "AKS-040"] {
+        if !findings
+            .iter()
+            .any(|f| f["check"] == check && f["status"] == "unknown")
+        {
+            missing.push(format!(
+                "{check} has no unknown (it reads data the example denies)"
+            ));
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+    assert_eq!(report["skipped_subscriptions"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        report["coverage"].as_array().unwrap().len(),
+        3,
+        "{}",
+        report["coverage"]
+    );
+}
