@@ -29,6 +29,17 @@ pub mod api {
     pub const POLICY_DEFINITIONS: &str = "Microsoft.Authorization/policyDefinitions";
     pub const POLICY_SET_DEFINITIONS: &str = "Microsoft.Authorization/policySetDefinitions";
     pub const ROLE_ASSIGNMENTS: &str = "Microsoft.Authorization/roleAssignments";
+    pub const PRIVATE_ENDPOINTS: &str = "Microsoft.Network/privateEndpoints";
+    pub const PRIVATE_DNS_ZONE_GROUPS: &str = "Microsoft.Network/privateEndpoints/privateDnsZoneGroups";
+    pub const PRIVATE_DNS_ZONES: &str = "Microsoft.Network/privateDnsZones";
+    pub const PRIVATE_DNS_ZONE_LINKS: &str = "Microsoft.Network/privateDnsZones/virtualNetworkLinks";
+    pub const VIRTUAL_NETWORKS: &str = "Microsoft.Network/virtualNetworks";
+    pub const ROUTE_TABLES: &str = "Microsoft.Network/routeTables";
+    pub const NETWORK_SECURITY_GROUPS: &str = "Microsoft.Network/networkSecurityGroups";
+    pub const DIAGNOSTIC_SETTINGS: &str = "Microsoft.Insights/diagnosticSettings";
+    pub const ASSESSMENTS: &str = "Microsoft.Security/assessments";
+    pub const POLICY_STATES: &str = "Microsoft.PolicyInsights/policyStates";
+    pub const KUBERNETES_VERSIONS: &str = "Microsoft.ContainerService/locations/kubernetesVersions";
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]

@@ -13,6 +13,8 @@ pub mod coverage;
 pub mod snapshot;
 pub mod views;
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -43,15 +45,15 @@ pub struct Inventory {
     pub clusters: Vec<Value>,
     pub registries: Vec<Value>,
     /// `registries/privateEndpointConnections` lists, keyed by registry ID (lower-cased).
-    pub registry_private_endpoint_connections: std::collections::BTreeMap<String, Vec<Value>>,
+    pub registry_private_endpoint_connections: BTreeMap<String, Vec<Value>>,
     /// `registries/tokens` lists, keyed by registry ID (lower-cased).
-    pub registry_tokens: std::collections::BTreeMap<String, Vec<Value>>,
+    pub registry_tokens: BTreeMap<String, Vec<Value>>,
     /// Virtual machines, VM scale sets and Arc machines.
     pub machines: Vec<Value>,
     /// Subscription-level Defender pricings, keyed by subscription GUID (lower-cased).
-    pub pricings: std::collections::BTreeMap<String, Vec<Value>>,
+    pub pricings: BTreeMap<String, Vec<Value>>,
     /// Resource-level `VirtualMachines` pricings of AKS machines, keyed by machine ID (lower-cased).
-    pub resource_pricings: std::collections::BTreeMap<String, Value>,
+    pub resource_pricings: BTreeMap<String, Value>,
     /// Policy assignments in force at or above any audited subscription (deduplicated by ID).
     pub policy_assignments: Vec<Value>,
     /// Policy definitions and set definitions referenced by those assignments.
@@ -61,6 +63,44 @@ pub struct Inventory {
     pub policy_exemptions: Vec<Value>,
     /// Role assignments at or above each registry (deduplicated by ID).
     pub role_assignments: Vec<Value>,
+    /// Role assignments at or above each cluster (AKS-023), deduplicated by ID; read per cluster
+    /// scope with `$filter=atScope()`.
+    #[serde(default)]
+    pub cluster_role_assignments: Vec<Value>,
+    /// Private endpoints of the audited subscriptions.
+    #[serde(default)]
+    pub private_endpoints: Vec<Value>,
+    /// `privateEndpoints/privateDnsZoneGroups` lists, keyed by private endpoint ID (lower-cased).
+    #[serde(default)]
+    pub private_dns_zone_groups: BTreeMap<String, Vec<Value>>,
+    /// Private DNS zones of the audited subscriptions.
+    #[serde(default)]
+    pub private_dns_zones: Vec<Value>,
+    /// `privateDnsZones/virtualNetworkLinks` lists, keyed by zone ID (lower-cased).
+    #[serde(default)]
+    pub private_dns_zone_links: BTreeMap<String, Vec<Value>>,
+    /// Virtual networks (with their subnets, peerings and DNS servers).
+    #[serde(default)]
+    pub virtual_networks: Vec<Value>,
+    #[serde(default)]
+    pub route_tables: Vec<Value>,
+    #[serde(default)]
+    pub network_security_groups: Vec<Value>,
+    /// `Microsoft.Insights/diagnosticSettings` of clusters and registries, keyed by resource ID
+    /// (lower-cased).
+    #[serde(default)]
+    pub diagnostic_settings: BTreeMap<String, Vec<Value>>,
+    /// Defender for Cloud assessments of clusters and registries, keyed by resource ID (lower-cased).
+    #[serde(default)]
+    pub assessments: BTreeMap<String, Vec<Value>>,
+    /// Latest policy states of each cluster (`Microsoft.PolicyInsights/policyStates`), keyed by
+    /// cluster ID (lower-cased).
+    #[serde(default)]
+    pub policy_states: BTreeMap<String, Vec<Value>>,
+    /// `locations/{location}/kubernetesVersions` per location in use, keyed by location
+    /// (lower-cased, spaces removed).
+    #[serde(default)]
+    pub kubernetes_versions: BTreeMap<String, Value>,
     /// Every scope × API that collection attempted, with its outcome.
     pub reads: Vec<Read>,
 }
@@ -144,6 +184,18 @@ impl Inventory {
             policy_set_definitions: Vec::new(),
             policy_exemptions: Vec::new(),
             role_assignments: Vec::new(),
+            cluster_role_assignments: Vec::new(),
+            private_endpoints: Vec::new(),
+            private_dns_zone_groups: BTreeMap::new(),
+            private_dns_zones: Vec::new(),
+            private_dns_zone_links: BTreeMap::new(),
+            virtual_networks: Vec::new(),
+            route_tables: Vec::new(),
+            network_security_groups: Vec::new(),
+            diagnostic_settings: BTreeMap::new(),
+            assessments: BTreeMap::new(),
+            policy_states: BTreeMap::new(),
+            kubernetes_versions: BTreeMap::new(),
             reads: Vec::new(),
         }
     }
@@ -179,6 +231,23 @@ impl Inventory {
         by_id(&mut self.policy_set_definitions);
         by_id(&mut self.policy_exemptions);
         by_id(&mut self.role_assignments);
+        by_id(&mut self.cluster_role_assignments);
+        by_id(&mut self.private_endpoints);
+        by_id(&mut self.private_dns_zones);
+        by_id(&mut self.virtual_networks);
+        by_id(&mut self.route_tables);
+        by_id(&mut self.network_security_groups);
+        for map in [
+            &mut self.private_dns_zone_groups,
+            &mut self.private_dns_zone_links,
+            &mut self.diagnostic_settings,
+            &mut self.assessments,
+            &mut self.policy_states,
+        ] {
+            for list in map.values_mut() {
+                by_id(list);
+            }
+        }
         for list in self.registry_private_endpoint_connections.values_mut() {
             by_id(list);
         }

@@ -319,3 +319,18 @@ mod tests {
         assert!(!inv.is_aks_machine(&arc));
     }
 }
+
+/// The location key of `Inventory::kubernetes_versions` (`West Europe` and `westeurope` alike).
+pub fn location_key(location: &str) -> String {
+    location.replace(' ', "").to_ascii_lowercase()
+}
+
+/// The coverage scope under which the supported-versions list of a location is recorded. The
+/// list is fetched once per location (through any audited subscription), so its read is keyed
+/// by location, not by subscription.
+pub fn kubernetes_versions_scope(location: &str) -> String {
+    format!(
+        "/providers/Microsoft.ContainerService/locations/{}",
+        location_key(location)
+    )
+}
