@@ -148,14 +148,49 @@ pub fn mark_read(inv: &mut Inventory) {
             reads.push(Read::ok(&sub.id, a));
         }
     }
+    for sub in &inv.subscriptions {
+        for a in [
+            api::PRIVATE_ENDPOINTS,
+            api::PRIVATE_DNS_ZONES,
+            api::VIRTUAL_NETWORKS,
+            api::ROUTE_TABLES,
+            api::NETWORK_SECURITY_GROUPS,
+        ] {
+            reads.push(Read::ok(&sub.id, a));
+        }
+    }
     for registry in &inv.registries {
         for a in [
             api::REGISTRY_PE_CONNECTIONS,
             api::REGISTRY_TOKENS,
             api::ROLE_ASSIGNMENTS,
+            api::DIAGNOSTIC_SETTINGS,
+            api::ASSESSMENTS,
         ] {
             reads.push(Read::ok(arm::id(registry), a));
         }
+    }
+    for cluster in &inv.clusters {
+        for a in [
+            api::ROLE_ASSIGNMENTS,
+            api::DIAGNOSTIC_SETTINGS,
+            api::ASSESSMENTS,
+            api::POLICY_STATES,
+        ] {
+            reads.push(Read::ok(arm::id(cluster), a));
+        }
+        if let Some(location) = arm::str_at(cluster, "location") {
+            reads.push(Read::ok(
+                &lzaudit::inventory::views::kubernetes_versions_scope(location),
+                api::KUBERNETES_VERSIONS,
+            ));
+        }
+    }
+    for pe in &inv.private_endpoints {
+        reads.push(Read::ok(arm::id(pe), api::PRIVATE_DNS_ZONE_GROUPS));
+    }
+    for zone in &inv.private_dns_zones {
+        reads.push(Read::ok(arm::id(zone), api::PRIVATE_DNS_ZONE_LINKS));
     }
     for machine in &inv.machines {
         if inv.is_aks_machine(machine) {
