@@ -1,14 +1,17 @@
 //! `ArmClient`: the only code in lzaudit that sends an ARM request.
 //!
-//! It owns the bearer token (through the sign-in token cache), the one retry policy (429 and
-//! 5xx and transport failures, honouring `Retry-After`, otherwise exponential backoff with full
-//! jitter, a bounded number of attempts), the concurrency limit, the request counters the
-//! report and benchmarks show, and the parsing of ARM's error envelope into an `ArmError` that
-//! maps onto a coverage `ReadStatus`. A 401 invalidates the cached token and is retried once;
-//! a second 401 is a sign-in problem, not a coverage gap. The client refuses to send its token
-//! to any origin other than the configured ARM endpoint, so a `nextLink` pointing elsewhere
-//! cannot leak it. The retry decisions are pure functions below, unit-tested without a server;
-//! the request loop itself is exercised against the emulator.
+//! Reads are GETs, except the few ARM read APIs that are POST "actions" (PolicyInsights'
+//! `policyStates/{resource}/queryResults`, whose swagger has no request body); both go through
+//! the same path below. It owns the bearer token (through the sign-in token cache), the one
+//! retry policy (429 and 5xx and transport failures, honouring `Retry-After`, otherwise
+//! exponential backoff with full jitter, a bounded number of attempts), the concurrency limit,
+//! the request counters the report and benchmarks show, and the parsing of ARM's error
+//! envelope into an `ArmError` that maps onto a coverage `ReadStatus`. A 401 invalidates the
+//! cached token and is retried once; a second 401 is a sign-in problem, not a coverage gap.
+//! The client refuses to send its token to any origin other than the configured ARM endpoint,
+//! so a next link pointing elsewhere cannot leak it. The retry decisions are pure functions
+//! below, unit-tested without a server; the request loop itself is exercised against the
+//! emulator.
 
 use std::fmt;
 use std::sync::Arc;
@@ -16,14 +19,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, HeaderMap, RETRY_AFTER};
+use reqwest::header::{ACCEPT, CONTENT_LENGTH, HeaderMap, RETRY_AFTER};
 use serde_json::Value;
 use tokio::sync::Semaphore;
 use tracing::debug;
 use url::Url;
 
 use super::auth::{AuthError, TokenCache, error_chain};
-use super::paging::GetJson;
+use super::paging::FetchJson;
 use crate::inventory::{Read, ReadStatus};
 
 /// How one request is retried. Every delay goes through `delay_scale`, so tests can run the
@@ -117,6 +120,38 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
     Some(Duration::try_from(wait).unwrap_or(Duration::ZERO))
 }
 
+/// The HTTP method of an ARM read. `Post` is only for read "actions" without a request body
+/// (PolicyInsights `queryResults`); those are as safe to repeat as a GET, so they share the
+/// retry policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Method {
+    #[default]
+    Get,
+    Post,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+
+    fn to_reqwest(self) -> reqwest::Method {
+        match self {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What went wrong with one ARM request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArmErrorKind {
@@ -141,6 +176,7 @@ pub enum ArmErrorKind {
 /// One failed ARM request, with ARM's own error code and message when it sent an envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArmError {
+    pub method: Method,
     pub url: String,
     pub http_status: Option<u16>,
     /// `error.code` of the envelope.
@@ -151,7 +187,7 @@ pub struct ArmError {
 
 impl fmt::Display for ArmError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "GET {}: ", self.url)?;
+        write!(f, "{} {}: ", self.method, self.url)?;
         if let Some(status) = self.http_status {
             write!(f, "HTTP {status} ")?;
         }
@@ -167,6 +203,7 @@ impl std::error::Error for ArmError {}
 impl ArmError {
     fn new(url: &Url, kind: ArmErrorKind, message: impl Into<String>) -> ArmError {
         ArmError {
+            method: Method::Get,
             url: url.to_string(),
             http_status: None,
             code: None,
@@ -187,12 +224,19 @@ impl ArmError {
                 .to_string()
         });
         ArmError {
+            method: Method::Get,
             url: url.to_string(),
             http_status: Some(status),
             code,
             message,
             kind: ArmErrorKind::Status,
         }
+    }
+
+    /// The same error, attributed to a request of `method`.
+    pub fn with_method(mut self, method: Method) -> ArmError {
+        self.method = method;
+        self
     }
 
     /// The coverage status this failure means: 401/403 denied, 404 not found, else failed.
@@ -376,6 +420,23 @@ impl ArmClient {
 
     /// GETs one ARM URL and parses its JSON body, retrying as the policy says.
     pub async fn get(&self, url: &Url) -> Result<Value, ArmError> {
+        self.send(Method::Get, url).await
+    }
+
+    /// POSTs an empty body to one ARM read action (its parameters travel in the query string)
+    /// and parses the JSON answer, retrying as the policy says.
+    pub async fn post(&self, url: &Url) -> Result<Value, ArmError> {
+        self.send(Method::Post, url).await
+    }
+
+    /// Sends one request: origin guard, token, concurrency limit, retries, error parsing.
+    pub async fn send(&self, method: Method, url: &Url) -> Result<Value, ArmError> {
+        self.send_inner(method, url)
+            .await
+            .map_err(|e| e.with_method(method))
+    }
+
+    async fn send_inner(&self, method: Method, url: &Url) -> Result<Value, ArmError> {
         if !self.same_origin(url) {
             return Err(ArmError::new(
                 url,
@@ -401,7 +462,7 @@ impl ArmClient {
                     .await
                     .expect("the limiter is never closed");
                 self.counters.requests.fetch_add(1, Ordering::Relaxed);
-                self.attempt(url, token.secret()).await
+                self.attempt(method, url, token.secret()).await
             };
             let (error, retry_after, throttled) = match attempt {
                 Attempt::Done(value) => return Ok(value),
@@ -411,7 +472,7 @@ impl ArmClient {
                     let error = ArmError::from_response(url, 401, &body);
                     if !refreshed {
                         refreshed = true;
-                        debug!(%url, code = ?error.code, "401: renewing the token and retrying once");
+                        debug!(%method, %url, code = ?error.code, "401: renewing the token and retrying once");
                         self.tokens.invalidate().await;
                         self.counters.retries.fetch_add(1, Ordering::Relaxed);
                         continue;
@@ -458,21 +519,24 @@ impl ArmClient {
             self.counters
                 .waited_micros
                 .fetch_add(delay.as_micros() as u64, Ordering::Relaxed);
-            debug!(%url, retry = retry + 1, ?delay, "retrying after: {error}");
+            debug!(%method, %url, retry = retry + 1, ?delay, "retrying after: {error}");
             tokio::time::sleep(delay).await;
             retry += 1;
         }
     }
 
-    /// Sends one request and reads its body.
-    async fn attempt(&self, url: &Url, token: &str) -> Attempt {
-        let sent = self
+    /// Sends one request and reads its body. A POST carries an empty body with an explicit
+    /// `Content-Length: 0` (ARM's front door answers 411 to a length-less POST).
+    async fn attempt(&self, method: Method, url: &Url, token: &str) -> Attempt {
+        let mut request = self
             .http
-            .get(url.clone())
+            .request(method.to_reqwest(), url.clone())
             .bearer_auth(token)
-            .header(ACCEPT, "application/json")
-            .send()
-            .await;
+            .header(ACCEPT, "application/json");
+        if method == Method::Post {
+            request = request.header(CONTENT_LENGTH, "0").body(Vec::<u8>::new());
+        }
+        let sent = request.send().await;
         let response = match sent {
             Ok(r) => r,
             Err(e) => return Attempt::Failed(transport_error(url, &e)),
@@ -511,9 +575,13 @@ impl ArmClient {
     }
 }
 
-impl GetJson for ArmClient {
-    fn get_json(&self, url: &Url) -> impl Future<Output = Result<Value, ArmError>> + Send {
-        self.get(url)
+impl FetchJson for ArmClient {
+    fn fetch_json(
+        &self,
+        method: Method,
+        url: &Url,
+    ) -> impl Future<Output = Result<Value, ArmError>> + Send {
+        self.send(method, url)
     }
 }
 
@@ -698,6 +766,16 @@ mod tests {
         ] {
             let err = client.get(&Url::parse(foreign).unwrap()).await.unwrap_err();
             assert_eq!(err.kind, ArmErrorKind::ForeignHost, "{foreign}");
+            let err = client
+                .post(&Url::parse(foreign).unwrap())
+                .await
+                .unwrap_err();
+            assert_eq!(
+                (err.kind, err.method),
+                (ArmErrorKind::ForeignHost, Method::Post),
+                "{foreign}"
+            );
+            assert!(err.to_string().starts_with("POST "), "{err}");
         }
         assert_eq!(client.stats().requests, 0);
         assert_eq!(

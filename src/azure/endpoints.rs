@@ -7,7 +7,7 @@
 //! reads. Building URLs apart from sending them (as kube-rs does) keeps this module pure and
 //! unit-tested; resource IDs are appended segment by segment so that odd characters in names
 //! are percent-encoded instead of changing the path. Every value comes from
-//! `shared/arm-api.md`; the two not listed there (Compute and Arc machines) are named below.
+//! `shared/arm-api.md`; those not listed there name the swagger they were read from below.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -38,6 +38,24 @@ pub mod api_version {
     /// Arc machines: not in arm-api.md; `hybridcompute/.../HybridCompute/stable/2024-07-10`
     /// in azure-rest-api-specs.
     pub const HYBRID_COMPUTE: &str = "2024-07-10";
+    /// `Microsoft.Network` private endpoints (and their `privateDnsZoneGroups`), virtual
+    /// networks, route tables and NSGs (§8; `PrivateEndpointGet.json` is a 2025-01-01 example).
+    pub const NETWORK: &str = "2025-01-01";
+    /// `Microsoft.Network/privateDnsZones` and `virtualNetworkLinks` are a separate resource
+    /// provider: `privatedns/resource-manager/Microsoft.Network/stable/2024-06-01/privatedns.json`
+    /// is its latest stable (only `2026-06-01-preview` is newer).
+    pub const PRIVATE_DNS: &str = "2024-06-01";
+    /// `{resourceUri}/providers/Microsoft.Insights/diagnosticSettings` (`DiagnosticSettings_List`)
+    /// exists only in preview: `monitor/resource-manager/Microsoft.Insights/preview/
+    /// 2021-05-01-preview/diagnosticsSettings_API.json` is the latest and the widely used one.
+    pub const DIAGNOSTIC_SETTINGS: &str = "2021-05-01-preview";
+    /// `{scope}/providers/Microsoft.Security/assessments` (`Assessments_List`, paged by
+    /// `nextLink`): `security/resource-manager/Microsoft.Security/stable/2025-05-04/
+    /// assessments.json`, the latest stable (2021-06-01 before it).
+    pub const ASSESSMENTS: &str = "2025-05-04";
+    /// PolicyInsights `policyStates/{resource}/queryResults` (§4; `policyinsights/.../stable/
+    /// 2019-10-01/policyStates.json`, a POST paged by `@odata.nextLink`).
+    pub const POLICY_STATES: &str = "2019-10-01";
 }
 
 /// A sovereign cloud (arm-api.md §11).
@@ -268,9 +286,14 @@ pub fn arm_url(base: &Url, path: &str, api_version: &str, query: &[(&str, &str)]
 /// `$filter=atScope()`: assignments at or above the scope.
 const AT_SCOPE: (&str, &str) = ("$filter", "atScope()");
 
+/// An OData string literal: single quotes, with embedded quotes doubled.
+pub fn odata_string(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
 /// URL builders for every route the collector reads.
 pub mod route {
-    use super::{AT_SCOPE, api_version as v, arm_url};
+    use super::{AT_SCOPE, api_version as v, arm_url, odata_string};
     use url::Url;
 
     /// `GET /subscriptions`.
@@ -452,6 +475,124 @@ pub mod route {
     pub fn policy_definition(base: &Url, definition_id: &str) -> Url {
         arm_url(base, definition_id, v::POLICY, &[])
     }
+
+    /// Private endpoints of a subscription (`PrivateEndpoints_ListBySubscription`).
+    pub fn private_endpoints(base: &Url, subscription_id: &str) -> Url {
+        in_subscription(
+            base,
+            subscription_id,
+            "Microsoft.Network/privateEndpoints",
+            v::NETWORK,
+        )
+    }
+
+    /// `{privateEndpointId}/privateDnsZoneGroups` (`PrivateDnsZoneGroups_List`).
+    pub fn private_dns_zone_groups(base: &Url, private_endpoint_id: &str) -> Url {
+        arm_url(
+            base,
+            &format!("{private_endpoint_id}/privateDnsZoneGroups"),
+            v::NETWORK,
+            &[],
+        )
+    }
+
+    /// Private DNS zones of a subscription (`PrivateZones_List`).
+    pub fn private_dns_zones(base: &Url, subscription_id: &str) -> Url {
+        in_subscription(
+            base,
+            subscription_id,
+            "Microsoft.Network/privateDnsZones",
+            v::PRIVATE_DNS,
+        )
+    }
+
+    /// `{privateDnsZoneId}/virtualNetworkLinks` (`VirtualNetworkLinks_List`).
+    pub fn private_dns_zone_links(base: &Url, zone_id: &str) -> Url {
+        arm_url(
+            base,
+            &format!("{zone_id}/virtualNetworkLinks"),
+            v::PRIVATE_DNS,
+            &[],
+        )
+    }
+
+    /// Virtual networks of a subscription (`VirtualNetworks_ListAll`).
+    pub fn virtual_networks(base: &Url, subscription_id: &str) -> Url {
+        in_subscription(
+            base,
+            subscription_id,
+            "Microsoft.Network/virtualNetworks",
+            v::NETWORK,
+        )
+    }
+
+    /// Route tables of a subscription (`RouteTables_ListAll`).
+    pub fn route_tables(base: &Url, subscription_id: &str) -> Url {
+        in_subscription(
+            base,
+            subscription_id,
+            "Microsoft.Network/routeTables",
+            v::NETWORK,
+        )
+    }
+
+    /// Network security groups of a subscription (`NetworkSecurityGroups_ListAll`).
+    pub fn network_security_groups(base: &Url, subscription_id: &str) -> Url {
+        in_subscription(
+            base,
+            subscription_id,
+            "Microsoft.Network/networkSecurityGroups",
+            v::NETWORK,
+        )
+    }
+
+    /// `{resourceId}/providers/Microsoft.Insights/diagnosticSettings`.
+    pub fn diagnostic_settings(base: &Url, resource_id: &str) -> Url {
+        arm_url(
+            base,
+            &format!("{resource_id}/providers/Microsoft.Insights/diagnosticSettings"),
+            v::DIAGNOSTIC_SETTINGS,
+            &[],
+        )
+    }
+
+    /// `{resourceId}/providers/Microsoft.Security/assessments`.
+    pub fn assessments(base: &Url, resource_id: &str) -> Url {
+        arm_url(
+            base,
+            &format!("{resource_id}/providers/Microsoft.Security/assessments"),
+            v::ASSESSMENTS,
+            &[],
+        )
+    }
+
+    /// The latest policy states of one resource, queried at its subscription
+    /// (`PolicyStates_ListQueryResultsForSubscription`, a POST):
+    /// `$filter=resourceId eq '{resourceId}'`.
+    pub fn policy_states(base: &Url, subscription_id: &str, resource_id: &str) -> Url {
+        let filter = format!("resourceId eq {}", odata_string(resource_id));
+        arm_url(
+            base,
+            &format!(
+                "/subscriptions/{subscription_id}/providers/Microsoft.PolicyInsights/policyStates/latest/queryResults"
+            ),
+            v::POLICY_STATES,
+            &[("$filter", &filter)],
+        )
+    }
+
+    /// The Kubernetes versions AKS supports in a location
+    /// (`ManagedClusters_ListKubernetesVersions`, a `KubernetesVersionListResult`, not paged).
+    pub fn kubernetes_versions(base: &Url, subscription_id: &str, location: &str) -> Url {
+        arm_url(
+            base,
+            &format!(
+                "/subscriptions/{subscription_id}/providers/Microsoft.ContainerService/locations/{location}/kubernetesVersions"
+            ),
+            v::CLUSTERS,
+            &[],
+        )
+    }
 }
 
 #[cfg(test)]
@@ -580,5 +721,72 @@ mod tests {
             route::role_assignments_at(&base, "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/r").path(),
             "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/r/providers/Microsoft.Authorization/roleAssignments"
         );
+    }
+
+    #[test]
+    fn routes_of_the_full_catalogue() {
+        let base = Url::parse("https://management.azure.com").unwrap();
+        let cluster = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c";
+        let states = route::policy_states(&base, "s", cluster);
+        assert_eq!(
+            states.path(),
+            "/subscriptions/s/providers/Microsoft.PolicyInsights/policyStates/latest/queryResults"
+        );
+        let query: Vec<(String, String)> = states.query_pairs().into_owned().collect();
+        assert_eq!(
+            query,
+            [
+                ("api-version".to_string(), "2019-10-01".to_string()),
+                ("$filter".to_string(), format!("resourceId eq '{cluster}'")),
+            ]
+        );
+        assert_eq!(odata_string("it's"), "'it''s'");
+        assert_eq!(
+            route::kubernetes_versions(&base, "s", "westeurope").as_str(),
+            "https://management.azure.com/subscriptions/s/providers/Microsoft.ContainerService/locations/westeurope/kubernetesVersions?api-version=2026-02-01"
+        );
+        assert_eq!(
+            route::diagnostic_settings(&base, cluster).as_str(),
+            format!(
+                "https://management.azure.com{cluster}/providers/Microsoft.Insights/diagnosticSettings?api-version=2021-05-01-preview"
+            )
+        );
+        assert_eq!(
+            route::assessments(&base, cluster).query(),
+            Some("api-version=2025-05-04")
+        );
+        let zone = "/subscriptions/s/resourceGroups/dns/providers/Microsoft.Network/privateDnsZones/privatelink.azurecr.io";
+        assert_eq!(
+            route::private_dns_zone_links(&base, zone).as_str(),
+            format!(
+                "https://management.azure.com{zone}/virtualNetworkLinks?api-version=2024-06-01"
+            )
+        );
+        assert_eq!(
+            route::private_dns_zones(&base, "s").path(),
+            "/subscriptions/s/providers/Microsoft.Network/privateDnsZones"
+        );
+        let pe =
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/privateEndpoints/pe";
+        assert_eq!(
+            route::private_dns_zone_groups(&base, pe).as_str(),
+            format!("https://management.azure.com{pe}/privateDnsZoneGroups?api-version=2025-01-01")
+        );
+        for (url, kind) in [
+            (route::private_endpoints(&base, "s"), "privateEndpoints"),
+            (route::virtual_networks(&base, "s"), "virtualNetworks"),
+            (route::route_tables(&base, "s"), "routeTables"),
+            (
+                route::network_security_groups(&base, "s"),
+                "networkSecurityGroups",
+            ),
+        ] {
+            assert_eq!(
+                url.as_str(),
+                format!(
+                    "https://management.azure.com/subscriptions/s/providers/Microsoft.Network/{kind}?api-version=2025-01-01"
+                )
+            );
+        }
     }
 }

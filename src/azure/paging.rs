@@ -1,36 +1,61 @@
-//! The one pager: follows ARM's `nextLink` until the last page and returns every `value` item.
+//! The one pager: follows a list's next link until the last page and returns every `value` item.
 //!
 //! ARM lists page with an absolute `nextLink` that already carries the api-version and skip
-//! token; the last page omits it or sends `null` (both occur). This module owns that loop so
-//! that no collector ever writes one: it resolves each link exactly as given, stops on absent,
-//! `null` or empty links, and turns a link it has already followed into an error instead of an
-//! endless loop. Where a link may point is the client's business (it refuses foreign origins).
+//! token; the last page omits it or sends `null` (both occur). OData-style services behind ARM
+//! name the same link `@odata.nextLink` (PolicyInsights `queryResults`: `x-ms-pageable:
+//! {nextLinkName: "@odata.nextLink"}` in `policyStates.json` 2019-10-01, and its
+//! `PolicyStates_*NextLink.json` examples); the pager accepts either field, and refuses an answer
+//! that sends both with different values rather than guess. Each next link is requested with
+//! the method of the first request: GET for ARM lists, POST for `queryResults`, whose service
+//! refuses a GET on its next link with 405 `HttpMethodNotSupported` (reported in
+//! Azure/azure-sdk-for-python#17280 and Azure/azure-cli#20370, tracked in
+//! Azure/azure-rest-api-specs#15136). This module owns that loop so that no collector ever
+//! writes one: it resolves each link exactly as given, stops on absent, `null` or empty links,
+//! and turns a link it has already followed into an error instead of an endless loop. Where a
+//! link may point is the client's business (it refuses foreign origins).
 
 use std::collections::HashSet;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use url::Url;
 
-use super::client::{ArmError, ArmErrorKind};
+use super::client::{ArmError, ArmErrorKind, Method};
 
-/// Anything that can GET a URL as JSON: the `ArmClient`, or a fake in tests.
-pub trait GetJson {
-    fn get_json(&self, url: &Url) -> impl Future<Output = Result<Value, ArmError>> + Send;
+/// Anything that can send a read and parse its JSON answer: the `ArmClient`, or a fake in tests.
+pub trait FetchJson {
+    fn fetch_json(
+        &self,
+        method: Method,
+        url: &Url,
+    ) -> impl Future<Output = Result<Value, ArmError>> + Send;
 }
 
 /// A hard ceiling on pages per list, far above any real tenant, as a second guard against a
 /// service that keeps minting new links.
 pub const MAX_PAGES: usize = 10_000;
 
+/// The fields a list answer may carry its next link in: ARM's, then OData's.
+pub const NEXT_LINK_FIELDS: &[&str] = &["nextLink", "@odata.nextLink"];
+
 /// GETs `url` and every `nextLink` after it; returns all `value` items in order.
-pub async fn list_all<C: GetJson + ?Sized>(client: &C, url: Url) -> Result<Vec<Value>, ArmError> {
+pub async fn list_all<C: FetchJson + ?Sized>(client: &C, url: Url) -> Result<Vec<Value>, ArmError> {
+    list_all_with(client, Method::Get, url).await
+}
+
+/// Sends `method` to `url` and to every next link after it; returns all `value` items in order.
+pub async fn list_all_with<C: FetchJson + ?Sized>(
+    client: &C,
+    method: Method,
+    url: Url,
+) -> Result<Vec<Value>, ArmError> {
     let mut items = Vec::new();
     let mut seen = HashSet::new();
     let mut current = url;
     seen.insert(current.to_string());
     for _ in 0..MAX_PAGES {
-        let page = client.get_json(&current).await?;
+        let page = client.fetch_json(method, &current).await?;
         let body_error = |message: &str| ArmError {
+            method,
             url: current.to_string(),
             http_status: None,
             code: None,
@@ -45,33 +70,56 @@ pub async fn list_all<C: GetJson + ?Sized>(client: &C, url: Url) -> Result<Vec<V
             None | Some(Value::Null) => {}
             Some(_) => return Err(body_error("`value` of a list answer is not an array")),
         }
-        let next = match object.get("nextLink") {
-            None | Some(Value::Null) => return Ok(items),
-            Some(Value::String(link)) if link.trim().is_empty() => return Ok(items),
-            Some(Value::String(link)) => link.trim(),
-            Some(_) => return Err(body_error("`nextLink` is neither a string nor null")),
+        let Some(next) = next_link(object).map_err(|m| body_error(&m))? else {
+            return Ok(items);
         };
         let next = current
             .join(next)
-            .map_err(|e| body_error(&format!("`nextLink` '{next}' is not a URL: {e}")))?;
+            .map_err(|e| body_error(&format!("the next link '{next}' is not a URL: {e}")))?;
         if !seen.insert(next.to_string()) {
             return Err(ArmError {
+                method,
                 url: next.to_string(),
                 http_status: None,
                 code: None,
-                message: "the service returned a nextLink that was already followed; stopping instead of paging forever".into(),
+                message: "the service returned a next link that was already followed; stopping instead of paging forever".into(),
                 kind: ArmErrorKind::PagingLoop,
             });
         }
         current = next;
     }
     Err(ArmError {
+        method,
         url: current.to_string(),
         http_status: None,
         code: None,
         message: format!("more than {MAX_PAGES} pages; stopping"),
         kind: ArmErrorKind::PagingLoop,
     })
+}
+
+/// The next link of a list answer: `None` when every next-link field is absent, `null` or
+/// empty; an error when one is not a string or two disagree.
+fn next_link(object: &Map<String, Value>) -> Result<Option<&str>, String> {
+    let mut found: Option<(&str, &str)> = None;
+    for field in NEXT_LINK_FIELDS {
+        let link = match object.get(*field) {
+            None | Some(Value::Null) => continue,
+            Some(Value::String(link)) if link.trim().is_empty() => continue,
+            Some(Value::String(link)) => link.trim(),
+            Some(_) => return Err(format!("`{field}` is neither a string nor null")),
+        };
+        match found {
+            Some((other, earlier)) if earlier != link => {
+                return Err(format!(
+                    "`{other}` and `{field}` name different next pages; refusing to guess"
+                ));
+            }
+            Some(_) => {}
+            None => found = Some((field, link)),
+        }
+    }
+    Ok(found.map(|(_, link)| link))
 }
 
 #[cfg(test)]
@@ -99,14 +147,19 @@ mod tests {
         }
     }
 
-    impl GetJson for Pages {
-        fn get_json(&self, url: &Url) -> impl Future<Output = Result<Value, ArmError>> + Send {
-            self.asked.lock().unwrap().push(url.to_string());
+    impl FetchJson for Pages {
+        fn fetch_json(
+            &self,
+            method: Method,
+            url: &Url,
+        ) -> impl Future<Output = Result<Value, ArmError>> + Send {
+            self.asked.lock().unwrap().push(format!("{method} {url}"));
             let answer = self
                 .pages
                 .get(url.as_str())
                 .cloned()
                 .ok_or_else(|| ArmError {
+                    method,
                     url: url.to_string(),
                     http_status: Some(404),
                     code: None,
@@ -199,5 +252,57 @@ mod tests {
         )]);
         let err = list_all(&pages, start()).await.unwrap_err();
         assert_eq!(err.http_status, Some(404));
+    }
+
+    #[tokio::test]
+    async fn odata_next_links_are_followed_with_the_first_method() {
+        let first = "http://127.0.0.1/q?api-version=1&$filter=resourceId%20eq%20%27x%27";
+        let pages = Pages::new(&[
+            (
+                first,
+                json!({"@odata.context": "c", "@odata.count": 1, "value": [1],
+                       "@odata.nextLink": "http://127.0.0.1/q?api-version=1&$skiptoken=a"}),
+            ),
+            (
+                "http://127.0.0.1/q?api-version=1&$skiptoken=a",
+                json!({"@odata.count": 1, "value": [2], "@odata.nextLink": null}),
+            ),
+        ]);
+        let items = list_all_with(&pages, Method::Post, Url::parse(first).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(items, vec![json!(1), json!(2)]);
+        let asked = pages.asked.lock().unwrap();
+        assert_eq!(asked.len(), 2);
+        assert!(asked.iter().all(|a| a.starts_with("POST ")), "{asked:?}");
+    }
+
+    #[tokio::test]
+    async fn both_next_link_fields_must_agree() {
+        let same = Pages::new(&[
+            (
+                "http://127.0.0.1/list?api-version=1",
+                json!({"value": [1], "nextLink": "http://127.0.0.1/list?p=2",
+                       "@odata.nextLink": "http://127.0.0.1/list?p=2"}),
+            ),
+            ("http://127.0.0.1/list?p=2", json!({"value": [2]})),
+        ]);
+        assert_eq!(list_all(&same, start()).await.unwrap().len(), 2);
+        let different = Pages::new(&[(
+            "http://127.0.0.1/list?api-version=1",
+            json!({"value": [1], "nextLink": "http://127.0.0.1/list?p=2",
+                   "@odata.nextLink": "http://127.0.0.1/list?p=3"}),
+        )]);
+        let err = list_all(&different, start()).await.unwrap_err();
+        assert_eq!(err.kind, ArmErrorKind::Body);
+        assert!(err.message.contains("@odata.nextLink"), "{}", err.message);
+        let not_a_string = Pages::new(&[(
+            "http://127.0.0.1/list?api-version=1",
+            json!({"value": [], "@odata.nextLink": 7}),
+        )]);
+        assert_eq!(
+            list_all(&not_a_string, start()).await.unwrap_err().kind,
+            ArmErrorKind::Body
+        );
     }
 }

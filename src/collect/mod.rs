@@ -2,11 +2,13 @@
 //!
 //! `run` resolves the requested scope (all visible subscriptions, `--subscription`s, or a
 //! management group's subtree), reads the management-group hierarchy, then runs one collector
-//! per API family for every audited subscription concurrently, and finally the follow-up reads
-//! that depend on what was found (AKS machines' Defender pricings, the policy definitions the
-//! assignments reference). Collectors never judge and never write a page loop: they build a
-//! URL, call `Ctx::list`/`Ctx::get`, and store what came back. Each call leaves a `Read` in
-//! the inventory's coverage, successful or not, so checks can tell "empty" from "unread".
+//! per API family for every audited subscription concurrently (each cluster's and registry's
+//! own reads follow its listing), and finally the follow-up reads that depend on everything
+//! found (AKS machines' Defender pricings, the policy definitions the assignments reference,
+//! the supported Kubernetes versions of each location in use). Collectors never judge and
+//! never write a page loop: they build a URL, call `Ctx::list`/`Ctx::query`/`Ctx::get`, and
+//! store what came back. Each call leaves a `Read` in the inventory's coverage, successful or
+//! not, so checks can tell "empty" from "unread".
 //! Only two failures stop the run, because after them nothing can be audited: sign-in
 //! (a token ARM refuses even after renewal) and an ARM endpoint that cannot be reached while
 //! resolving the scope. Which APIs are called is decided by the `Plan`, built from the checks
@@ -15,6 +17,7 @@
 mod clusters;
 mod defender;
 mod machines;
+mod network;
 mod policy;
 mod registries;
 mod scope;
@@ -28,7 +31,7 @@ use thiserror::Error;
 use tracing::{debug, info};
 use url::Url;
 
-use crate::azure::{ArmClient, ArmError, list_all};
+use crate::azure::{ArmClient, ArmError, Method, list_all_with};
 use crate::inventory::snapshot::redact_secrets;
 use crate::inventory::{Inventory, Read, RequestedScope, Subscription, api, arm};
 
@@ -44,16 +47,28 @@ pub use scope::MANAGEMENT_GROUPS_API;
 /// - The management-group hierarchy (the tenant root group's descendants, and each
 ///   subscription's ancestor chain) is read for `MG_DESCENDANTS`, and also for the policy
 ///   APIs and policy GUIDs, because policy inheritance (catalogue §1.1) is decided on it.
-/// - Child reads follow their parents: registry `privateEndpointConnections`, `tokens` and
-///   role assignments need the registry list (it is read when any of them is wanted); AKS
-///   machines' resource-level `VirtualMachines` pricings are read for `PRICINGS` over the
-///   machines listed (VMs, scale sets, Arc — each when wanted).
-/// - Policy: assignments are read for `POLICY_ASSIGNMENTS`, any definition API, or a
-///   non-empty `policy_guids` (a check naming policies evaluates their assignments). A
-///   referenced definition is read for `POLICY_DEFINITIONS` or when its GUID is in
-///   `policy_guids`; a referenced set definition for `POLICY_SET_DEFINITIONS` or whenever
-///   `policy_guids` is not empty (the wanted definition may sit inside it); a set's member
-///   definitions when their GUID is in `policy_guids`.
+/// - Child reads follow their parents: registry `privateEndpointConnections` and `tokens`
+///   need the registry list (it is read when any of them is wanted); AKS machines'
+///   resource-level `VirtualMachines` pricings are read for `PRICINGS` over the machines
+///   listed (VMs, scale sets, Arc — each when wanted).
+/// - Per cluster: `POLICY_STATES` (its latest policy states) needs the cluster list, and so
+///   does `KUBERNETES_VERSIONS` (read once per location the listed clusters use).
+/// - Extension reads that hang off clusters and registries alike — `DIAGNOSTIC_SETTINGS`,
+///   `ASSESSMENTS` and `ROLE_ASSIGNMENTS` (at or above the resource) — are made on the parent
+///   types the plan names beside them: on clusters when it names `CLUSTERS`, on registries when
+///   it names `REGISTRIES`, on both when it names both or neither (then both lists are read).
+///   So a registry-logging check does not list clusters, and a cluster-only check does not
+///   list registries.
+/// - Network: `PRIVATE_DNS_ZONE_GROUPS` (per private endpoint) needs the private-endpoint
+///   list, `PRIVATE_DNS_ZONE_LINKS` (per zone) the private-DNS-zone list; virtual networks,
+///   route tables and NSGs are plain subscription lists.
+/// - Policy: assignments are read for `POLICY_ASSIGNMENTS` or any definition API. A
+///   referenced set definition is read for `POLICY_SET_DEFINITIONS`. Definitions (referenced
+///   directly by an assignment, or members of a read set) are read for `POLICY_DEFINITIONS`
+///   when their GUID is in `policy_guids` (the union of the selected checks' `policies`; every
+///   directly referenced one when that is empty). A landing zone assigns hundreds of
+///   definitions; the checks resolve effects through a few dozen. A check that merely
+///   documents related policies (no policy API in its `data`) costs nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
     pub apis: BTreeSet<String>,
@@ -76,6 +91,24 @@ pub const ALL_APIS: &[&str] = &[
     api::POLICY_EXEMPTIONS,
     api::POLICY_DEFINITIONS,
     api::POLICY_SET_DEFINITIONS,
+    api::ROLE_ASSIGNMENTS,
+    api::PRIVATE_ENDPOINTS,
+    api::PRIVATE_DNS_ZONE_GROUPS,
+    api::PRIVATE_DNS_ZONES,
+    api::PRIVATE_DNS_ZONE_LINKS,
+    api::VIRTUAL_NETWORKS,
+    api::ROUTE_TABLES,
+    api::NETWORK_SECURITY_GROUPS,
+    api::DIAGNOSTIC_SETTINGS,
+    api::ASSESSMENTS,
+    api::POLICY_STATES,
+    api::KUBERNETES_VERSIONS,
+];
+
+/// Extension APIs read on clusters and registries alike (see `Plan`).
+const SHARED_EXTENSIONS: &[&str] = &[
+    api::DIAGNOSTIC_SETTINGS,
+    api::ASSESSMENTS,
     api::ROLE_ASSIGNMENTS,
 ];
 
@@ -115,16 +148,44 @@ impl Plan {
         self.policy_guids.iter().any(|g| arm::eq_ci(g, guid))
     }
 
+    /// Whether a shared extension API (`DIAGNOSTIC_SETTINGS`, `ASSESSMENTS`,
+    /// `ROLE_ASSIGNMENTS`) is read on each cluster: wanted, and clusters named or registries not.
+    pub fn wants_on_clusters(&self, extension: &str) -> bool {
+        self.wants(extension) && (self.wants(api::CLUSTERS) || !self.wants(api::REGISTRIES))
+    }
+
+    /// Whether a shared extension API is read on each registry: wanted, and registries named or
+    /// clusters not.
+    pub fn wants_on_registries(&self, extension: &str) -> bool {
+        self.wants(extension) && (self.wants(api::REGISTRIES) || !self.wants(api::CLUSTERS))
+    }
+
+    /// Whether the cluster list is read: for itself or for any read that hangs off a cluster.
+    pub fn wants_clusters(&self) -> bool {
+        self.wants_any(&[api::CLUSTERS, api::POLICY_STATES, api::KUBERNETES_VERSIONS])
+            || SHARED_EXTENSIONS.iter().any(|e| self.wants_on_clusters(e))
+    }
+
+    /// Whether the registry list is read: for itself or for any read that hangs off a registry.
+    pub fn wants_registries(&self) -> bool {
+        self.wants_any(&[
+            api::REGISTRIES,
+            api::REGISTRY_PE_CONNECTIONS,
+            api::REGISTRY_TOKENS,
+        ]) || SHARED_EXTENSIONS
+            .iter()
+            .any(|e| self.wants_on_registries(e))
+    }
+
     /// Whether the management-group hierarchy is needed (see the type's documentation).
     pub fn wants_hierarchy(&self) -> bool {
-        !self.policy_guids.is_empty()
-            || self.wants_any(&[
-                api::MG_DESCENDANTS,
-                api::POLICY_ASSIGNMENTS,
-                api::POLICY_EXEMPTIONS,
-                api::POLICY_DEFINITIONS,
-                api::POLICY_SET_DEFINITIONS,
-            ])
+        self.wants_any(&[
+            api::MG_DESCENDANTS,
+            api::POLICY_ASSIGNMENTS,
+            api::POLICY_EXEMPTIONS,
+            api::POLICY_DEFINITIONS,
+            api::POLICY_SET_DEFINITIONS,
+        ])
     }
 }
 
@@ -132,8 +193,12 @@ impl Plan {
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum CollectError {
     /// ARM refused the token even after renewal, or no token could be acquired.
-    #[error("{message} (GET {url})")]
-    SignIn { url: String, message: String },
+    #[error("{message} ({method} {url})")]
+    SignIn {
+        method: Method,
+        url: String,
+        message: String,
+    },
     /// The ARM endpoint did not answer while resolving the scope, after every retry.
     #[error("cannot reach ARM at {url}: {message}")]
     Unreachable { url: String, message: String },
@@ -162,7 +227,11 @@ pub async fn run(
         .buffer_unordered(client.concurrency())
         .try_for_each(|()| async { Ok(()) })
         .await?;
-    futures::try_join!(defender::machine_pricings(&ctx), policy::definitions(&ctx))?;
+    futures::try_join!(
+        defender::machine_pricings(&ctx),
+        policy::definitions(&ctx),
+        clusters::kubernetes_versions(&ctx),
+    )?;
 
     let mut inventory = ctx
         .inventory
@@ -177,6 +246,12 @@ pub async fn run(
         &mut inventory.policy_set_definitions,
         &mut inventory.policy_exemptions,
         &mut inventory.role_assignments,
+        &mut inventory.cluster_role_assignments,
+        &mut inventory.private_endpoints,
+        &mut inventory.private_dns_zones,
+        &mut inventory.virtual_networks,
+        &mut inventory.route_tables,
+        &mut inventory.network_security_groups,
     ] {
         dedupe_by_id(list);
     }
@@ -201,6 +276,7 @@ async fn collect_subscription(ctx: &Ctx<'_>, sub: &Subscription) -> Result<(), C
         clusters::collect(ctx, sub),
         registries::collect(ctx, sub),
         machines::collect(ctx, sub),
+        network::collect(ctx, sub),
         defender::subscription_pricings(ctx, sub),
         policy::assignments(ctx, sub),
         policy::exemptions(ctx, sub),
@@ -252,6 +328,7 @@ impl Ctx<'_> {
     ) -> Result<(), CollectError> {
         if err.is_sign_in() {
             return Err(CollectError::SignIn {
+                method: err.method,
                 url: err.url,
                 message: err.message,
             });
@@ -275,7 +352,18 @@ impl Ctx<'_> {
         scope: &str,
         api: &str,
     ) -> Result<Option<Vec<Value>>, CollectError> {
-        self.list_in(url, scope, api, false).await
+        self.paged(Method::Get, url, scope, api, false).await
+    }
+
+    /// Reads every page of a POST query (PolicyInsights `queryResults`); `None` when the read
+    /// failed (and was recorded).
+    async fn query(
+        &self,
+        url: Url,
+        scope: &str,
+        api: &str,
+    ) -> Result<Option<Vec<Value>>, CollectError> {
+        self.paged(Method::Post, url, scope, api, false).await
     }
 
     async fn list_in(
@@ -285,7 +373,18 @@ impl Ctx<'_> {
         api: &str,
         scope_phase: bool,
     ) -> Result<Option<Vec<Value>>, CollectError> {
-        match list_all(self.client, url).await {
+        self.paged(Method::Get, url, scope, api, scope_phase).await
+    }
+
+    async fn paged(
+        &self,
+        method: Method,
+        url: Url,
+        scope: &str,
+        api: &str,
+        scope_phase: bool,
+    ) -> Result<Option<Vec<Value>>, CollectError> {
+        match list_all_with(self.client, method, url).await {
             Ok(mut items) => {
                 items.iter_mut().for_each(redact_secrets);
                 self.record(Read::ok(scope, api));
@@ -335,13 +434,50 @@ mod tests {
             "/providers/Microsoft.Authorization/policyDefinitions/95edb821-ddaf-4404-9732-666045e056b4"
         ));
         assert!(
-            plan.wants_hierarchy(),
-            "policy GUIDs need the inheritance chain"
+            !plan.wants_hierarchy(),
+            "policy GUIDs alone select set members; they do not make a check read policy"
         );
         assert!(!Plan::new([api::CLUSTERS], [""; 0]).wants_hierarchy());
         assert!(Plan::new([api::POLICY_EXEMPTIONS], [""; 0]).wants_hierarchy());
         let all = Plan::everything();
         assert!(ALL_APIS.iter().all(|a| all.wants(a)));
+    }
+
+    #[test]
+    fn shared_extensions_follow_the_parent_types_named() {
+        let none = Plan::new([api::CLUSTERS, api::PRICINGS], [""; 0]);
+        assert!(none.wants_clusters() && !none.wants_registries());
+        assert!(!none.wants_on_clusters(api::DIAGNOSTIC_SETTINGS));
+
+        let cluster_logs = Plan::new([api::CLUSTERS, api::DIAGNOSTIC_SETTINGS], [""; 0]);
+        assert!(cluster_logs.wants_on_clusters(api::DIAGNOSTIC_SETTINGS));
+        assert!(!cluster_logs.wants_on_registries(api::DIAGNOSTIC_SETTINGS));
+        assert!(!cluster_logs.wants_registries());
+
+        let registry_logs = Plan::new([api::REGISTRIES, api::DIAGNOSTIC_SETTINGS], [""; 0]);
+        assert!(!registry_logs.wants_on_clusters(api::DIAGNOSTIC_SETTINGS));
+        assert!(registry_logs.wants_on_registries(api::DIAGNOSTIC_SETTINGS));
+        assert!(!registry_logs.wants_clusters());
+
+        let bare = Plan::new([api::ASSESSMENTS], [""; 0]);
+        assert!(
+            bare.wants_on_clusters(api::ASSESSMENTS) && bare.wants_on_registries(api::ASSESSMENTS)
+        );
+        assert!(bare.wants_clusters() && bare.wants_registries());
+
+        let both = Plan::new(
+            [api::CLUSTERS, api::REGISTRIES, api::ROLE_ASSIGNMENTS],
+            [""; 0],
+        );
+        assert!(both.wants_on_clusters(api::ROLE_ASSIGNMENTS));
+        assert!(both.wants_on_registries(api::ROLE_ASSIGNMENTS));
+
+        for child in [api::POLICY_STATES, api::KUBERNETES_VERSIONS] {
+            let plan = Plan::new([child], [""; 0]);
+            assert!(plan.wants_clusters() && !plan.wants_registries(), "{child}");
+        }
+        let tokens = Plan::new([api::REGISTRY_TOKENS], [""; 0]);
+        assert!(tokens.wants_registries() && !tokens.wants_clusters());
     }
 
     #[test]

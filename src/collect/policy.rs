@@ -24,7 +24,7 @@ const ASSIGNMENT_FAMILY: &[&str] = &[
 ];
 
 pub(super) async fn assignments(ctx: &Ctx<'_>, sub: &Subscription) -> Result<(), CollectError> {
-    if !ctx.plan.wants_any(ASSIGNMENT_FAMILY) && ctx.plan.policy_guids.is_empty() {
+    if !ctx.plan.wants_any(ASSIGNMENT_FAMILY) {
         return Ok(());
     }
     let url = route::policy_assignments(ctx.base(), &sub.subscription_id);
@@ -94,15 +94,12 @@ pub(super) async fn definitions(ctx: &Ctx<'_>) -> Result<(), CollectError> {
     for id in referenced {
         match definition_kind(&id) {
             Some(DefinitionKind::Definition)
-                if plan.wants(api::POLICY_DEFINITIONS) || plan.wants_policy(&id) =>
+                if plan.wants(api::POLICY_DEFINITIONS)
+                    && (plan.policy_guids.is_empty() || plan.wants_policy(&id)) =>
             {
                 direct.push(id)
             }
-            Some(DefinitionKind::Set)
-                if plan.wants(api::POLICY_SET_DEFINITIONS) || !plan.policy_guids.is_empty() =>
-            {
-                sets.push(id)
-            }
+            Some(DefinitionKind::Set) if plan.wants(api::POLICY_SET_DEFINITIONS) => sets.push(id),
             Some(_) => {}
             None => tracing::debug!("not a policy definition ID, not read: {id}"),
         }
@@ -126,7 +123,7 @@ pub(super) async fn definitions(ctx: &Ctx<'_>) -> Result<(), CollectError> {
             .filter_map(|set| arm::array_at(set, "properties.policyDefinitions"))
             .flatten()
             .filter_map(|member| arm::str_at(member, "policyDefinitionId"))
-            .filter(|id| plan.wants_policy(id))
+            .filter(|id| plan.wants(api::POLICY_DEFINITIONS) && plan.wants_policy(id))
             .filter(|id| definition_kind(id) == Some(DefinitionKind::Definition))
             .filter(|id| !direct.iter().any(|d| arm::eq_ci(d, id))),
     );

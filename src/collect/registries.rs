@@ -1,10 +1,12 @@
 //! Container registries and what hangs off each one.
 //!
-//! Per subscription the registry list; then, per registry, its `privateEndpointConnections`
-//! and `tokens` child lists and the role assignments at or above it (`$filter=atScope()`,
-//! which includes those inherited from the resource group, subscription and management
-//! groups: what AcrPull wiring checks need). Child lists are stored keyed by the registry ID,
-//! lower-cased, and each has its own coverage entry scoped to the registry.
+//! Per subscription the registry list; then, per registry and as the plan says, its
+//! `privateEndpointConnections` and `tokens` child lists, its diagnostic settings, its
+//! Defender assessments, and the role assignments at or above it (`$filter=atScope()`, which
+//! includes those inherited from the resource group, subscription and management groups: what
+//! AcrPull wiring checks need). Child lists are stored keyed by the registry ID, lower-cased
+//! (role assignments go into one list, deduplicated later), and each has its own coverage
+//! entry scoped to the registry.
 
 use serde_json::Value;
 
@@ -12,16 +14,8 @@ use super::{CollectError, Ctx};
 use crate::azure::endpoints::route;
 use crate::inventory::{Subscription, api, arm};
 
-/// The registry list is read when it, or any of its children, is wanted.
-const FAMILY: &[&str] = &[
-    api::REGISTRIES,
-    api::REGISTRY_PE_CONNECTIONS,
-    api::REGISTRY_TOKENS,
-    api::ROLE_ASSIGNMENTS,
-];
-
 pub(super) async fn collect(ctx: &Ctx<'_>, sub: &Subscription) -> Result<(), CollectError> {
-    if !ctx.plan.wants_any(FAMILY) {
+    if !ctx.plan.wants_registries() {
         return Ok(());
     }
     let url = route::registries(ctx.base(), &sub.subscription_id);
@@ -40,8 +34,9 @@ async fn children(ctx: &Ctx<'_>, registry: &Value) -> Result<(), CollectError> {
     }
     let key = id.to_ascii_lowercase();
     let base = ctx.base();
+    let plan = ctx.plan;
     let connections = async {
-        if ctx.plan.wants(api::REGISTRY_PE_CONNECTIONS) {
+        if plan.wants(api::REGISTRY_PE_CONNECTIONS) {
             let url = route::registry_private_endpoint_connections(base, id);
             if let Some(items) = ctx.list(url, id, api::REGISTRY_PE_CONNECTIONS).await? {
                 ctx.update(|inv| {
@@ -53,7 +48,7 @@ async fn children(ctx: &Ctx<'_>, registry: &Value) -> Result<(), CollectError> {
         Ok::<(), CollectError>(())
     };
     let tokens = async {
-        if ctx.plan.wants(api::REGISTRY_TOKENS) {
+        if plan.wants(api::REGISTRY_TOKENS) {
             let url = route::registry_tokens(base, id);
             if let Some(items) = ctx.list(url, id, api::REGISTRY_TOKENS).await? {
                 ctx.update(|inv| inv.registry_tokens.insert(key.clone(), items));
@@ -62,7 +57,7 @@ async fn children(ctx: &Ctx<'_>, registry: &Value) -> Result<(), CollectError> {
         Ok::<(), CollectError>(())
     };
     let roles = async {
-        if ctx.plan.wants(api::ROLE_ASSIGNMENTS) {
+        if plan.wants_on_registries(api::ROLE_ASSIGNMENTS) {
             let url = route::role_assignments_at(base, id);
             if let Some(items) = ctx.list(url, id, api::ROLE_ASSIGNMENTS).await? {
                 ctx.update(|inv| inv.role_assignments.extend(items));
@@ -70,6 +65,24 @@ async fn children(ctx: &Ctx<'_>, registry: &Value) -> Result<(), CollectError> {
         }
         Ok::<(), CollectError>(())
     };
-    futures::try_join!(connections, tokens, roles)?;
+    let diagnostics = async {
+        if plan.wants_on_registries(api::DIAGNOSTIC_SETTINGS) {
+            let url = route::diagnostic_settings(base, id);
+            if let Some(items) = ctx.list(url, id, api::DIAGNOSTIC_SETTINGS).await? {
+                ctx.update(|inv| inv.diagnostic_settings.insert(key.clone(), items));
+            }
+        }
+        Ok::<(), CollectError>(())
+    };
+    let assessments = async {
+        if plan.wants_on_registries(api::ASSESSMENTS) {
+            let url = route::assessments(base, id);
+            if let Some(items) = ctx.list(url, id, api::ASSESSMENTS).await? {
+                ctx.update(|inv| inv.assessments.insert(key.clone(), items));
+            }
+        }
+        Ok::<(), CollectError>(())
+    };
+    futures::try_join!(connections, tokens, roles, diagnostics, assessments)?;
     Ok(())
 }

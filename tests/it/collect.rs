@@ -1,15 +1,20 @@
 //! Sign-in and collection against the loopback emulator: the real token exchange over HTTPS,
-//! ARM over HTTP, paging, odd casing, denied and failing reads recorded as coverage, retries
-//! counted, scoping by management group and subscription, and the exact request budget of a
-//! small tenant.
+//! ARM over HTTP, paging (GET `nextLink`s and POSTed `@odata.nextLink`s), odd casing, denied
+//! and failing reads recorded as coverage, retries counted, scoping by management group and
+//! subscription, the data of the full catalogue (network, diagnostic settings, assessments,
+//! policy states, supported versions, role assignments at clusters), the exact request budget
+//! of a small tenant, and what each plan does and does not call.
 
-use lzaudit::azure::{AuthError, AuthMethod, Environment, connect_with};
+use std::collections::BTreeMap;
+
+use lzaudit::azure::{AuthError, AuthMethod, Environment, Method, connect_with};
 use lzaudit::collect::{self, CollectError, Plan};
+use lzaudit::inventory::views::kubernetes_versions_scope;
 use lzaudit::inventory::{Inventory, ReadState, ReadStatus, RequestedScope, api, arm};
-use lzaudit_emulator::{Deny, Fail, Options, Throttle};
+use lzaudit_emulator::{Deny, Emulator, Fail, Options, Throttle};
 
 use crate::support::tenants::{
-    self, ca_file, connect_secret, fast_retries, options, service_principal_env, small,
+    self, ca_file, connect_secret, fast_retries, options, regions, service_principal_env, small,
 };
 
 fn sub_id(guid: &str) -> String {
@@ -168,11 +173,14 @@ async fn small_tenant_is_collected_completely_with_an_exact_request_budget() {
         }
     }
 
-    // 1 token + 1 subscription list + 1 root descendants + 2 × 8 subscription lists
-    // + 3 registry children + 2 AKS machine pricings + 4 distinct definitions.
-    assert_eq!(emulator.request_count(), 28, "{:#?}", emulator.requests());
+    // 1 token + 1 subscription list + 1 root descendants + 2 × 13 subscription lists (8 as
+    // before, 5 network) + 5 registry reads (PE connections, tokens, role assignments,
+    // diagnostic settings, assessments) + 4 cluster reads (diagnostic settings, assessments,
+    // policy states, role assignments) + 1 zone group + 1 zone's links + 1 location's versions
+    // + 2 AKS machine pricings + 4 distinct definitions.
+    assert_eq!(emulator.request_count(), 47, "{:#?}", emulator.requests());
     let stats = client.stats();
-    assert_eq!((stats.requests, stats.retries, stats.throttled), (27, 0, 0));
+    assert_eq!((stats.requests, stats.retries, stats.throttled), (46, 0, 0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -507,12 +515,27 @@ async fn the_plan_limits_what_is_called() {
     // token + subscription list + clusters of two subscriptions
     assert_eq!(emulator.request_count(), 4, "{:#?}", emulator.requests());
 
-    // Policy GUIDs bring in set members (only the wanted one), and the hierarchy.
+    // Policy GUIDs alone (a check that only documents related policies) cost nothing.
+    let emulator = tenants::start("small", Options::default()).await;
+    let ca = ca_file(&emulator);
+    let client = connect_secret(&emulator, &ca).await;
+    let plan = Plan::new([api::CLUSTERS], [small::MEMBER_GUID]);
+    collect::run(&client, RequestedScope::default(), &plan)
+        .await
+        .unwrap();
+    assert_eq!(emulator.request_count(), 4, "{:#?}", emulator.requests());
+
+    // With the policy APIs, the GUIDs select the set members to read (only the wanted one);
+    // the hierarchy comes too.
     let emulator = tenants::start("small", Options::default()).await;
     let ca = ca_file(&emulator);
     let client = connect_secret(&emulator, &ca).await;
     let plan = Plan::new(
-        [api::POLICY_ASSIGNMENTS],
+        [
+            api::POLICY_ASSIGNMENTS,
+            api::POLICY_SET_DEFINITIONS,
+            api::POLICY_DEFINITIONS,
+        ],
         [small::MEMBER_GUID.to_uppercase()],
     );
     let inv = collect::run(&client, RequestedScope::default(), &plan)
@@ -677,9 +700,15 @@ async fn a_token_refused_after_renewal_stops_collection_with_the_sign_in_hint() 
     let err = collect::run(&client, RequestedScope::default(), &Plan::everything())
         .await
         .unwrap_err();
-    let CollectError::SignIn { url, message } = &err else {
+    let CollectError::SignIn {
+        method,
+        url,
+        message,
+    } = &err
+    else {
         panic!("{err:?}");
     };
+    assert_eq!(*method, Method::Get);
     assert!(url.contains("/subscriptions"), "{url}");
     assert!(
         message.starts_with("the token was refused (401): sign in again with `az login`"),
@@ -751,4 +780,611 @@ async fn tokens_inside_the_renewal_margin_are_renewed_before_use() {
         .count() as u64;
     assert_eq!(token_requests, client.stats().requests + 1);
     assert_eq!(client.stats().retries, 0, "no request was refused");
+}
+
+/// Collects a tenant fixture with a plan; returns the inventory and the emulator (its log).
+async fn collect_plan(tenant: &str, options: Options, plan: &Plan) -> (Inventory, Emulator) {
+    let emulator = tenants::start(tenant, options).await;
+    let ca = ca_file(&emulator);
+    let client = connect_secret(&emulator, &ca).await;
+    let inventory = collect::run(&client, RequestedScope::default(), plan)
+        .await
+        .expect("collection succeeds");
+    (inventory, emulator)
+}
+
+/// ARM requests served, counted by the API the emulator classified them as (the token
+/// request left out).
+fn requests_by_api(emulator: &Emulator) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for request in emulator.requests() {
+        let api = request.api.unwrap_or_default();
+        if api != lzaudit_emulator::TOKEN_API {
+            *counts.entry(api).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+fn counts(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
+    pairs.iter().map(|(a, n)| (a.to_string(), *n)).collect()
+}
+
+fn lower(id: &str) -> String {
+    id.to_ascii_lowercase()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_of_the_full_catalogue_is_collected_with_its_coverage() {
+    let (inv, emulator, _) = collect_all(Options::default()).await;
+    assert_eq!(
+        inv.gaps().count(),
+        0,
+        "{:#?}",
+        inv.gaps().collect::<Vec<_>>()
+    );
+
+    // Network, per subscription, with each parent's child list keyed by its lower-cased ID.
+    assert_eq!(ids(&inv.private_endpoints), [small::PRIVATE_ENDPOINT]);
+    let groups = &inv.private_dns_zone_groups[&lower(small::PRIVATE_ENDPOINT)];
+    assert_eq!(groups.len(), 1);
+    assert_eq!(
+        arm::array_at(&groups[0], "properties.privateDnsZoneConfigs").unwrap()[0]["properties"]["privateDnsZoneId"],
+        small::DNS_ZONE
+    );
+    assert_eq!(ids(&inv.private_dns_zones), [small::DNS_ZONE]);
+    let links = &inv.private_dns_zone_links[&lower(small::DNS_ZONE)];
+    let linked: Vec<&str> = links
+        .iter()
+        .filter_map(|l| arm::str_at(l, "properties.virtualNetwork.id"))
+        .collect();
+    assert_eq!(linked, [small::SPOKE_VNET, small::HUB_VNET]);
+    assert_eq!(
+        ids(&inv.virtual_networks),
+        [small::SPOKE_VNET, small::HUB_VNET]
+    );
+    assert_eq!(ids(&inv.route_tables), [small::ROUTE_TABLE]);
+    assert_eq!(ids(&inv.network_security_groups), [small::NSG]);
+    for sub in [small::S1, small::S2] {
+        for api_name in [
+            api::PRIVATE_ENDPOINTS,
+            api::PRIVATE_DNS_ZONES,
+            api::VIRTUAL_NETWORKS,
+            api::ROUTE_TABLES,
+            api::NETWORK_SECURITY_GROUPS,
+        ] {
+            assert!(
+                inv.read_state(&sub_id(sub), api_name).is_ok(),
+                "{sub} {api_name}"
+            );
+        }
+    }
+    assert!(
+        inv.read_state(small::PRIVATE_ENDPOINT, api::PRIVATE_DNS_ZONE_GROUPS)
+            .is_ok()
+    );
+    assert!(
+        inv.read_state(small::DNS_ZONE, api::PRIVATE_DNS_ZONE_LINKS)
+            .is_ok()
+    );
+
+    // Diagnostic settings and assessments of the cluster and of the registry.
+    let cluster = lower(small::CLUSTER);
+    let registry = lower(small::REGISTRY);
+    assert_eq!(
+        inv.diagnostic_settings[&cluster][0]["properties"]["logs"][0]["category"],
+        "kube-audit-admin"
+    );
+    assert_eq!(
+        inv.diagnostic_settings[&registry][0]["properties"]["logs"][0]["categoryGroup"],
+        "allLogs"
+    );
+    assert_eq!(
+        inv.assessments[&cluster][0]["properties"]["status"]["code"],
+        "Unhealthy"
+    );
+    assert_eq!(
+        arm::name(&inv.assessments[&registry][0]),
+        "c0b7cfc6-3172-465a-b378-53c7ff2cc0d5"
+    );
+    for resource in [small::CLUSTER, small::REGISTRY] {
+        for api_name in [api::DIAGNOSTIC_SETTINGS, api::ASSESSMENTS] {
+            assert!(
+                inv.read_state(resource, api_name).is_ok(),
+                "{resource} {api_name}"
+            );
+        }
+    }
+
+    // The cluster's policy states: its own records only (the registry's is filtered out).
+    let states = &inv.policy_states[&cluster];
+    assert_eq!(states.len(), small::CLUSTER_POLICY_STATES);
+    assert!(
+        states
+            .iter()
+            .all(|s| arm::eq_ci(arm::str_at(s, "resourceId").unwrap(), small::CLUSTER))
+    );
+    assert!(
+        states
+            .iter()
+            .any(|s| s["complianceState"] == "NonCompliant")
+    );
+    assert_eq!(
+        inv.policy_states.len(),
+        1,
+        "states are read per cluster only"
+    );
+    assert!(inv.read_state(small::CLUSTER, api::POLICY_STATES).is_ok());
+
+    // Role assignments along the cluster's scope chain: its own, the subscription's, alz's.
+    assert_eq!(inv.cluster_role_assignments.len(), 3);
+    assert!(
+        inv.cluster_role_assignments
+            .iter()
+            .any(|a| arm::eq_ci(arm::str_at(a, "properties.scope").unwrap(), small::CLUSTER))
+    );
+    assert_eq!(inv.role_assignments.len(), 3, "the registry's, unchanged");
+    assert!(
+        inv.read_state(small::CLUSTER, api::ROLE_ASSIGNMENTS)
+            .is_ok()
+    );
+
+    // Supported versions of the one location in use, as AKS answers them (`values`).
+    assert_eq!(
+        inv.kubernetes_versions.keys().collect::<Vec<_>>(),
+        [small::LOCATION]
+    );
+    assert_eq!(
+        arm::array_at(&inv.kubernetes_versions[small::LOCATION], "values")
+            .unwrap()
+            .len(),
+        4
+    );
+    assert!(
+        inv.read_state(
+            &kubernetes_versions_scope(small::LOCATION),
+            api::KUBERNETES_VERSIONS
+        )
+        .is_ok()
+    );
+
+    // The policy-state query is a POST; everything else a GET.
+    let log = emulator.requests();
+    let queries: Vec<_> = log
+        .iter()
+        .filter(|r| r.path_and_query.contains("/queryResults"))
+        .collect();
+    assert_eq!(queries.len(), 1);
+    assert_eq!(queries[0].method, "POST");
+    assert!(
+        queries[0]
+            .path_and_query
+            .starts_with(&format!("/subscriptions/{}/providers/Microsoft.PolicyInsights/policyStates/latest/queryResults?api-version=2019-10-01&", small::S1)),
+        "{}",
+        queries[0].path_and_query
+    );
+    assert!(
+        log.iter()
+            .filter(|r| r.api.as_deref() != Some(lzaudit_emulator::TOKEN_API))
+            .all(|r| r.method == "GET" || r.path_and_query.contains("/queryResults"))
+    );
+    assert!(log.iter().all(|r| r.status == 200), "{log:#?}");
+
+    // Nothing secret crossed into the snapshot from the new families either.
+    let text = serde_json::to_string(&inv).unwrap();
+    assert!(!text.contains("emulator-client-secret"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn denied_diagnostic_settings_on_one_cluster_fail_only_that_read() {
+    let (inv, _emulator, _) = collect_all(Options {
+        deny: vec![Deny {
+            scope: small::CLUSTER.to_uppercase(),
+            api: api::DIAGNOSTIC_SETTINGS.into(),
+        }],
+        ..Options::default()
+    })
+    .await;
+    let ReadState::Failed(read) = inv.read_state(small::CLUSTER, api::DIAGNOSTIC_SETTINGS) else {
+        panic!("the denied read is recorded");
+    };
+    assert_eq!(
+        (read.status, read.http_status, read.code.as_deref()),
+        (ReadStatus::Denied, Some(403), Some("AuthorizationFailed"))
+    );
+    assert!(
+        read.message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("Microsoft.Insights/diagnosticSettings/read"),
+        "{read:?}"
+    );
+    assert!(!inv.diagnostic_settings.contains_key(&lower(small::CLUSTER)));
+    // The registry's diagnostic settings and the cluster's other reads are intact.
+    assert!(
+        inv.read_state(small::REGISTRY, api::DIAGNOSTIC_SETTINGS)
+            .is_ok()
+    );
+    assert_eq!(inv.diagnostic_settings[&lower(small::REGISTRY)].len(), 1);
+    for api_name in [api::ASSESSMENTS, api::POLICY_STATES, api::ROLE_ASSIGNMENTS] {
+        assert!(
+            inv.read_state(small::CLUSTER, api_name).is_ok(),
+            "{api_name}"
+        );
+    }
+    assert_eq!(
+        inv.gaps().count(),
+        1,
+        "{:#?}",
+        inv.gaps().collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn denied_and_failing_reads_of_the_new_families_are_coverage_entries() {
+    let emulator = tenants::start(
+        "small",
+        Options {
+            deny: vec![
+                // PolicyInsights authorises the query at the subscription it is sent to.
+                Deny {
+                    scope: sub_id(small::S1),
+                    api: api::POLICY_STATES.into(),
+                },
+                Deny {
+                    scope: small::DNS_ZONE.into(),
+                    api: api::PRIVATE_DNS_ZONE_LINKS.into(),
+                },
+            ],
+            fail: vec![Fail {
+                api: api::VIRTUAL_NETWORKS.into(),
+                times: 1000,
+                status: 503,
+            }],
+            ..Options::default()
+        },
+    )
+    .await;
+    let ca = ca_file(&emulator);
+    let client = connect_secret(&emulator, &ca)
+        .await
+        .with_retry_policy(fast_retries(1));
+    let inv = collect::run(&client, RequestedScope::default(), &Plan::everything())
+        .await
+        .expect("failed reads do not stop collection");
+
+    let ReadState::Failed(states) = inv.read_state(small::CLUSTER, api::POLICY_STATES) else {
+        panic!("the denied query is recorded against the cluster");
+    };
+    assert_eq!(
+        (states.status, states.http_status),
+        (ReadStatus::Denied, Some(403))
+    );
+    assert!(inv.policy_states.is_empty());
+    let ReadState::Failed(links) = inv.read_state(small::DNS_ZONE, api::PRIVATE_DNS_ZONE_LINKS)
+    else {
+        panic!("the denied links are recorded against the zone");
+    };
+    assert_eq!(links.status, ReadStatus::Denied);
+    assert!(inv.private_dns_zone_links.is_empty());
+    assert_eq!(
+        ids(&inv.private_dns_zones),
+        [small::DNS_ZONE],
+        "the zone itself was read"
+    );
+    for sub in [small::S1, small::S2] {
+        let ReadState::Failed(vnets) = inv.read_state(&sub_id(sub), api::VIRTUAL_NETWORKS) else {
+            panic!("virtual networks of {sub} recorded as failed");
+        };
+        assert_eq!(
+            (vnets.status, vnets.http_status, vnets.code.as_deref()),
+            (ReadStatus::Failed, Some(503), Some("ServiceUnavailable"))
+        );
+    }
+    assert!(inv.virtual_networks.is_empty());
+    assert_eq!(
+        inv.gaps().count(),
+        4,
+        "{:#?}",
+        inv.gaps().collect::<Vec<_>>()
+    );
+    // Everything else is there.
+    assert_eq!(ids(&inv.route_tables), [small::ROUTE_TABLE]);
+    assert_eq!(inv.diagnostic_settings.len(), 2);
+    assert_eq!(inv.kubernetes_versions.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_states_page_by_posting_each_odata_next_link() {
+    for null_next_link in [false, true] {
+        let (inv, emulator) = collect_plan(
+            "small",
+            Options {
+                page_size: Some(1),
+                null_next_link,
+                ..Options::default()
+            },
+            &Plan::new([api::POLICY_STATES], [""; 0]),
+        )
+        .await;
+        assert_eq!(inv.gaps().count(), 0);
+        let states = &inv.policy_states[&lower(small::CLUSTER)];
+        assert_eq!(states.len(), small::CLUSTER_POLICY_STATES);
+        let queries: Vec<_> = emulator
+            .requests()
+            .into_iter()
+            .filter(|r| r.api.as_deref() == Some(api::POLICY_STATES))
+            .collect();
+        assert_eq!(queries.len(), small::CLUSTER_POLICY_STATES, "{queries:#?}");
+        assert!(
+            queries
+                .iter()
+                .all(|q| q.method == "POST" && q.status == 200)
+        );
+        assert_eq!(
+            queries
+                .iter()
+                .filter(|q| q.path_and_query.contains("skiptoken"))
+                .count(),
+            small::CLUSTER_POLICY_STATES - 1
+        );
+        // Each follow-up page keeps the query's filter, as the link was followed verbatim.
+        assert!(
+            queries
+                .iter()
+                .all(|q| q.path_and_query.contains("filter=resourceId")),
+            "{queries:#?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supported_versions_are_read_once_per_location_whatever_the_clusters() {
+    let (inv, emulator) = collect_plan(
+        "regions",
+        Options::default(),
+        &Plan::new([api::KUBERNETES_VERSIONS], [""; 0]),
+    )
+    .await;
+    assert_eq!(inv.clusters.len(), regions::CLUSTERS);
+    assert_eq!(
+        inv.gaps().count(),
+        0,
+        "{:#?}",
+        inv.gaps().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        inv.kubernetes_versions.keys().collect::<Vec<_>>(),
+        ["northeurope", "westeurope"]
+    );
+    for location in ["northeurope", "westeurope"] {
+        assert!(
+            inv.read_state(
+                &kubernetes_versions_scope(location),
+                api::KUBERNETES_VERSIONS
+            )
+            .is_ok()
+        );
+    }
+    let versions: Vec<String> = emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.api.as_deref() == Some(api::KUBERNETES_VERSIONS))
+        .map(|r| r.path_and_query)
+        .collect();
+    assert_eq!(versions.len(), 2, "{versions:#?}");
+    // Through the first subscription (by GUID) with a cluster in the location.
+    assert!(
+        versions
+            .iter()
+            .all(|p| p.starts_with(&format!("/subscriptions/{}/", regions::R1))),
+        "{versions:#?}"
+    );
+    assert_eq!(
+        requests_by_api(&emulator),
+        counts(&[
+            (api::SUBSCRIPTIONS, 1),
+            (api::CLUSTERS, 2),
+            (api::KUBERNETES_VERSIONS, 2),
+        ])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_location_unreadable_through_one_subscription_is_read_through_the_next() {
+    let (inv, emulator) = collect_plan(
+        "regions",
+        Options {
+            deny: vec![Deny {
+                scope: sub_id(regions::R1),
+                api: api::KUBERNETES_VERSIONS.into(),
+            }],
+            ..Options::default()
+        },
+        &Plan::new([api::KUBERNETES_VERSIONS], [""; 0]),
+    )
+    .await;
+    // West Europe answers through R2 as well: read, and no gap.
+    assert!(
+        inv.read_state(
+            &kubernetes_versions_scope("westeurope"),
+            api::KUBERNETES_VERSIONS
+        )
+        .is_ok()
+    );
+    assert!(inv.kubernetes_versions.contains_key("westeurope"));
+    // North Europe does not (the fixture stores it only at R1's path): the first failure,
+    // R1's 403, is what is recorded.
+    let ReadState::Failed(read) = inv.read_state(
+        &kubernetes_versions_scope("northeurope"),
+        api::KUBERNETES_VERSIONS,
+    ) else {
+        panic!("north europe recorded as failed");
+    };
+    assert_eq!(
+        (read.status, read.http_status),
+        (ReadStatus::Denied, Some(403))
+    );
+    assert!(!inv.kubernetes_versions.contains_key("northeurope"));
+    assert_eq!(inv.gaps().count(), 1);
+    assert_eq!(requests_by_api(&emulator)[api::KUBERNETES_VERSIONS], 4);
+    let answered: Vec<String> = emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.api.as_deref() == Some(api::KUBERNETES_VERSIONS) && r.status == 200)
+        .map(|r| r.path_and_query)
+        .collect();
+    assert_eq!(answered.len(), 1);
+    assert!(
+        answered[0].starts_with(&format!(
+            "/subscriptions/{}/providers/Microsoft.ContainerService/locations/westeurope/",
+            regions::R2
+        )),
+        "{answered:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_plan_calls_only_what_its_checks_read() {
+    let sub_lists = 1;
+    let cases: Vec<(&str, Vec<&str>, BTreeMap<String, usize>)> = vec![
+        (
+            "three cluster-property checks (AKS-020/021/022): none of the new families",
+            vec![api::CLUSTERS],
+            counts(&[(api::SUBSCRIPTIONS, sub_lists), (api::CLUSTERS, 2)]),
+        ),
+        (
+            "cluster audit logs (AKS-031): the clusters' settings, no registry",
+            vec![api::CLUSTERS, api::DIAGNOSTIC_SETTINGS],
+            counts(&[
+                (api::SUBSCRIPTIONS, sub_lists),
+                (api::CLUSTERS, 2),
+                (api::DIAGNOSTIC_SETTINGS, 1),
+            ]),
+        ),
+        (
+            "registry logs (AKS-019): the registries' settings, no cluster",
+            vec![api::REGISTRIES, api::DIAGNOSTIC_SETTINGS],
+            counts(&[
+                (api::SUBSCRIPTIONS, sub_lists),
+                (api::REGISTRIES, 2),
+                (api::DIAGNOSTIC_SETTINGS, 1),
+            ]),
+        ),
+        (
+            "role assignments at clusters (AKS-023): no registry",
+            vec![api::CLUSTERS, api::ROLE_ASSIGNMENTS, api::MG_DESCENDANTS],
+            counts(&[
+                (api::SUBSCRIPTIONS, sub_lists),
+                (api::MG_DESCENDANTS, 1),
+                (api::CLUSTERS, 2),
+                (api::ROLE_ASSIGNMENTS, 1),
+            ]),
+        ),
+        (
+            "assessments without a parent named: both parents",
+            vec![api::ASSESSMENTS],
+            counts(&[
+                (api::SUBSCRIPTIONS, sub_lists),
+                (api::CLUSTERS, 2),
+                (api::REGISTRIES, 2),
+                (api::ASSESSMENTS, 2),
+            ]),
+        ),
+        (
+            "policy states imply the cluster list",
+            vec![api::POLICY_STATES],
+            counts(&[
+                (api::SUBSCRIPTIONS, sub_lists),
+                (api::CLUSTERS, 2),
+                (api::POLICY_STATES, 1),
+            ]),
+        ),
+        (
+            "supported versions imply the cluster list",
+            vec![api::KUBERNETES_VERSIONS],
+            counts(&[
+                (api::SUBSCRIPTIONS, sub_lists),
+                (api::CLUSTERS, 2),
+                (api::KUBERNETES_VERSIONS, 1),
+            ]),
+        ),
+        (
+            "zone groups imply the private-endpoint lists",
+            vec![api::PRIVATE_DNS_ZONE_GROUPS],
+            counts(&[
+                (api::SUBSCRIPTIONS, sub_lists),
+                (api::PRIVATE_ENDPOINTS, 2),
+                (api::PRIVATE_DNS_ZONE_GROUPS, 1),
+            ]),
+        ),
+        (
+            "zone links imply the zone lists",
+            vec![api::PRIVATE_DNS_ZONE_LINKS],
+            counts(&[
+                (api::SUBSCRIPTIONS, sub_lists),
+                (api::PRIVATE_DNS_ZONES, 2),
+                (api::PRIVATE_DNS_ZONE_LINKS, 1),
+            ]),
+        ),
+        (
+            "plain network lists, no children",
+            vec![
+                api::VIRTUAL_NETWORKS,
+                api::ROUTE_TABLES,
+                api::NETWORK_SECURITY_GROUPS,
+                api::PRIVATE_ENDPOINTS,
+            ],
+            counts(&[
+                (api::SUBSCRIPTIONS, sub_lists),
+                (api::VIRTUAL_NETWORKS, 2),
+                (api::ROUTE_TABLES, 2),
+                (api::NETWORK_SECURITY_GROUPS, 2),
+                (api::PRIVATE_ENDPOINTS, 2),
+            ]),
+        ),
+    ];
+    for (what, apis, expected) in cases {
+        let (inv, emulator) =
+            collect_plan("small", Options::default(), &Plan::new(apis, [""; 0])).await;
+        assert_eq!(requests_by_api(&emulator), expected, "{what}");
+        assert_eq!(inv.gaps().count(), 0, "{what}");
+        let total: usize = expected.values().sum();
+        assert_eq!(emulator.request_count(), total + 1, "{what}: + the token");
+    }
+
+    // What a plan did not ask for is `NotCollected`, never an empty success.
+    let (inv, _) = collect_plan(
+        "small",
+        Options::default(),
+        &Plan::new([api::CLUSTERS], [""; 0]),
+    )
+    .await;
+    for (scope, api_name) in [
+        (small::CLUSTER.to_string(), api::DIAGNOSTIC_SETTINGS),
+        (small::CLUSTER.to_string(), api::POLICY_STATES),
+        (small::CLUSTER.to_string(), api::ROLE_ASSIGNMENTS),
+        (sub_id(small::S1), api::PRIVATE_ENDPOINTS),
+        (
+            kubernetes_versions_scope(small::LOCATION),
+            api::KUBERNETES_VERSIONS,
+        ),
+    ] {
+        assert_eq!(
+            inv.read_state(&scope, api_name),
+            ReadState::NotCollected,
+            "{scope} {api_name}"
+        );
+    }
+    assert!(inv.cluster_role_assignments.is_empty() && inv.policy_states.is_empty());
+
+    // AKS-023's plan reads role assignments at clusters only.
+    let (inv, _) = collect_plan(
+        "small",
+        Options::default(),
+        &Plan::new([api::CLUSTERS, api::ROLE_ASSIGNMENTS], [""; 0]),
+    )
+    .await;
+    assert_eq!(inv.cluster_role_assignments.len(), 3);
+    assert!(inv.role_assignments.is_empty() && inv.registries.is_empty());
 }

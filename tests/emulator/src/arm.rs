@@ -1,14 +1,16 @@
 //! What each classified ARM route returns: the stored objects it selects, in fixture order,
 //! or the synthesised management-group rows. This is where scope inheritance lives — a
 //! policy assignment at the Tenant Root Group is "at scope" for every subscription below it
-//! — expressed through `Tenant::chain`. Paging and HTTP are the server's business; this
-//! module only decides contents, so it can be tested directly.
+//! — expressed through `Tenant::chain`, which also decides which policy-state records a
+//! PolicyInsights query at a management group, subscription, resource group or resource sees.
+//! Paging and HTTP are the server's business; this module only decides contents, so it can be
+//! tested directly.
 
 use serde_json::{Map, Value, json};
 
 use crate::filter::{Filter, Reach};
 use crate::reply::Reply;
-use crate::route::{Route, Scoped};
+use crate::route::{POLICY_STATES_API, Route, Scoped};
 use crate::scope;
 use crate::tenant::{Stored, Tenant};
 
@@ -117,6 +119,21 @@ pub(crate) fn execute(
                 .collect();
             Ok(Served::List(items))
         }
+        Route::PolicyStates { scope, resource } => {
+            if !resource.eq_ignore_ascii_case("latest") && !resource.eq_ignore_ascii_case("default")
+            {
+                return Err(Reply::not_found(
+                    "InvalidResourceType",
+                    format!(
+                        "The policy states resource '{resource}' is not supported; use 'latest' or 'default'."
+                    ),
+                ));
+            }
+            filter
+                .comparisons_only()
+                .map_err(|m| Reply::bad_request("InvalidFilterInQueryString", m))?;
+            Ok(Served::List(policy_states(tenant, scope, filter)))
+        }
         Route::NotFound { code, message } => Err(Reply::not_found(code, message.clone())),
         Route::Invalid { message } => Err(Reply::not_found("InvalidResourceType", message.clone())),
     }
@@ -160,6 +177,37 @@ fn scoped(
         .filter(|o| filter.keeps(&o.body, now))
         .map(|o| o.body.clone())
         .collect()
+}
+
+/// The stored policy-state records (type `Microsoft.PolicyInsights/policyStates`) whose
+/// `resourceId` is at or below `scope_key` — through the management-group chain for a group
+/// scope — and that pass the filter's comparisons, in fixture order.
+fn policy_states(tenant: &Tenant, scope_key: &str, filter: &Filter) -> Vec<Value> {
+    let type_key = POLICY_STATES_API.to_ascii_lowercase();
+    tenant
+        .resources()
+        .iter()
+        .filter(|o| o.type_key == type_key)
+        .filter(|o| {
+            record_str(&o.body, "resourceId").is_some_and(|id| {
+                tenant
+                    .chain(&scope::normalize(id))
+                    .iter()
+                    .any(|s| s == scope_key)
+            })
+        })
+        .filter(|o| filter.keeps_record(&o.body))
+        .map(|o| o.body.clone())
+        .collect()
+}
+
+/// A top-level string field of a record, its name matched case-insensitively.
+fn record_str<'a>(record: &'a Value, field: &str) -> Option<&'a str> {
+    record
+        .as_object()?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(field))
+        .and_then(|(_, v)| v.as_str())
 }
 
 /// Rows shaped like `GetDescendants.json`: groups first, then subscriptions, each in
@@ -253,6 +301,10 @@ mod tests {
         );
         let ra = |id: &str, scope: &str| json!({"id": id, "type": "Microsoft.Authorization/roleAssignments", "name": id, "properties": {"scope": scope, "principalId": "p"}});
         let pa = |id: String| json!({"id": id, "type": "Microsoft.Authorization/policyAssignments", "name": id});
+        let ps = |id: &str, resource: &str, state: &str| {
+            json!({"id": id, "type": "Microsoft.PolicyInsights/policyStates",
+            "resourceId": resource, "complianceState": state, "isCompliant": state == "Compliant"})
+        };
         Tenant::from_json(&json!({
             "tenant_id": T,
             "management_groups": [
@@ -279,7 +331,10 @@ mod tests {
                 ra("/providers/Microsoft.Management/managementGroups/corp/providers/Microsoft.Authorization/roleAssignments/ra-corp", "/providers/Microsoft.Management/managementGroups/corp"),
                 ra(&format!("/subscriptions/{S1}/resourceGroups/rg/providers/Microsoft.Authorization/roleAssignments/ra-rg"), &format!("/subscriptions/{S1}/resourceGroups/rg")),
                 ra(&format!("{reg}/providers/Microsoft.Authorization/roleAssignments/ra-reg"), &reg),
-                ra(&format!("/subscriptions/{S2}/providers/Microsoft.Authorization/roleAssignments/ra-s2"), &format!("/subscriptions/{S2}"))
+                ra(&format!("/subscriptions/{S2}/providers/Microsoft.Authorization/roleAssignments/ra-s2"), &format!("/subscriptions/{S2}")),
+                ps(&format!("{reg}/providers/Microsoft.PolicyInsights/policyStates/ps-reg"), &reg, "NonCompliant"),
+                ps(&format!("{vmss}/providers/Microsoft.PolicyInsights/policyStates/ps-vmss"), &vmss, "Compliant"),
+                ps(&format!("/subscriptions/{S2}/providers/Microsoft.PolicyInsights/policyStates/ps-s2"), &format!("/subscriptions/{S2}/resourceGroups/web/providers/Microsoft.Web/sites/w"), "NonCompliant")
             ]
         }).to_string()).expect("fixture")
     }
@@ -369,6 +424,42 @@ mod tests {
             )
             .is_empty()
         );
+    }
+
+    #[test]
+    fn policy_state_queries_see_records_at_or_below_the_scope() {
+        let t = tenant();
+        let q = |scope: &str| {
+            format!("{scope}/providers/Microsoft.PolicyInsights/policyStates/latest/queryResults")
+        };
+        let sub1 = format!("/subscriptions/{S1}");
+        assert_eq!(names(&t, &q(&sub1), ""), ["ps-reg", "ps-vmss"]);
+        assert_eq!(
+            names(&t, &q(&sub1), "ComplianceState eq 'noncompliant'"),
+            ["ps-reg"]
+        );
+        assert_eq!(names(&t, &q(&sub1), "isCompliant eq true"), ["ps-vmss"]);
+        let reg = format!(
+            "/subscriptions/{S1}/resourceGroups/RG/providers/Microsoft.ContainerRegistry/registries/r"
+        );
+        assert_eq!(
+            names(&t, &q(&sub1), &format!("resourceId eq '{reg}'")),
+            ["ps-reg"]
+        );
+        assert_eq!(names(&t, &q(&reg), ""), ["ps-reg"]);
+        let online = "/providers/Microsoft.Management/managementGroups/online";
+        assert_eq!(names(&t, &q(online), ""), ["ps-s2"]);
+        let alz = "/providers/Microsoft.Management/managementGroups/alz";
+        assert_eq!(names(&t, &q(alz), ""), ["ps-reg", "ps-vmss", "ps-s2"]);
+        let route = classify(&t, &q(&sub1)).route;
+        let scoped = filter::parse("atScope()").expect("filter");
+        match execute(&t, &route, &scoped, "2030-01-01T00:00:00Z", false) {
+            Err(reply) => assert_eq!(
+                (reply.status.as_u16(), reply.code()),
+                (400, Some("InvalidFilterInQueryString"))
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

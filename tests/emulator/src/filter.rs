@@ -1,8 +1,10 @@
 //! The `$filter` dialects of the list APIs the auditor calls: `atScope()`, `atExactScope()`
 //! and `excludeExpired()` (policy and RBAC), `field eq 'value'` (`principalId`,
-//! `policyDefinitionId`, `policyAssignmentId`) and `name in (a,b)` (Defender pricings), joined
-//! by `and`. A filter the emulator does not understand is a 400, not "no filter": silently
-//! ignoring it would let the client's query bugs pass as test successes.
+//! `policyDefinitionId`, `policyAssignmentId` against `properties.*`; `resourceId`,
+//! `complianceState`, `isCompliant` … against the top-level fields of a PolicyInsights
+//! policy-state record) and `name in (a,b)` (Defender pricings), joined by `and`. A filter the
+//! emulator does not understand is a 400, not "no filter": silently ignoring it would let the
+//! client's query bugs pass as test successes.
 
 use serde_json::Value;
 
@@ -112,6 +114,34 @@ impl Filter {
     }
 }
 
+impl Filter {
+    /// Whether the filter is only `field eq value` comparisons, the part of OData a
+    /// PolicyInsights query accepts here; the error is the message for a 400.
+    pub(crate) fn comparisons_only(&self) -> Result<(), String> {
+        if self.reach != Reach::AboveAndBelow || self.exclude_expired || self.names.is_some() {
+            return Err(
+                "The $filter of a policy states query supports only 'field eq value' terms joined by 'and'."
+                    .to_string(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Whether a flat record (a policy-state row has no `properties`) passes the comparisons:
+    /// field names and values compare case-insensitively, and a boolean or number field
+    /// matches its unquoted literal (`isCompliant eq false`).
+    pub(crate) fn keeps_record(&self, record: &Value) -> bool {
+        self.equals
+            .iter()
+            .all(|(field, wanted)| match get_ci(record, field) {
+                Some(Value::String(actual)) => actual.eq_ignore_ascii_case(wanted),
+                Some(Value::Bool(actual)) => actual.to_string().eq_ignore_ascii_case(wanted),
+                Some(Value::Number(actual)) => actual.to_string() == *wanted,
+                _ => false,
+            })
+    }
+}
+
 fn get_ci<'a>(object: &'a Value, key: &str) -> Option<&'a Value> {
     object
         .as_object()?
@@ -218,5 +248,25 @@ mod tests {
         );
         assert!(!parse("excludeExpired()").expect("p").keeps(&object, now));
         assert!(parse("excludeExpired()").expect("p").keeps(&json!({}), now));
+    }
+
+    #[test]
+    fn flat_records_compare_top_level_fields() {
+        let row = json!({"resourceId": "/subscriptions/S/x", "complianceState": "NonCompliant",
+                         "isCompliant": false, "properties": {"resourceId": "/elsewhere"}});
+        let f = parse("resourceId eq '/subscriptions/s/X' and complianceState eq 'noncompliant'")
+            .expect("parses");
+        assert!(f.comparisons_only().is_ok());
+        assert!(f.keeps_record(&row));
+        assert!(parse("IsCompliant eq false").expect("p").keeps_record(&row));
+        assert!(!parse("isCompliant eq true").expect("p").keeps_record(&row));
+        assert!(
+            !parse("resourceId eq '/elsewhere'")
+                .expect("p")
+                .keeps_record(&row)
+        );
+        assert!(parse("atScope()").expect("p").comparisons_only().is_err());
+        assert!(parse("name in (a)").expect("p").comparisons_only().is_err());
+        assert!(parse("").expect("p").keeps_record(&row));
     }
 }

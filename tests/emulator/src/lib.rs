@@ -18,9 +18,20 @@
 //! `GET /subscriptions[/{id}]`; management groups (list, one, descendants); policy
 //! assignments, policy exemptions and role assignments at any scope with `atScope()`
 //! inheritance through the management-group chain; resource-type lists per subscription or
-//! resource group; child and extension collections of any stored object; and any stored
-//! object by ID. Matching is case-insensitive; bodies are never rewritten. Lists page with
-//! absolute `nextLink`s. [`Options`] injects 403s per scope and API, 429s with
+//! resource group; child and extension collections of any stored object (private DNS zone
+//! groups and virtual network links, diagnostic settings, Defender assessments …); any stored
+//! object by ID; a location's supported Kubernetes versions
+//! (`/subscriptions/{s}/providers/Microsoft.ContainerService/locations/{loc}/kubernetesVersions`,
+//! stored either at that ID or once at `/providers/Microsoft.ContainerService/locations/{loc}/
+//! kubernetesVersions` for every subscription); and PolicyInsights'
+//! `POST {scope}/providers/Microsoft.PolicyInsights/policyStates/{latest|default}/queryResults`,
+//! which answers with the stored `Microsoft.PolicyInsights/policyStates` records whose
+//! `resourceId` lies at or below the scope and passes `$filter` (`field eq value` on the
+//! record's own fields), in OData's envelope paged by `@odata.nextLink` — to be POSTed again,
+//! as the real service refuses GET there with 405 `HttpMethodNotSupported`. (Stored records
+//! carry the `id` and `type` every fixture object needs; the real service sends neither.)
+//! Matching is case-insensitive; bodies are never rewritten. ARM lists page with absolute
+//! `nextLink`s. [`Options`] injects 403s per scope and API, 429s with
 //! `Retry-After`, 5xx, and short token lifetimes; every request is counted and logged.
 
 mod arm;

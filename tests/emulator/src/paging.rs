@@ -2,7 +2,9 @@
 //! `nextLink` that points back at the listener the client used. Real nextLinks carry the
 //! original `api-version` and `$filter`, and clients must follow them verbatim, so the link
 //! keeps the request's query exactly as sent and only swaps the skip token; the last page
-//! either omits `nextLink` or sends `null`, both of which ARM does.
+//! either omits `nextLink` or sends `null`, both of which ARM does. PolicyInsights answers in
+//! OData's envelope instead (`policyStates.json` 2019-10-01, `PolicyStatesQueryResults`):
+//! `@odata.context`, `@odata.count` (the records in this page), `value` and `@odata.nextLink`.
 
 use std::ops::Range;
 
@@ -78,6 +80,30 @@ pub(crate) fn envelope(items: Vec<Value>, next: Option<String>, null_next_link: 
     Value::Object(body)
 }
 
+/// The OData envelope of a PolicyInsights query page: `{"@odata.context", "@odata.count",
+/// "value", "@odata.nextLink"}`; the last page omits the link, or sends `null`.
+pub(crate) fn odata_envelope(
+    context: String,
+    items: Vec<Value>,
+    next: Option<String>,
+    null_next_link: bool,
+) -> Value {
+    let mut body = Map::new();
+    body.insert("@odata.context".into(), Value::String(context));
+    body.insert("@odata.count".into(), Value::from(items.len()));
+    body.insert("value".into(), Value::Array(items));
+    match next {
+        Some(link) => {
+            body.insert("@odata.nextLink".into(), Value::String(link));
+        }
+        None if null_next_link => {
+            body.insert("@odata.nextLink".into(), Value::Null);
+        }
+        None => {}
+    }
+    Value::Object(body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +156,24 @@ mod tests {
         assert_eq!(
             envelope(vec![Value::Bool(true)], Some("x".into()), true).to_string(),
             r#"{"value":[true],"nextLink":"x"}"#
+        );
+    }
+
+    #[test]
+    fn odata_envelope_shapes() {
+        assert_eq!(
+            odata_envelope("c".into(), vec![Value::Bool(true)], Some("x".into()), false)
+                .to_string(),
+            r#"{"@odata.context":"c","@odata.count":1,"value":[true],"@odata.nextLink":"x"}"#
+        );
+        assert_eq!(
+            odata_envelope("c".into(), vec![], None, true).to_string(),
+            r#"{"@odata.context":"c","@odata.count":0,"value":[],"@odata.nextLink":null}"#
+        );
+        assert!(
+            odata_envelope("c".into(), vec![], None, false)
+                .get("@odata.nextLink")
+                .is_none()
         );
     }
 }

@@ -1,18 +1,24 @@
-//! Classifying an ARM GET path into the route that serves it, together with the (scope, api)
-//! pair that fault injection and the request log key on. ARM has no fixed URL table — scopes
-//! nest, and extension resources hang off any resource — so classification is by shape, in
-//! the precedence the emulator promises: the specific routes (subscriptions, management
-//! groups, policy and role assignments, exemptions), then an exact stored ID, then a
-//! resource-type list in a subscription or resource group, then a child collection of a
-//! stored parent. Everything is decided here, against the tenant, so that faults can be
-//! checked before anything is served and a 404 is still attributed to an API.
+//! Classifying an ARM request path into the route that serves it, together with the (scope,
+//! api) pair that fault injection and the request log key on. ARM has no fixed URL table —
+//! scopes nest, and extension resources hang off any resource — so classification is by
+//! shape, in the precedence the emulator promises: the specific routes (subscriptions,
+//! management groups, policy and role assignments, exemptions, PolicyInsights policy-state
+//! queries), then an exact stored ID, then a location's supported Kubernetes versions stored
+//! once for every subscription, then a resource-type list in a subscription or resource group,
+//! then a child collection of a stored parent. Everything is decided here, against the tenant,
+//! so that faults can be checked before anything is served and a 404 is still attributed to an
+//! API. Only the policy-state query is a POST; which method each route takes is the server's
+//! business.
 
 use crate::scope;
-use crate::tenant::Tenant;
+use crate::tenant::{Stored, Tenant};
 
 pub(crate) const SUBSCRIPTIONS_API: &str = "Microsoft.Resources/subscriptions";
 pub(crate) const DESCENDANTS_API: &str = "Microsoft.Management/managementGroups/descendants";
 pub(crate) const GROUPS_API: &str = "Microsoft.Management/managementGroups";
+/// The API of `…/providers/Microsoft.PolicyInsights/policyStates/{latest|default}/queryResults`,
+/// and the `type` of the stored policy-state records it serves.
+pub(crate) const POLICY_STATES_API: &str = "Microsoft.PolicyInsights/policyStates";
 
 /// The three scope-inheriting collections.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,6 +62,14 @@ pub(crate) enum Route {
     Scoped {
         kind: Scoped,
         scope: String,
+    },
+    /// `POST {scope}/providers/Microsoft.PolicyInsights/policyStates/{resource}/queryResults`
+    /// with the scope key and the virtual resource as spelled (`latest` and `default` are
+    /// served, anything else is refused when executed): the stored policy-state records of
+    /// resources at or below the scope.
+    PolicyStates {
+        scope: String,
+        resource: String,
     },
     /// Stored object key.
     Object(String),
@@ -160,11 +174,31 @@ pub(crate) fn classify(tenant: &Tenant, path: &str) -> Classified {
         });
         return classified(route, prefix(&d, n - 3), Some(kind.api().into()));
     }
+    if n >= 5
+        && s[n - 5] == "providers"
+        && s[n - 4] == "microsoft.policyinsights"
+        && s[n - 3] == "policystates"
+        && s[n - 1] == "queryresults"
+    {
+        let scope_key = prefix(&s, n - 5);
+        let route = missing_container(tenant, &scope_key, &d).unwrap_or(Route::PolicyStates {
+            scope: scope_key,
+            resource: d[n - 2].to_string(),
+        });
+        return classified(route, prefix(&d, n - 5), Some(POLICY_STATES_API.into()));
+    }
     if let Some(object) = tenant.find(&key) {
         return classified(
             Route::Object(key.clone()),
             display,
             Some(object.type_name.clone()),
+        );
+    }
+    if let Some(shared) = location_versions(tenant, &s) {
+        return classified(
+            Route::Object(shared.key.clone()),
+            display,
+            Some(shared.type_name.clone()),
         );
     }
 
@@ -203,6 +237,28 @@ pub(crate) fn classify(tenant: &Tenant, path: &str) -> Classified {
         parent_display,
         api,
     )
+}
+
+/// `/subscriptions/{s}/providers/Microsoft.ContainerService/locations/{loc}/kubernetesVersions`
+/// of a subscription in the tenant, when no object is stored at exactly that ID: the list
+/// stored once at `/providers/Microsoft.ContainerService/locations/{loc}/kubernetesVersions`.
+/// AKS answers the same list through any subscription, so a fixture stores it once per
+/// location instead of guessing which subscription a client will ask through.
+fn location_versions<'t>(tenant: &'t Tenant, s: &[&str]) -> Option<&'t Stored> {
+    match s {
+        [
+            "subscriptions",
+            sub,
+            "providers",
+            "microsoft.containerservice",
+            "locations",
+            location,
+            "kubernetesversions",
+        ] if tenant.subscription(sub).is_some() => tenant.find(&format!(
+            "/providers/microsoft.containerservice/locations/{location}/kubernetesversions"
+        )),
+        _ => None,
+    }
 }
 
 /// A 404 for a path whose subscription or management group is not in the tenant, which ARM
@@ -309,6 +365,7 @@ mod tests {
     use serde_json::json;
 
     const SUB: &str = "00000000-0000-0000-0000-00000000000a";
+    const KUBERNETES_VERSIONS_API: &str = "Microsoft.ContainerService/locations/kubernetesVersions";
     const REG: &str = "/subscriptions/00000000-0000-0000-0000-00000000000a/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/reg1";
 
     fn tenant() -> Tenant {
@@ -319,7 +376,8 @@ mod tests {
                 "subscriptions": [{"management_group": "corp", "subscription": {"subscriptionId": SUB}}],
                 "resources": [
                     {"id": REG, "type": "Microsoft.ContainerRegistry/registries"},
-                    {"id": "/providers/Microsoft.Authorization/policyDefinitions/abc", "type": "Microsoft.Authorization/policyDefinitions"}
+                    {"id": "/providers/Microsoft.Authorization/policyDefinitions/abc", "type": "Microsoft.Authorization/policyDefinitions"},
+                    {"id": "/providers/Microsoft.ContainerService/locations/westeurope/kubernetesVersions", "type": KUBERNETES_VERSIONS_API, "values": []}
                 ]
             })
             .to_string(),
@@ -416,6 +474,73 @@ mod tests {
         assert_eq!(ext.api.as_deref(), Some("Microsoft.Security/pricings"));
         let builtins = c("/providers/Microsoft.Authorization/policyDefinitions");
         assert!(matches!(builtins.route, Route::Children { .. }));
+    }
+
+    #[test]
+    fn policy_state_queries_and_location_wide_versions() {
+        let q = c(&format!(
+            "/subscriptions/{SUB}/providers/Microsoft.PolicyInsights/policyStates/latest/queryResults"
+        ));
+        assert_eq!(
+            q.route,
+            Route::PolicyStates {
+                scope: format!("/subscriptions/{SUB}"),
+                resource: "latest".into()
+            }
+        );
+        assert_eq!(
+            (q.scope.as_str(), q.api.as_deref()),
+            (
+                format!("/subscriptions/{SUB}").as_str(),
+                Some(POLICY_STATES_API)
+            )
+        );
+        let on_resource = c(&format!(
+            "{REG}/providers/Microsoft.PolicyInsights/policyStates/default/queryResults"
+        ));
+        assert_eq!(on_resource.scope, REG);
+        assert!(matches!(on_resource.route, Route::PolicyStates { .. }));
+        assert!(matches!(
+            c(&format!(
+                "/subscriptions/{SUB}/providers/Microsoft.PolicyInsights/policyStates/Weekly/queryResults"
+            ))
+            .route,
+            Route::PolicyStates { ref resource, .. } if resource == "Weekly"
+        ));
+        assert!(matches!(
+            c("/subscriptions/zzz/providers/Microsoft.PolicyInsights/policyStates/latest/queryResults")
+                .route,
+            Route::NotFound {
+                code: "SubscriptionNotFound",
+                ..
+            }
+        ));
+        let versions = c(&format!(
+            "/subscriptions/{SUB}/providers/Microsoft.ContainerService/locations/WestEurope/kubernetesVersions"
+        ));
+        assert_eq!(
+            versions.route,
+            Route::Object(
+                "/providers/microsoft.containerservice/locations/westeurope/kubernetesversions"
+                    .into()
+            )
+        );
+        assert_eq!(versions.api.as_deref(), Some(KUBERNETES_VERSIONS_API));
+        assert!(matches!(
+            c(&format!(
+                "/subscriptions/{SUB}/providers/Microsoft.ContainerService/locations/mars/kubernetesVersions"
+            ))
+            .route,
+            Route::NotFound { .. }
+        ));
+        assert!(matches!(
+            c("/subscriptions/zzz/providers/Microsoft.ContainerService/locations/westeurope/kubernetesVersions")
+                .route,
+            Route::NotFound {
+                code: "SubscriptionNotFound",
+                ..
+            }
+        ));
     }
 
     #[test]

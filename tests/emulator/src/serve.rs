@@ -1,7 +1,8 @@
 //! The one request handler both listeners run: it tells the sign-in endpoints (Entra token,
 //! Azure DevOps OIDC) from ARM, applies the ARM pipeline in a fixed order —
-//! classification (so even a 401 is logged against its API), bearer check, method,
-//! `api-version`, injected faults, route, paging — and then, for every answer alike, adds the
+//! classification (so even a 401 is logged against its API), bearer check, method (GET
+//! everywhere but the PolicyInsights query, which is POST only and answers a GET with ARM's
+//! 405 `HttpMethodNotSupported`), `api-version`, injected faults, route, paging — and then, for every answer alike, adds the
 //! headers ARM always sends, counts the request and appends it to the log. Keeping the
 //! pipeline in one function makes its order, and so which error wins when several apply,
 //! visible in one place.
@@ -223,7 +224,20 @@ async fn respond(listener: &Listener, request: Request) -> (Reply, Option<String
             return (reply, api);
         }
     };
-    if parts.method != Method::GET {
+    let is_query = matches!(classified.route, route::Route::PolicyStates { .. });
+    if is_query && parts.method != Method::POST {
+        // What PolicyInsights answers a GET on `queryResults` (including on its nextLink).
+        let reply = Reply::arm(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "HttpMethodNotSupported",
+            format!(
+                "The http method '{}' is not supported for 'queryResults'.",
+                parts.method
+            ),
+        );
+        return (reply, api);
+    }
+    if !is_query && parts.method != Method::GET {
         let reply = Reply::arm(
             StatusCode::METHOD_NOT_ALLOWED,
             "MethodNotAllowed",
@@ -296,18 +310,34 @@ async fn respond(listener: &Listener, request: Request) -> (Reply, Option<String
                 .skip(range.start)
                 .take(range.len())
                 .collect();
-            let next_link = next.map(|next| {
-                let host = parts
-                    .headers
-                    .get(header::HOST)
-                    .and_then(|h| h.to_str().ok())
-                    .map(str::to_string)
-                    .or_else(|| parts.uri.authority().map(|a| a.to_string()))
-                    .unwrap_or_else(|| listener.local.to_string());
-                let base = format!("{}://{host}", listener.scheme);
-                paging::next_link(&base, parts.uri.path(), raw_query, next)
-            });
-            Reply::ok(paging::envelope(page, next_link, null_next_link))
+            let host = parts
+                .headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_string)
+                .or_else(|| parts.uri.authority().map(|a| a.to_string()))
+                .unwrap_or_else(|| listener.local.to_string());
+            let base = format!("{}://{host}", listener.scheme);
+            let next_link =
+                next.map(|next| paging::next_link(&base, parts.uri.path(), raw_query, next));
+            if is_query {
+                let resource = match &classified.route {
+                    route::Route::PolicyStates { resource, .. } => resource.to_ascii_lowercase(),
+                    _ => "latest".to_string(),
+                };
+                let context = format!(
+                    "{base}{}/providers/Microsoft.PolicyInsights/policyStates/$metadata#{resource}",
+                    classified.scope.trim_end_matches('/')
+                );
+                Reply::ok(paging::odata_envelope(
+                    context,
+                    page,
+                    next_link,
+                    null_next_link,
+                ))
+            } else {
+                Reply::ok(paging::envelope(page, next_link, null_next_link))
+            }
         }
     };
     (reply, api)

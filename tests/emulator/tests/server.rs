@@ -763,6 +763,9 @@ async fn odd_requests_get_envelopes_not_panics() {
         "/subscriptions/291bba3f-e0a5-47bc-a099-3bdcb2a50a05/resourceGroups/rg-acr/providers",
         "/tenants",
         "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p",
+        "/providers/Microsoft.PolicyInsights/policyStates/latest/queryResults",
+        "/subscriptions/291bba3f-e0a5-47bc-a099-3bdcb2a50a05/providers/Microsoft.PolicyInsights/policyStates/%ff/queryResults",
+        "/subscriptions/291bba3f-e0a5-47bc-a099-3bdcb2a50a05/providers/Microsoft.ContainerService/locations//kubernetesVersions",
     ];
     for path in paths {
         for query in [
@@ -779,6 +782,22 @@ async fn odd_requests_get_envelopes_not_panics() {
                 got.body
             );
         }
+    }
+    let query = "/subscriptions/291bba3f-e0a5-47bc-a099-3bdcb2a50a05/providers/Microsoft.PolicyInsights/policyStates/latest/queryResults";
+    for q in [
+        V,
+        "api-version=1&$filter=resourceId%20eq%20",
+        "api-version=1&$filter='",
+        "api-version=1&$skiptoken=nope",
+        "api-version=",
+    ] {
+        let got = post(&c, &format!("{base}{query}?{q}")).await;
+        assert!(got.status < 500, "POST {query}?{q}: {}", got.status);
+        assert!(
+            got.status == 200 || got.body["error"]["code"].is_string(),
+            "POST {query}?{q}: {}",
+            got.body
+        );
     }
     let groups = get(
         &c,
@@ -813,5 +832,259 @@ async fn odd_requests_get_envelopes_not_panics() {
         body["oidcToken"]
             .as_str()
             .is_some_and(|t| t.split('.').count() == 3)
+    );
+}
+
+fn corp_cluster() -> String {
+    format!(
+        "{CORP}/resourceGroups/rg-aks/providers/Microsoft.ContainerService/managedClusters/aks-corp-1"
+    )
+}
+
+async fn post(client: &reqwest::Client, url: &str) -> Got {
+    let response = client
+        .post(url)
+        .header("Authorization", format!("Bearer {STATIC}"))
+        .header("Content-Length", "0")
+        .send()
+        .await
+        .expect("request sent");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("body");
+    Got {
+        status,
+        headers,
+        body: serde_json::from_str(&text).unwrap_or(Value::Null),
+    }
+}
+
+/// The GETs the full catalogue adds are served by the generic routes: network type lists,
+/// child collections, extension lists on a resource, supported versions by location.
+#[tokio::test]
+async fn serves_network_diagnostics_assessments_and_supported_versions() {
+    let emulator = Emulator::start(tenant(), Options::default())
+        .await
+        .expect("starts");
+    let c = reqwest::Client::new();
+    let base = emulator.http_url();
+    let list = |path: String| {
+        let c = c.clone();
+        let url = format!("{base}{path}?{V}");
+        async move {
+            let got = get(&c, &url, Some(STATIC)).await;
+            assert_eq!(got.status, 200, "{url}: {}", got.body);
+            names(&got.body)
+        }
+    };
+    for (kind, name) in [
+        ("privateEndpoints", "pe-acrcorp"),
+        ("privateDnsZones", "privatelink.azurecr.io"),
+        ("virtualNetworks", "vnet-spoke"),
+        ("routeTables", "rt-spoke"),
+        ("networkSecurityGroups", "nsg-spoke"),
+    ] {
+        assert_eq!(
+            list(format!("{CORP}/providers/Microsoft.Network/{kind}")).await,
+            [name],
+            "{kind}"
+        );
+        assert!(
+            list(format!("{ONLINE}/providers/Microsoft.Network/{kind}"))
+                .await
+                .is_empty()
+        );
+    }
+    let pe = format!(
+        "{CORP}/resourceGroups/rg-acr/providers/Microsoft.Network/privateEndpoints/pe-acrcorp"
+    );
+    assert_eq!(
+        list(format!("{pe}/privateDnsZoneGroups")).await,
+        ["default"]
+    );
+    let zone = format!(
+        "{CORP}/resourceGroups/rg-dns/providers/Microsoft.Network/privateDnsZones/privatelink.azurecr.io"
+    );
+    assert_eq!(
+        list(format!("{zone}/virtualNetworkLinks")).await,
+        ["link-spoke"]
+    );
+    let cluster = corp_cluster();
+    assert_eq!(
+        list(format!(
+            "{cluster}/providers/Microsoft.Insights/diagnosticSettings"
+        ))
+        .await,
+        ["mysetting"]
+    );
+    assert_eq!(
+        list(format!(
+            "{cluster}/providers/Microsoft.Security/assessments"
+        ))
+        .await,
+        ["c609cf0f-71ab-41e9-a3c6-9a1f7fe1b8d5"]
+    );
+    assert!(
+        list(format!(
+            "{}/providers/Microsoft.Insights/diagnosticSettings",
+            registry()
+        ))
+        .await
+        .is_empty(),
+        "a resource without settings lists none"
+    );
+
+    // One stored list per location answers through every subscription.
+    for sub in [CORP, ONLINE] {
+        let versions = get(
+            &c,
+            &format!(
+                "{base}{sub}/providers/Microsoft.ContainerService/locations/location1/kubernetesVersions?{V}"
+            ),
+            Some(STATIC),
+        )
+        .await;
+        assert_eq!(versions.status, 200);
+        assert_eq!(versions.body["values"][0]["version"], "1.24");
+    }
+    let elsewhere = get(
+        &c,
+        &format!("{base}{CORP}/providers/Microsoft.ContainerService/locations/mars/kubernetesVersions?{V}"),
+        Some(STATIC),
+    )
+    .await;
+    assert_eq!(elsewhere.status, 404);
+    let apis: Vec<String> = emulator
+        .requests()
+        .into_iter()
+        .filter_map(|r| r.api)
+        .collect();
+    for api in [
+        "Microsoft.Network/privateEndpoints/privateDnsZoneGroups",
+        "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
+        "Microsoft.Insights/diagnosticSettings",
+        "Microsoft.Security/assessments",
+        "Microsoft.ContainerService/locations/kubernetesVersions",
+    ] {
+        assert!(apis.iter().any(|a| a == api), "{api} in {apis:?}");
+    }
+}
+
+#[tokio::test]
+async fn policy_state_queries_are_posts_paged_by_odata_next_links() {
+    let emulator = Emulator::start(
+        tenant(),
+        Options {
+            page_size: Some(2),
+            ..Options::default()
+        },
+    )
+    .await
+    .expect("starts");
+    let c = reqwest::Client::new();
+    let base = emulator.http_url();
+    let query = format!(
+        "{base}{CORP}/providers/Microsoft.PolicyInsights/policyStates/latest/queryResults?api-version=2019-10-01"
+    );
+    let filter = format!(
+        "&$filter=resourceId%20eq%20%27{}%27",
+        corp_cluster().to_uppercase()
+    );
+
+    let first = post(&c, &format!("{query}{filter}")).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.body["@odata.count"], 2);
+    assert_eq!(
+        first.body["@odata.context"],
+        format!("{base}{CORP}/providers/Microsoft.PolicyInsights/policyStates/$metadata#latest")
+    );
+    assert!(
+        first.body.get("nextLink").is_none(),
+        "OData's field, not ARM's"
+    );
+    let next = first.body["@odata.nextLink"].as_str().expect("a next page");
+    assert!(
+        next.starts_with(&format!("{query}&%24filter="))
+            || next.starts_with(&format!("{query}&$filter=")),
+        "{next}"
+    );
+    assert!(next.contains("$skiptoken="), "{next}");
+
+    // The service refuses a GET on its own next link.
+    let refused = get(&c, next, Some(STATIC)).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (405, "HttpMethodNotSupported")
+    );
+    assert_eq!(
+        refused.body["error"]["message"],
+        "The http method 'GET' is not supported for 'queryResults'."
+    );
+    let second = post(&c, next).await;
+    assert_eq!(second.status, 200);
+    assert_eq!(second.body["@odata.count"], 1);
+    assert!(second.body.get("@odata.nextLink").is_none());
+    let rows: Vec<&Value> = first.body["value"]
+        .as_array()
+        .into_iter()
+        .chain(second.body["value"].as_array())
+        .flatten()
+        .collect();
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|r| {
+        r["resourceId"]
+            .as_str()
+            .is_some_and(|id| id.eq_ignore_ascii_case(&corp_cluster()))
+    }));
+
+    // Without a filter, the subscription's records; a group sees those below it.
+    emulator.set_options(Options::default());
+    let all = post(&c, &query).await;
+    assert_eq!(all.body["value"].as_array().map(Vec::len), Some(3));
+    let landing = post(
+        &c,
+        &format!(
+            "{base}/providers/Microsoft.Management/managementGroups/landingzones/providers/Microsoft.PolicyInsights/policyStates/latest/queryResults?api-version=2019-10-01&$filter=complianceState%20eq%20%27NonCompliant%27"
+        ),
+    )
+    .await;
+    assert_eq!(landing.body["value"].as_array().map(Vec::len), Some(3));
+    let unsupported = post(&c, &format!("{query}&$filter=atScope()")).await;
+    assert_eq!(
+        (unsupported.status, unsupported.code()),
+        (400, "InvalidFilterInQueryString")
+    );
+    let weekly = post(
+        &c,
+        &format!("{base}{CORP}/providers/Microsoft.PolicyInsights/policyStates/weekly/queryResults?api-version=2019-10-01"),
+    )
+    .await;
+    assert_eq!(weekly.status, 404);
+
+    // Fault injection keys on the API at the subscription the query is sent to.
+    emulator.set_options(Options {
+        deny: vec![Deny {
+            scope: CORP.into(),
+            api: "Microsoft.PolicyInsights/policyStates".into(),
+        }],
+        ..Options::default()
+    });
+    let denied = post(&c, &format!("{query}{filter}")).await;
+    assert_eq!((denied.status, denied.code()), (403, "AuthorizationFailed"));
+    assert!(
+        denied.body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("'Microsoft.PolicyInsights/policyStates/read' over scope")
+    );
+    let log = emulator.requests();
+    assert!(
+        log.iter()
+            .all(|r| r.api.as_deref() == Some("Microsoft.PolicyInsights/policyStates")),
+        "{log:#?}"
+    );
+    assert_eq!(
+        log.iter().filter(|r| r.method == "POST").count(),
+        log.len() - 1
     );
 }

@@ -35,6 +35,29 @@ pub mod small {
     pub const SET: &str = "/providers/Microsoft.Management/managementGroups/alz/providers/Microsoft.Authorization/policySetDefinitions/Deploy-MDFC-Config_20240319";
     /// Member of `SET` (reference `azurePolicyForKubernetes`).
     pub const MEMBER_GUID: &str = "a8eff44f-8c92-45c3-a3fb-9880802d67a7";
+    /// The registry's private endpoint (in S1), with one `privateDnsZoneGroups` child.
+    pub const PRIVATE_ENDPOINT: &str = "/subscriptions/a1a1a1a1-0000-4000-8000-000000000001/resourceGroups/rg-net/providers/Microsoft.Network/privateEndpoints/acrcorp01-pe";
+    /// `privatelink.azurecr.io` in the platform subscription (S2), linked to both VNets.
+    pub const DNS_ZONE: &str = "/subscriptions/b2b2b2b2-0000-4000-8000-000000000002/resourceGroups/rg-dns/providers/Microsoft.Network/privateDnsZones/privatelink.azurecr.io";
+    /// The corp spoke (S1): AKS subnet behind `ROUTE_TABLE` and `NSG`, peered to `HUB_VNET`.
+    pub const SPOKE_VNET: &str = "/subscriptions/a1a1a1a1-0000-4000-8000-000000000001/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet-corp01";
+    pub const HUB_VNET: &str = "/subscriptions/b2b2b2b2-0000-4000-8000-000000000002/resourceGroups/rg-hub/providers/Microsoft.Network/virtualNetworks/vnet-hub";
+    pub const ROUTE_TABLE: &str = "/subscriptions/a1a1a1a1-0000-4000-8000-000000000001/resourceGroups/rg-net/providers/Microsoft.Network/routeTables/rt-aks-egress";
+    pub const NSG: &str = "/subscriptions/a1a1a1a1-0000-4000-8000-000000000001/resourceGroups/rg-net/providers/Microsoft.Network/networkSecurityGroups/nsg-aks";
+    /// Policy-state records stored for `CLUSTER` (one more is stored for `REGISTRY`).
+    pub const CLUSTER_POLICY_STATES: usize = 3;
+    /// The one location in use.
+    pub const LOCATION: &str = "westeurope";
+}
+
+/// `tests/fixtures/tenants/regions.json`: the small tenant's identity (tenant, clients,
+/// tokens) over two subscriptions under `landingzones`, with four clusters in two locations.
+/// West Europe's supported versions are stored once for every subscription; North Europe's
+/// only at `R1`'s path.
+pub mod regions {
+    pub const R1: &str = "d4d4d4d4-0000-4000-8000-000000000004";
+    pub const R2: &str = "e5e5e5e5-0000-4000-8000-000000000005";
+    pub const CLUSTERS: usize = 4;
 }
 
 /// Loads a tenant fixture by name.
