@@ -18,8 +18,24 @@ pub const BUILTIN_CHECKS: &[(&str, &str)] = &[
         include_str!("../../checks/governance/AKS-003.toml"),
     ),
     (
+        "checks/governance/AKS-004.toml",
+        include_str!("../../checks/governance/AKS-004.toml"),
+    ),
+    (
         "checks/governance/AKS-005.toml",
         include_str!("../../checks/governance/AKS-005.toml"),
+    ),
+    (
+        "checks/governance/AKS-006.toml",
+        include_str!("../../checks/governance/AKS-006.toml"),
+    ),
+    (
+        "checks/build/AKS-007.toml",
+        include_str!("../../checks/build/AKS-007.toml"),
+    ),
+    (
+        "checks/build/AKS-008.toml",
+        include_str!("../../checks/build/AKS-008.toml"),
     ),
     (
         "checks/registry/AKS-009.toml",
@@ -30,8 +46,24 @@ pub const BUILTIN_CHECKS: &[(&str, &str)] = &[
         include_str!("../../checks/registry/AKS-010.toml"),
     ),
     (
+        "checks/registry/AKS-011.toml",
+        include_str!("../../checks/registry/AKS-011.toml"),
+    ),
+    (
         "checks/registry/AKS-012.toml",
         include_str!("../../checks/registry/AKS-012.toml"),
+    ),
+    (
+        "checks/registry/AKS-013.toml",
+        include_str!("../../checks/registry/AKS-013.toml"),
+    ),
+    (
+        "checks/registry/AKS-014.toml",
+        include_str!("../../checks/registry/AKS-014.toml"),
+    ),
+    (
+        "checks/registry/AKS-015.toml",
+        include_str!("../../checks/registry/AKS-015.toml"),
     ),
     (
         "checks/registry/AKS-016.toml",
@@ -40,6 +72,14 @@ pub const BUILTIN_CHECKS: &[(&str, &str)] = &[
     (
         "checks/registry/AKS-017.toml",
         include_str!("../../checks/registry/AKS-017.toml"),
+    ),
+    (
+        "checks/registry/AKS-018.toml",
+        include_str!("../../checks/registry/AKS-018.toml"),
+    ),
+    (
+        "checks/registry/AKS-019.toml",
+        include_str!("../../checks/registry/AKS-019.toml"),
     ),
     (
         "checks/cluster/AKS-020.toml",
@@ -54,16 +94,72 @@ pub const BUILTIN_CHECKS: &[(&str, &str)] = &[
         include_str!("../../checks/cluster/AKS-022.toml"),
     ),
     (
+        "checks/cluster/AKS-023.toml",
+        include_str!("../../checks/cluster/AKS-023.toml"),
+    ),
+    (
         "checks/cluster/AKS-024.toml",
         include_str!("../../checks/cluster/AKS-024.toml"),
+    ),
+    (
+        "checks/cluster/AKS-025.toml",
+        include_str!("../../checks/cluster/AKS-025.toml"),
+    ),
+    (
+        "checks/cluster/AKS-026.toml",
+        include_str!("../../checks/cluster/AKS-026.toml"),
+    ),
+    (
+        "checks/cluster/AKS-027.toml",
+        include_str!("../../checks/cluster/AKS-027.toml"),
+    ),
+    (
+        "checks/cluster/AKS-028.toml",
+        include_str!("../../checks/cluster/AKS-028.toml"),
+    ),
+    (
+        "checks/cluster/AKS-029.toml",
+        include_str!("../../checks/cluster/AKS-029.toml"),
+    ),
+    (
+        "checks/cluster/AKS-030.toml",
+        include_str!("../../checks/cluster/AKS-030.toml"),
+    ),
+    (
+        "checks/cluster/AKS-031.toml",
+        include_str!("../../checks/cluster/AKS-031.toml"),
     ),
     (
         "checks/cluster/AKS-032.toml",
         include_str!("../../checks/cluster/AKS-032.toml"),
     ),
     (
+        "checks/cluster/AKS-033.toml",
+        include_str!("../../checks/cluster/AKS-033.toml"),
+    ),
+    (
         "checks/node/AKS-034.toml",
         include_str!("../../checks/node/AKS-034.toml"),
+    ),
+    (
+        "checks/node/AKS-035.toml",
+        include_str!("../../checks/node/AKS-035.toml"),
+    ),
+    (
+        "checks/node/AKS-036.toml",
+        include_str!("../../checks/node/AKS-036.toml"),
+    ),
+    (
+        "checks/node/AKS-037.toml",
+        include_str!("../../checks/node/AKS-037.toml"),
+    ),
+    (
+        "checks/node/AKS-038.toml",
+        include_str!("../../checks/node/AKS-038.toml"),
+    ),
+    (
+        "checks/node/AKS-039.toml",
+        include_str!("../../checks/node/AKS-039.toml"),
     ),
     (
         "checks/node/AKS-040.toml",
@@ -74,7 +170,31 @@ pub const BUILTIN_CHECKS: &[(&str, &str)] = &[
         include_str!("../../checks/application/AKS-041.toml"),
     ),
     (
+        "checks/application/AKS-042.toml",
+        include_str!("../../checks/application/AKS-042.toml"),
+    ),
+    (
         "checks/application/AKS-043.toml",
         include_str!("../../checks/application/AKS-043.toml"),
+    ),
+    (
+        "checks/application/AKS-044.toml",
+        include_str!("../../checks/application/AKS-044.toml"),
+    ),
+    (
+        "checks/application/AKS-045.toml",
+        include_str!("../../checks/application/AKS-045.toml"),
+    ),
+    (
+        "checks/application/AKS-046.toml",
+        include_str!("../../checks/application/AKS-046.toml"),
+    ),
+    (
+        "checks/application/AKS-047.toml",
+        include_str!("../../checks/application/AKS-047.toml"),
+    ),
+    (
+        "checks/application/AKS-048.toml",
+        include_str!("../../checks/application/AKS-048.toml"),
     ),
 ];

@@ -945,6 +945,17 @@ fn find_definition<'a>(
     api_name: &str,
     noun: &str,
 ) -> Result<&'a Value, String> {
+    find_definition_for(inventory, id, api_name, noun, "the effect")
+}
+
+/// [`find_definition`], saying what the definition is needed for (`the effect`, `parameter X`).
+fn find_definition_for<'a>(
+    inventory: &'a Inventory,
+    id: &str,
+    api_name: &str,
+    noun: &str,
+    purpose: &str,
+) -> Result<&'a Value, String> {
     let list = if api_name == api::POLICY_SET_DEFINITIONS {
         &inventory.policy_set_definitions
     } else {
@@ -959,7 +970,7 @@ fn find_definition<'a>(
     }
     Err(match inventory.read_state(id, api_name) {
         ReadState::NotCollected => {
-            format!("{noun} {id} is needed to resolve the effect but was not collected")
+            format!("{noun} {id} is needed to resolve {purpose} but was not collected")
         }
         ReadState::Failed(read) => {
             let mut detail = read.status.to_string();
@@ -970,7 +981,7 @@ fn find_definition<'a>(
                 }
                 detail.push(')');
             }
-            format!("{noun} {id} is needed to resolve the effect but could not be read: {detail}")
+            format!("{noun} {id} is needed to resolve {purpose} but could not be read: {detail}")
         }
         ReadState::Ok => format!("{noun} {id} was read but is not in the inventory"),
     })
@@ -1202,6 +1213,190 @@ pub fn short_scope(scope: &str) -> String {
         return format!("management group {mg}");
     }
     scope.to_string()
+}
+
+/// A value an assignment passes to one of its definition's parameters (directly, or through an
+/// initiative member), and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParameterValue {
+    pub value: Value,
+    /// `assignment parameter X`, `default of set parameter X`, `literal passed to ref R`, ...
+    pub source: String,
+}
+
+/// §1.1 step 4 generalised to any parameter: the value the definition parameter `name` takes
+/// for the definition a candidate delivers. A direct assignment's own value, else the
+/// definition's `defaultValue`; for an initiative member, the value the set passes to the
+/// reference (a literal, or `[parameters('X')]` resolved to the assignment's `X`, else the set's
+/// default for `X`), else the member definition's default. `Ok(None)` when nothing sets it and
+/// no default is declared; `Err` when a (set) definition needed to answer is missing or the
+/// value is an expression lzaudit does not evaluate.
+pub fn candidate_parameter(
+    inventory: &Inventory,
+    candidate: &Candidate,
+    name: &str,
+) -> Result<Option<ParameterValue>, String> {
+    let assignment = candidate.assignment;
+    let purpose = format!("parameter {name}");
+    let definition_id = candidate.policy_definition_id();
+    let Some(reference) = &candidate.reference else {
+        if candidate.set.is_some() {
+            find_definition_for(
+                inventory,
+                definition_id,
+                api::POLICY_SET_DEFINITIONS,
+                "policy set definition",
+                &purpose,
+            )?;
+            return Err(format!(
+                "the member of set {definition_id} that delivers the control is unknown"
+            ));
+        }
+        if let Some(value) = assignment_parameter(assignment, name) {
+            return Ok(Some(ParameterValue {
+                value: value.clone(),
+                source: format!("assignment parameter {name}"),
+            }));
+        }
+        let definition = find_definition_for(
+            inventory,
+            definition_id,
+            api::POLICY_DEFINITIONS,
+            "policy definition",
+            &purpose,
+        )?;
+        return Ok(
+            declared_default(definition, name).map(|value| ParameterValue {
+                value: value.clone(),
+                source: format!(
+                    "default of parameter {name} of definition {}",
+                    arm::last_segment(definition_id)
+                ),
+            }),
+        );
+    };
+    let set = find_definition_for(
+        inventory,
+        definition_id,
+        api::POLICY_SET_DEFINITIONS,
+        "policy set definition",
+        &purpose,
+    )?;
+    let entry = arm::array_at(set, "properties.policyDefinitions")
+        .into_iter()
+        .flatten()
+        .find(|e| {
+            arm::str_at(e, "policyDefinitionReferenceId").is_some_and(|r| eq_ci(r, reference))
+        })
+        .ok_or_else(|| format!("set {definition_id} has no member {reference}"))?;
+    let passed = arm::path(entry, "parameters")
+        .and_then(|p| arm::key(p, name))
+        .and_then(|p| arm::key(p, "value"))
+        .filter(|v| !v.is_null());
+    if let Some(value) = passed {
+        let Some(text) = value.as_str().filter(|t| is_expression(t)) else {
+            return Ok(Some(ParameterValue {
+                value: value.clone(),
+                source: format!(
+                    "literal passed to ref {reference} in set {}",
+                    arm::name(set)
+                ),
+            }));
+        };
+        let Some(x) = parameter_reference(text) else {
+            return Err(format!(
+                "{name} passed to ref {reference} is `{text}`, an expression lzaudit does not evaluate"
+            ));
+        };
+        if let Some(value) = assignment_parameter(assignment, x) {
+            return Ok(Some(ParameterValue {
+                value: value.clone(),
+                source: format!("assignment parameter {x}"),
+            }));
+        }
+        return Ok(declared_default(set, x).map(|value| ParameterValue {
+            value: value.clone(),
+            source: format!("default of set parameter {x}"),
+        }));
+    }
+    let member_id = arm::str_at(entry, "policyDefinitionId").unwrap_or_default();
+    let member = find_definition_for(
+        inventory,
+        member_id,
+        api::POLICY_DEFINITIONS,
+        "member policy definition",
+        &purpose,
+    )?;
+    Ok(declared_default(member, name).map(|value| ParameterValue {
+        value: value.clone(),
+        source: format!(
+            "default of parameter {name} of definition {}",
+            arm::last_segment(member_id)
+        ),
+    }))
+}
+
+/// The definition a candidate delivers: the member's definition ID (or GUID pattern) for an
+/// initiative member matched by definition, else the assigned definition's ID.
+pub fn delivered_definition(candidate: &Candidate) -> String {
+    match &candidate.way {
+        Way::Member {
+            member: Member::Definition(definition),
+            ..
+        } => definition.clone(),
+        _ => candidate.policy_definition_id().to_string(),
+    }
+}
+
+/// What takes a target out of one assignment: §1.1 steps 2 (a `notScopes` entry containing
+/// it) and 3 (unexpired exemptions for the assignment, or for the given reference of it).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Removals {
+    /// The `notScopes` entry that contains the target.
+    pub excluded: Option<String>,
+    /// The unexpired exemptions that apply ([`Issue::Exempted`] items).
+    pub exemptions: Vec<Issue>,
+    /// What could not be decided, and why (an unreadable exemption list, an unknown
+    /// management-group chain, an unreadable `expiresOn`).
+    pub undecided: Vec<String>,
+}
+
+/// The `notScopes` entry and exemptions that take `target` (a subscription or resource ID) out
+/// of `assignment`, for the member `reference` when the assignment is an initiative.
+pub fn removals(
+    inventory: &Inventory,
+    target: &str,
+    assignment: &Value,
+    reference: Option<&str>,
+    today: Date,
+) -> Removals {
+    let t = target_of(inventory, target);
+    let mut out = Removals::default();
+    match excluding_entry(&t, assignment) {
+        Ok(entry) => out.excluded = entry,
+        Err(reason) => out.undecided.push(reason),
+    }
+    let subscription = arm::subscription_of(target).and_then(|g| inventory.subscription(&g));
+    let missing = match subscription {
+        None => Some(format!(
+            "the subscription of {target} is not among the audited subscriptions"
+        )),
+        Some(sub) => inventory
+            .read_state(&sub.id, api::POLICY_EXEMPTIONS)
+            .missing_reason(&sub.id, api::POLICY_EXEMPTIONS),
+    };
+    if let Some(reason) = missing {
+        out.undecided
+            .push(format!("exemptions cannot be ruled out: {reason}"));
+        return out;
+    }
+    for issue in exemption_issues(inventory, &t, assignment, reference, today) {
+        match issue {
+            Issue::Unknown(reason) => out.undecided.push(reason),
+            other => out.exemptions.push(other),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -1851,6 +2046,223 @@ mod tests {
         assert_eq!(
             short_scope(&mg("landingzones")),
             "management group landingzones"
+        );
+    }
+
+    /// The built-in restricted pod security initiative, trimmed to two members (swagger shape).
+    fn restricted_set() -> Value {
+        json!({
+            "id": "/providers/Microsoft.Authorization/policySetDefinitions/42b8ef37-b724-4e24-bbc8-7a7708edfe00",
+            "name": "42b8ef37-b724-4e24-bbc8-7a7708edfe00",
+            "type": "Microsoft.Authorization/policySetDefinitions",
+            "properties": {
+                "displayName": "Kubernetes cluster pod security restricted standards for Linux-based workloads",
+                "policyType": "BuiltIn",
+                "parameters": {
+                    "effect": {"type": "String", "defaultValue": "Audit"},
+                    "excludedNamespaces": {"type": "Array", "defaultValue": ["kube-system", "gatekeeper-system"]}
+                },
+                "policyDefinitions": [
+                    {"policyDefinitionId": builtin("975ce327-682c-4f2e-aa46-b9598289b86c"),
+                     "policyDefinitionReferenceId": "AllowedSeccompProfiles",
+                     "parameters": {"effect": {"value": "[parameters('effect')]"},
+                                    "excludedNamespaces": {"value": "[parameters('excludedNamespaces')]"},
+                                    "allowedProfiles": {"value": ["runtime/default", "docker/default"]}}},
+                    {"policyDefinitionId": builtin(PRIV),
+                     "policyDefinitionReferenceId": "NoPrivilegedContainers",
+                     "parameters": {"effect": {"value": "[parameters('effect')]"}}}
+                ]
+            }
+        })
+    }
+
+    #[test]
+    fn candidate_parameters_resolve_like_effects() {
+        let mut inv = inventory(Some(&["landingzones", "alz"]));
+        let set = restricted_set();
+        inv.policy_set_definitions.push(set.clone());
+        inv.reads
+            .push(Read::ok(arm::id(&set), api::POLICY_SET_DEFINITIONS));
+        inv.policy_assignments.push(assignment(
+            "pss",
+            &target(),
+            arm::id(&set),
+            json!({"properties": {"parameters": {"excludedNamespaces": {"value": ["kube-system"]}}}}),
+        ));
+        let control = Control::new("seccomp", &["Deny"])
+            .member_definition("42b8ef37-b724-4e24-bbc8-7a7708edfe00", "*");
+        let cov = coverage(&inv, &target(), &control, today());
+        let seccomp = cov
+            .candidates
+            .iter()
+            .find(|c| c.reference.as_deref() == Some("AllowedSeccompProfiles"))
+            .unwrap();
+        let literal = candidate_parameter(&inv, seccomp, "allowedProfiles")
+            .unwrap()
+            .unwrap();
+        assert_eq!(literal.value, json!(["runtime/default", "docker/default"]));
+        assert!(literal.source.starts_with("literal passed to ref"));
+        let from_assignment = candidate_parameter(&inv, seccomp, "excludedNamespaces")
+            .unwrap()
+            .unwrap();
+        assert_eq!(from_assignment.value, json!(["kube-system"]));
+        assert_eq!(
+            from_assignment.source,
+            "assignment parameter excludedNamespaces"
+        );
+        let privileged = cov
+            .candidates
+            .iter()
+            .find(|c| c.reference.as_deref() == Some("NoPrivilegedContainers"))
+            .unwrap();
+        // Not passed by the set: the member definition's default is needed, and it is missing.
+        let err = candidate_parameter(&inv, privileged, "excludedNamespaces").unwrap_err();
+        assert!(err.contains("not collected"), "{err}");
+        inv.policy_definitions.push(json!({"id": builtin(PRIV), "name": PRIV,
+            "properties": {"parameters": {"excludedNamespaces": {"type": "Array", "defaultValue": ["kube-system", "azure-arc"]}}}}));
+        let cov = coverage(&inv, &target(), &control, today());
+        let privileged = cov
+            .candidates
+            .iter()
+            .find(|c| c.reference.as_deref() == Some("NoPrivilegedContainers"))
+            .unwrap();
+        assert_eq!(
+            candidate_parameter(&inv, privileged, "excludedNamespaces")
+                .unwrap()
+                .unwrap()
+                .value,
+            json!(["kube-system", "azure-arc"])
+        );
+        assert_eq!(
+            candidate_parameter(&inv, privileged, "nothing").unwrap(),
+            None
+        );
+
+        // Without the assignment's value the set default applies.
+        inv.policy_assignments[0]["properties"]["parameters"] = json!({});
+        let cov = coverage(&inv, &target(), &control, today());
+        let seccomp = cov
+            .candidates
+            .iter()
+            .find(|c| c.reference.as_deref() == Some("AllowedSeccompProfiles"))
+            .unwrap();
+        let default = candidate_parameter(&inv, seccomp, "excludedNamespaces")
+            .unwrap()
+            .unwrap();
+        assert_eq!(default.value, json!(["kube-system", "gatekeeper-system"]));
+        assert_eq!(
+            default.source,
+            "default of set parameter excludedNamespaces"
+        );
+        assert_eq!(
+            delivered_definition(seccomp),
+            "*",
+            "matched through the member pattern"
+        );
+    }
+
+    #[test]
+    fn direct_candidate_parameters_fall_back_to_the_definition() {
+        let mut inv = inventory(Some(&["landingzones", "alz"]));
+        let seccomp = "975ce327-682c-4f2e-aa46-b9598289b86c";
+        inv.policy_assignments.push(assignment(
+            "seccomp",
+            &mg("landingzones"),
+            &builtin(seccomp),
+            json!({"properties": {"parameters": {"effect": {"value": "Deny"}}}}),
+        ));
+        let control = Control::new("seccomp", &["Deny"]).definition(seccomp);
+        let cov = coverage(&inv, &target(), &control, today());
+        let candidate = &cov.candidates[0];
+        assert!(
+            candidate_parameter(&inv, candidate, "allowedProfiles")
+                .unwrap_err()
+                .contains("not collected")
+        );
+        inv.policy_definitions.push(json!({"id": builtin(seccomp), "name": seccomp,
+            "properties": {"parameters": {"allowedProfiles": {"type": "Array", "defaultValue": []}}}}));
+        let cov = coverage(&inv, &target(), &control, today());
+        let value = candidate_parameter(&inv, &cov.candidates[0], "allowedProfiles")
+            .unwrap()
+            .unwrap();
+        assert_eq!(value.value, json!([]));
+        assert!(
+            value
+                .source
+                .contains("default of parameter allowedProfiles")
+        );
+        assert_eq!(
+            delivered_definition(&cov.candidates[0]),
+            builtin(seccomp),
+            "a direct assignment delivers its own definition"
+        );
+        inv.policy_assignments[0]["properties"]["parameters"]["allowedProfiles"] =
+            json!({"value": ["*"]});
+        let cov = coverage(&inv, &target(), &control, today());
+        assert_eq!(
+            candidate_parameter(&inv, &cov.candidates[0], "allowedProfiles")
+                .unwrap()
+                .unwrap()
+                .value,
+            json!(["*"])
+        );
+    }
+
+    #[test]
+    fn removals_name_the_not_scopes_entry_and_the_member_exemptions() {
+        let mut inv = inventory(Some(&["landingzones", "alz"]));
+        let cluster = format!(
+            "/subscriptions/{SUB}/resourceGroups/rg-aks/providers/Microsoft.ContainerService/managedClusters/c"
+        );
+        let a = assignment(
+            "pss",
+            &mg("landingzones"),
+            "/providers/Microsoft.Authorization/policySetDefinitions/42b8ef37-b724-4e24-bbc8-7a7708edfe00",
+            json!({"properties": {"notScopes": [format!("/subscriptions/{SUB}/resourceGroups/RG-AKS")]}}),
+        );
+        inv.policy_exemptions.push(exemption(
+            "seccomp-waiver",
+            arm::id(&a),
+            json!({"properties": {"policyDefinitionReferenceIds": ["AllowedSeccompProfiles"],
+                   "expiresOn": "2027-01-31T00:00:00Z"}}),
+        ));
+        let on_cluster = removals(&inv, &cluster, &a, Some("AllowedSeccompProfiles"), today());
+        assert_eq!(
+            on_cluster.excluded.as_deref(),
+            Some(format!("/subscriptions/{SUB}/resourceGroups/RG-AKS").as_str())
+        );
+        assert!(matches!(
+            &on_cluster.exemptions[..],
+            [Issue::Exempted {
+                expires_on: Some(_),
+                ..
+            }]
+        ));
+        let other_member = removals(&inv, &target(), &a, Some("NoPrivilegedContainers"), today());
+        assert_eq!(other_member, Removals::default());
+
+        inv.reads.retain(|r| r.api != api::POLICY_EXEMPTIONS);
+        let unread = removals(&inv, &target(), &a, None, today());
+        assert!(
+            unread.undecided[0].contains("exemptions cannot be ruled out"),
+            "{:?}",
+            unread.undecided
+        );
+        // A management-group entry cannot be placed without the subscription's ancestry.
+        let b = assignment(
+            "root",
+            "/",
+            &builtin(PRIV),
+            json!({"properties": {"notScopes": [mg("sandbox")]}}),
+        );
+        assert_eq!(removals(&inv, &target(), &b, None, today()).excluded, None);
+        let chainless = inventory(None);
+        let undecided = removals(&chainless, &target(), &b, None, today());
+        assert!(undecided.excluded.is_none());
+        assert!(
+            undecided.undecided[0].contains("notScopes entry undecidable"),
+            "{:?}",
+            undecided.undecided
         );
     }
 }

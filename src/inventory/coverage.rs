@@ -30,9 +30,11 @@ pub mod api {
     pub const POLICY_SET_DEFINITIONS: &str = "Microsoft.Authorization/policySetDefinitions";
     pub const ROLE_ASSIGNMENTS: &str = "Microsoft.Authorization/roleAssignments";
     pub const PRIVATE_ENDPOINTS: &str = "Microsoft.Network/privateEndpoints";
-    pub const PRIVATE_DNS_ZONE_GROUPS: &str = "Microsoft.Network/privateEndpoints/privateDnsZoneGroups";
+    pub const PRIVATE_DNS_ZONE_GROUPS: &str =
+        "Microsoft.Network/privateEndpoints/privateDnsZoneGroups";
     pub const PRIVATE_DNS_ZONES: &str = "Microsoft.Network/privateDnsZones";
-    pub const PRIVATE_DNS_ZONE_LINKS: &str = "Microsoft.Network/privateDnsZones/virtualNetworkLinks";
+    pub const PRIVATE_DNS_ZONE_LINKS: &str =
+        "Microsoft.Network/privateDnsZones/virtualNetworkLinks";
     pub const VIRTUAL_NETWORKS: &str = "Microsoft.Network/virtualNetworks";
     pub const ROUTE_TABLES: &str = "Microsoft.Network/routeTables";
     pub const NETWORK_SECURITY_GROUPS: &str = "Microsoft.Network/networkSecurityGroups";

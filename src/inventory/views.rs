@@ -334,3 +334,306 @@ pub fn kubernetes_versions_scope(location: &str) -> String {
         location_key(location)
     )
 }
+
+impl Inventory {
+    /// The role assignments of `inventory.cluster_role_assignments` granting one of `roles` (role
+    /// definition GUIDs, any casing) on a cluster: the same scope rules as [`Inventory::role_grants`]
+    /// (the cluster, its resource group, subscription, an ancestor management group, or `/`),
+    /// over the assignments read at each cluster with `$filter=atScope()` (AKS-023). Whether that
+    /// list is complete for the cluster is `read_state(cluster, api::ROLE_ASSIGNMENTS)`.
+    pub fn cluster_role_grants<'a>(&'a self, cluster_id: &str, roles: &[String]) -> RoleGrants<'a> {
+        let mut grants = RoleGrants::default();
+        for assignment in &self.cluster_role_assignments {
+            let Some(role) = role_definition_guid(assignment) else {
+                continue;
+            };
+            if !roles.iter().any(|r| eq_ci(r, role)) {
+                continue;
+            }
+            let Some(scope) = role_assignment_scope(assignment) else {
+                continue;
+            };
+            match self.scope_covers(scope, cluster_id) {
+                Some(true) => grants.covering.push(assignment),
+                Some(false) => {}
+                None => grants.undetermined.push(assignment),
+            }
+        }
+        grants
+    }
+}
+
+/// A network object (virtual network, subnet, route table, network security group) looked up by
+/// ID, telling "not there" from "could not look".
+#[derive(Debug, Clone, PartialEq)]
+pub enum NetworkLookup<'a> {
+    Found(&'a Value),
+    /// The list that would hold it was read, and it is not in it: why, phrased for a finding.
+    Absent(String),
+    /// The list that would hold it was not read (denied, failed, not collected): why.
+    Unreadable(String),
+}
+
+impl Inventory {
+    /// A virtual network by ID (any casing), from the per-subscription list.
+    pub fn virtual_network_by_id(&self, id: &str) -> NetworkLookup<'_> {
+        self.network_object(
+            &self.virtual_networks,
+            super::api::VIRTUAL_NETWORKS,
+            id,
+            "virtual network",
+        )
+    }
+
+    /// A route table by ID (any casing), from the per-subscription list.
+    pub fn route_table_by_id(&self, id: &str) -> NetworkLookup<'_> {
+        self.network_object(
+            &self.route_tables,
+            super::api::ROUTE_TABLES,
+            id,
+            "route table",
+        )
+    }
+
+    /// A network security group by ID (any casing), from the per-subscription list.
+    pub fn network_security_group_by_id(&self, id: &str) -> NetworkLookup<'_> {
+        self.network_object(
+            &self.network_security_groups,
+            super::api::NETWORK_SECURITY_GROUPS,
+            id,
+            "network security group",
+        )
+    }
+
+    /// A subnet by ID: the entry of its virtual network's `properties.subnets[]` (matched by ID,
+    /// else by name), which carries `properties.routeTable.id` and
+    /// `properties.networkSecurityGroup.id`.
+    pub fn subnet_by_id(&self, id: &str) -> NetworkLookup<'_> {
+        let Some(vnet_id) = virtual_network_of_subnet(id) else {
+            return NetworkLookup::Absent(format!("`{id}` is not a subnet ID"));
+        };
+        let vnet = match self.virtual_network_by_id(vnet_id) {
+            NetworkLookup::Found(vnet) => vnet,
+            other => return other,
+        };
+        let subnets = arm::array_at(vnet, "properties.subnets")
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let name = arm::last_segment(id);
+        subnets
+            .iter()
+            .find(|s| eq_ci(arm::id(s).trim_end_matches('/'), id.trim_end_matches('/')))
+            .or_else(|| subnets.iter().find(|s| eq_ci(arm::name(s), name)))
+            .map_or_else(
+                || {
+                    NetworkLookup::Absent(format!(
+                        "subnet {name} is not among the subnets of virtual network {}",
+                        arm::name(vnet)
+                    ))
+                },
+                NetworkLookup::Found,
+            )
+    }
+
+    /// The virtual networks in a cluster's node resource group: the AKS-managed network its pools
+    /// use when they name no `vnetSubnetID`. `Err` says why they cannot be listed.
+    pub fn node_resource_group_networks(&self, cluster: &Value) -> Result<Vec<&Value>, String> {
+        let id = arm::id(cluster);
+        let (Some(sub), Some(node_rg)) = (
+            arm::subscription_of(id),
+            arm::str_at(cluster, "properties.nodeResourceGroup"),
+        ) else {
+            return Err("the cluster payload names no node resource group".into());
+        };
+        let scope = format!("/subscriptions/{sub}");
+        if let Some(reason) = self
+            .read_state(&scope, super::api::VIRTUAL_NETWORKS)
+            .missing_reason(&scope, super::api::VIRTUAL_NETWORKS)
+        {
+            return Err(reason);
+        }
+        Ok(self
+            .virtual_networks
+            .iter()
+            .filter(|v| {
+                let vid = arm::id(v);
+                arm::subscription_of(vid).as_deref() == Some(sub.as_str())
+                    && arm::resource_group_of(vid).is_some_and(|rg| eq_ci(rg, node_rg))
+            })
+            .collect())
+    }
+
+    fn network_object<'a>(
+        &'a self,
+        list: &'a [Value],
+        api: &str,
+        id: &str,
+        noun: &str,
+    ) -> NetworkLookup<'a> {
+        let wanted = id.trim_end_matches('/');
+        if let Some(found) = list
+            .iter()
+            .find(|o| eq_ci(arm::id(o).trim_end_matches('/'), wanted))
+        {
+            return NetworkLookup::Found(found);
+        }
+        let Some(sub) = arm::subscription_of(id) else {
+            return NetworkLookup::Absent(format!("`{id}` is not a {noun} ID"));
+        };
+        let scope = format!("/subscriptions/{sub}");
+        match self.read_state(&scope, api).missing_reason(&scope, api) {
+            Some(reason) => NetworkLookup::Unreadable(reason),
+            None => NetworkLookup::Absent(format!(
+                "{noun} {} is not in the {api} list of its subscription",
+                arm::last_segment(id)
+            )),
+        }
+    }
+}
+
+/// The virtual network ID of a subnet ID (`…/virtualNetworks/{vnet}/subnets/{name}`).
+pub fn virtual_network_of_subnet(subnet_id: &str) -> Option<&str> {
+    let at = subnet_id.to_ascii_lowercase().rfind("/subnets/")?;
+    Some(&subnet_id[..at]).filter(|v| !v.is_empty())
+}
+
+/// The subnets a cluster's node pools use: each distinct `agentPoolProfiles[].vnetSubnetID`
+/// (compared case-insensitively, first spelling kept) with the names of the pools on it, in pool
+/// order; plus the names of the pools that set none (they use the AKS-managed network).
+pub fn node_subnets(cluster: &Value) -> (Vec<(String, Vec<String>)>, Vec<String>) {
+    pool_subnets(cluster, "vnetSubnetID")
+}
+
+/// Like [`node_subnets`], for the pods' subnets (`agentPoolProfiles[].podSubnetID`, Azure CNI
+/// with dynamic pod IP allocation); pools without one are returned separately.
+pub fn pod_subnets(cluster: &Value) -> (Vec<(String, Vec<String>)>, Vec<String>) {
+    pool_subnets(cluster, "podSubnetID")
+}
+
+fn pool_subnets(cluster: &Value, key: &str) -> (Vec<(String, Vec<String>)>, Vec<String>) {
+    let mut subnets: Vec<(String, Vec<String>)> = Vec::new();
+    let mut without = Vec::new();
+    for pool in arm::array_at(cluster, "properties.agentPoolProfiles")
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        let name = arm::name(pool).to_string();
+        match arm::str_at(pool, key).filter(|s| !s.is_empty()) {
+            Some(subnet) => match subnets.iter_mut().find(|(s, _)| eq_ci(s, subnet)) {
+                Some((_, pools)) => pools.push(name),
+                None => subnets.push((subnet.to_string(), vec![name])),
+            },
+            None => without.push(name),
+        }
+    }
+    (subnets, without)
+}
+
+#[cfg(test)]
+mod network_tests {
+    use super::*;
+    use crate::inventory::{Read, Subscription, api};
+    use serde_json::json;
+
+    fn inventory() -> Inventory {
+        let mut inv = Inventory::new("x", "arm", Default::default());
+        inv.subscriptions.push(Subscription {
+            id: "/subscriptions/s1".into(),
+            subscription_id: "s1".into(),
+            display_name: "s1".into(),
+            state: "Enabled".into(),
+            management_group_ancestors: Some(vec!["root".into()]),
+        });
+        inv.virtual_networks.push(json!({
+            "id": "/subscriptions/s1/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet",
+            "name": "vnet",
+            "properties": {"subnets": [{
+                "id": "/subscriptions/s1/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/nodes",
+                "name": "nodes",
+                "properties": {"routeTable": {"id": "/subscriptions/s1/resourceGroups/rg-net/providers/Microsoft.Network/routeTables/rt"}}
+            }]}
+        }));
+        inv
+    }
+
+    #[test]
+    fn subnets_resolve_case_insensitively_and_missing_lists_are_unreadable() {
+        let mut inv = inventory();
+        let id = "/subscriptions/S1/resourcegroups/RG-NET/providers/Microsoft.Network/virtualNetworks/VNET/subnets/Nodes";
+        let elsewhere = "/subscriptions/s1/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/other/subnets/nodes";
+        assert!(matches!(
+            inv.subnet_by_id(elsewhere),
+            NetworkLookup::Unreadable(_)
+        ));
+        inv.reads
+            .push(Read::ok("/subscriptions/s1", api::VIRTUAL_NETWORKS));
+        assert!(matches!(
+            inv.subnet_by_id(elsewhere),
+            NetworkLookup::Absent(_)
+        ));
+        let NetworkLookup::Found(subnet) = inv.subnet_by_id(id) else {
+            panic!("subnet not found");
+        };
+        assert_eq!(arm::name(subnet), "nodes");
+        assert!(matches!(
+            inv.subnet_by_id(&id.replace("Nodes", "pods")),
+            NetworkLookup::Absent(_)
+        ));
+        assert!(matches!(
+            inv.route_table_by_id(
+                "/subscriptions/s1/resourceGroups/rg-net/providers/Microsoft.Network/routeTables/rt"
+            ),
+            NetworkLookup::Unreadable(_)
+        ));
+        inv.reads
+            .push(Read::ok("/subscriptions/s1", api::ROUTE_TABLES));
+        assert!(matches!(
+            inv.route_table_by_id(
+                "/subscriptions/s1/resourceGroups/rg-net/providers/Microsoft.Network/routeTables/rt"
+            ),
+            NetworkLookup::Absent(_)
+        ));
+    }
+
+    #[test]
+    fn pool_subnets_group_pools_and_list_pools_without_one() {
+        let cluster = json!({"properties": {"agentPoolProfiles": [
+            {"name": "sys", "vnetSubnetID": "/x/subnets/A"},
+            {"name": "user", "vnetSubnetID": "/x/subnets/a", "podSubnetID": "/x/subnets/p"},
+            {"name": "managed"}
+        ]}});
+        let (subnets, without) = node_subnets(&cluster);
+        assert_eq!(
+            subnets,
+            vec![(
+                "/x/subnets/A".to_string(),
+                vec!["sys".to_string(), "user".to_string()]
+            )]
+        );
+        assert_eq!(without, vec!["managed".to_string()]);
+        let (pods, without) = pod_subnets(&cluster);
+        assert_eq!(pods.len(), 1);
+        assert_eq!(without, vec!["sys".to_string(), "managed".to_string()]);
+        assert_eq!(
+            virtual_network_of_subnet("/v/virtualNetworks/n/Subnets/s"),
+            Some("/v/virtualNetworks/n")
+        );
+    }
+
+    #[test]
+    fn cluster_role_grants_read_the_cluster_list() {
+        let mut inv = inventory();
+        let cluster = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c";
+        inv.cluster_role_assignments = vec![
+            json!({"id": "a1", "properties": {"scope": "/subscriptions/S1", "principalId": "p",
+                "roleDefinitionId": "/providers/Microsoft.Authorization/roleDefinitions/0AB0B1A8-8aac-4efd-b8c2-3ee1fb270be8"}}),
+            json!({"id": "a2", "properties": {"scope": "/subscriptions/s1/resourceGroups/other", "principalId": "p",
+                "roleDefinitionId": "/providers/Microsoft.Authorization/roleDefinitions/0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8"}}),
+        ];
+        let roles = vec!["0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8".to_string()];
+        let grants = inv.cluster_role_grants(cluster, &roles);
+        assert_eq!(grants.covering.len(), 1);
+        assert_eq!(arm::id(grants.covering[0]), "a1");
+        assert!(inv.role_grants(cluster, &roles, None).covering.is_empty());
+    }
+}
