@@ -51,12 +51,16 @@ pub struct AuditArgs {
     pub scope: ScopeArgs,
     #[command(flatten)]
     pub selection: SelectionArgs,
-    /// Output format.
+    /// Output format for stdout (or `--output`).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Write the report to FILE (atomically) instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also write the report as FORMAT to PATH (atomically); repeatable, so one run can write
+    /// several formats, e.g. `--report sarif=lzaudit.sarif --report junit=TEST-lzaudit.xml`.
+    #[arg(long, value_name = "FORMAT=PATH", value_parser = parse_report_target)]
+    pub report: Vec<ReportTarget>,
     /// Exit with 1 when a failing finding has this severity or higher (`none`: never).
     #[arg(long, value_enum, default_value_t = FailOn::High)]
     pub fail_on: FailOn,
@@ -168,10 +172,54 @@ pub enum ProfilesCommand {
     },
 }
 
+/// A report format.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum Format {
+    /// Text tables for a terminal or a log.
     Table,
+    /// The `lzaudit.report/v1` JSON contract.
     Json,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
+    /// JUnit XML, for Azure DevOps "Publish Test Results".
+    Junit,
+    /// Markdown: a checklist and an Azure DevOps run summary.
+    #[value(alias = "md")]
+    Markdown,
+    /// One self-contained HTML page with charts and filterable findings.
+    Html,
+    /// CSV, one row per finding.
+    Csv,
+}
+
+/// `--report FORMAT=PATH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportTarget {
+    pub format: Format,
+    pub path: PathBuf,
+}
+
+fn parse_report_target(value: &str) -> Result<ReportTarget, String> {
+    let Some((format, path)) = value.split_once('=') else {
+        return Err("expected FORMAT=PATH, e.g. sarif=lzaudit.sarif".into());
+    };
+    let format = Format::from_str(format.trim(), true).map_err(|_| {
+        let names: Vec<String> = Format::value_variants()
+            .iter()
+            .filter_map(|f| f.to_possible_value().map(|v| v.get_name().to_string()))
+            .collect();
+        format!(
+            "unknown format `{format}` in FORMAT=PATH; use one of {}",
+            names.join(", ")
+        )
+    })?;
+    if path.is_empty() {
+        return Err(format!("no PATH after `{}=`", value.trim_end_matches('=')));
+    }
+    Ok(ReportTarget {
+        format,
+        path: PathBuf::from(path),
+    })
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -13,14 +13,14 @@ use crate::catalogue::explain::Explanation;
 use crate::catalogue::{Catalogue, Severity};
 use crate::cli::{
     AuditArgs, AuthArg, ChecksCommand, CloudArg, CollectArgs, Command, ConnectArgs, FailOn, Format,
-    ListFormat, ProfilesCommand, ScopeArgs, SourceArg,
+    ListFormat, ProfilesCommand, ReportTarget, ScopeArgs, SourceArg,
 };
 use crate::collect::{self, Plan};
 use crate::exit::ExitStatus;
 use crate::inventory::{Inventory, RequestedScope, snapshot};
 use crate::output::write_atomic;
 use crate::profile::{BUILTIN_PROFILES, Profile};
-use crate::report::{self, Origin};
+use crate::report::{self, Origin, Report};
 
 /// Runs one command.
 pub fn run(command: Command) -> anyhow::Result<ExitStatus> {
@@ -54,6 +54,7 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
 }
 
 fn audit_command(args: AuditArgs) -> anyhow::Result<ExitStatus> {
+    check_report_targets(&args.report, args.output.as_deref())?;
     let catalogue = catalogue(args.selection.checks.as_deref())?;
     let profile = Profile::load(&args.selection.profile, &catalogue)?;
     let (inventory, source) = match &args.snapshot {
@@ -82,16 +83,49 @@ fn audit_command(args: AuditArgs) -> anyhow::Result<ExitStatus> {
             generated_at: rfc3339(now),
         },
     );
+    for target in &args.report {
+        let text = render(&report, &catalogue, target.format, false);
+        write_atomic(&target.path, text.as_bytes()).with_context(|| {
+            format!(
+                "cannot write the {:?} report to {}",
+                target.format,
+                target.path.display()
+            )
+        })?;
+    }
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    let text = match args.format {
-        Format::Json => report::json::render(&report),
-        Format::Table => {
-            let color = to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-            report::table::render(&report, color, terminal_width())
-        }
-    };
+    let color = to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let text = render(&report, &catalogue, args.format, color);
     emit(&text, args.output.as_deref())?;
     Ok(ExitStatus::of(&report, fail_on))
+}
+
+/// Renders the report in one format. Only a terminal table is ever coloured.
+fn render(report: &Report, catalogue: &Catalogue, format: Format, color: bool) -> String {
+    match format {
+        Format::Table => report::table::render(report, color, terminal_width()),
+        Format::Json => report::json::render(report),
+        Format::Sarif => report::sarif::render(report, catalogue),
+        Format::Junit => report::junit::render(report),
+        Format::Markdown => report::markdown::render(report),
+        Format::Html => report::html::render(report, catalogue),
+        Format::Csv => report::csv::render(report),
+    }
+}
+
+/// Two outputs to one path would leave only the last: refuse before auditing.
+fn check_report_targets(targets: &[ReportTarget], output: Option<&Path>) -> anyhow::Result<()> {
+    let mut seen: Vec<&Path> = output.into_iter().collect();
+    for target in targets {
+        if seen.contains(&target.path.as_path()) {
+            return Err(anyhow!(
+                "{} is named twice (by --report or --output): give every report its own file",
+                target.path.display()
+            ));
+        }
+        seen.push(&target.path);
+    }
+    Ok(())
 }
 
 fn terminal_width() -> usize {

@@ -1,12 +1,23 @@
 //! The report: one sorted model built from findings, the profile and the inventory's coverage,
-//! from which every output format renders.
+//! from which every output format renders, one file per format (`table`, `json`, `sarif`,
+//! `junit`, `markdown`, `html`, `csv`). Renderers that need a check's documentation take the
+//! `Catalogue` the audit ran with. Each renderer's module doc says which findings it shows and
+//! how; those for people list them worst first (`ReportStatus::BY_URGENCY`), deterministically.
 //!
 //! The JSON form of `Report` is a documented contract (`lzaudit.report/v1`, see the README):
 //! fields are only ever added, never renamed or removed, within v1. Everything is sorted
 //! (subscription, check, resource) so two runs over the same data render identically.
 
+pub mod csv;
+pub mod html;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod sarif;
 pub mod table;
+
+#[cfg(test)]
+pub(crate) mod sample;
 
 use serde::Serialize;
 
@@ -39,6 +50,41 @@ impl ReportStatus {
             ReportStatus::Unknown => "unknown",
             ReportStatus::Waived => "waived",
         }
+    }
+
+    /// Every status, worst first: the order people read findings in.
+    pub const BY_URGENCY: [ReportStatus; 6] = [
+        ReportStatus::Fail,
+        ReportStatus::Unknown,
+        ReportStatus::Warn,
+        ReportStatus::Waived,
+        ReportStatus::Pass,
+        ReportStatus::NotApplicable,
+    ];
+
+    /// Position in `BY_URGENCY`: lower is worse. A group of findings is as bad as its worst.
+    pub fn urgency(self) -> usize {
+        Self::BY_URGENCY
+            .iter()
+            .position(|s| *s == self)
+            .expect("every status is listed")
+    }
+
+    /// The status for people: `not applicable` rather than `not_applicable`.
+    pub fn label(self) -> &'static str {
+        match self {
+            ReportStatus::NotApplicable => "not applicable",
+            other => other.as_str(),
+        }
+    }
+
+    /// Whether nothing is left to do: the check holds, does not apply, or is knowingly waived.
+    /// `unknown` is not settled: missing data could hide a failure.
+    pub fn is_settled(self) -> bool {
+        matches!(
+            self,
+            ReportStatus::Pass | ReportStatus::NotApplicable | ReportStatus::Waived
+        )
     }
 }
 
@@ -118,6 +164,76 @@ impl ReportFinding {
     pub fn resource_name(&self) -> &str {
         arm::last_segment(&self.resource)
     }
+
+    /// Whether the finding is about the subscription itself rather than one of its resources.
+    pub fn is_subscription_level(&self) -> bool {
+        self.resource
+            .eq_ignore_ascii_case(&format!("/subscriptions/{}", self.subscription))
+    }
+
+    /// The resource's name for people: its last segment, or `(subscription)`.
+    pub fn resource_label(&self) -> &str {
+        if self.is_subscription_level() {
+            "(subscription)"
+        } else {
+            self.resource_name()
+        }
+    }
+
+    /// The status the checks gave, underneath a waiver.
+    pub fn original_status(&self) -> ReportStatus {
+        self.waiver
+            .as_ref()
+            .map_or(self.status, |w| w.original_status.into())
+    }
+
+    /// The evidence as one line per item, for text formats.
+    pub fn evidence_lines(&self) -> Vec<String> {
+        self.evidence.iter().map(describe_evidence).collect()
+    }
+
+    /// The waiver as one sentence, when the finding is waived.
+    pub fn waiver_line(&self) -> Option<String> {
+        self.waiver.as_ref().map(|w| {
+            format!(
+                "waived (really {}) until {}: {} [{} at {}]",
+                w.original_status, w.expires, w.reason, w.resource_pattern, w.location
+            )
+        })
+    }
+}
+
+/// An evidence item as one line: `property: observed V, expected E (on R; note)`. The observed
+/// value is compact JSON, so a string reads `"Free"` and a boolean `false`; a property ARM
+/// omitted reads `absent`.
+pub fn describe_evidence(e: &crate::eval::Evidence) -> String {
+    let observed = if e.observed.is_null() {
+        "absent".to_string()
+    } else {
+        e.observed.to_string()
+    };
+    let mut out = format!(
+        "{}: observed {observed}, expected {}",
+        e.property, e.expected
+    );
+    let context: Vec<String> = e
+        .resource
+        .iter()
+        .map(|r| format!("on {r}"))
+        .chain(e.note.iter().cloned())
+        .collect();
+    if !context.is_empty() {
+        out.push_str(&format!(" ({})", context.join("; ")));
+    }
+    out
+}
+
+/// One check as the report knows it: from its findings (profile severity included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckRef<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+    pub severity: Severity,
 }
 
 /// Where the data came from, for the report header.
@@ -229,6 +345,38 @@ pub fn build(
 }
 
 impl Report {
+    /// The checks that produced findings, by ID.
+    pub fn checks(&self) -> Vec<CheckRef<'_>> {
+        let mut by_id = std::collections::BTreeMap::new();
+        for f in &self.findings {
+            by_id.entry(f.check.as_str()).or_insert(CheckRef {
+                id: &f.check,
+                title: &f.title,
+                severity: f.severity,
+            });
+        }
+        by_id.into_values().collect()
+    }
+
+    /// Every audited subscription, sorted the way findings are (name, then ID): the ones in
+    /// scope, plus any a finding names that the scope does not list.
+    pub fn subscriptions(&self) -> Vec<SubscriptionRef> {
+        let mut out: Vec<SubscriptionRef> = self.scope.subscriptions.clone();
+        for f in &self.findings {
+            if !out
+                .iter()
+                .any(|s| s.id.eq_ignore_ascii_case(&f.subscription))
+            {
+                out.push(SubscriptionRef {
+                    id: f.subscription.clone(),
+                    name: f.subscription_name.clone(),
+                });
+            }
+        }
+        out.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+        out
+    }
+
     /// Whether any data could not be read or any finding is unknown.
     pub fn is_incomplete(&self) -> bool {
         !self.coverage.is_empty() || self.summary.unknown > 0

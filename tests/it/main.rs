@@ -7,4 +7,5 @@ mod cli;
 mod collect;
 mod e2e;
 mod example;
+mod reports;
 mod support;

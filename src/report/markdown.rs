@@ -1,0 +1,530 @@
+//! Markdown: a summary an onboarding checklist can paste, and an Azure DevOps run summary
+//! (`##vso[task.uploadsummary]FILE`). CommonMark plus GFM tables and task-list items, no raw
+//! HTML (Azure DevOps strips it, and ARM data is untrusted).
+//!
+//! Order: the verdict and scope; the summary counts, coverage gaps, skipped subscriptions and
+//! waivers that need attention; a `- [x]`/`- [ ]` checklist line per check per subscription
+//! (checked when every finding of that check there is pass, not applicable or waived); then the
+//! detail, grouped by subscription: every finding that is not settled with its evidence and
+//! remediation, and a table of the settled ones.
+//!
+//! Escaping: text from ARM (names, messages, evidence) is backslash-escaped so no character in
+//! it can open markup; identifiers go in code spans; table cells also escape `|`. Check docs
+//! (remediation) are authored Markdown and keep their code spans, but `<`, `>` and `&` outside
+//! code spans are escaped so they cannot form HTML.
+
+use std::fmt::Write;
+
+use super::{Report, ReportFinding, ReportStatus, SubscriptionRef};
+use crate::profile::WaiverState;
+
+/// Inline text from untrusted data: every character that could open inline markup (emphasis,
+/// code, links, HTML, entities, strikethrough, table cells) is backslash-escaped, and line
+/// breaks become spaces, so a paragraph or table row cannot end early.
+pub fn text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '&' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\r' | '\n' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Untrusted text that starts a line (a paragraph): `text`, and a leading block marker
+/// (heading, list item, setext underline) is escaped too.
+pub fn paragraph(s: &str) -> String {
+    let mut out = text(s.trim_start());
+    let digits = out.chars().take_while(char::is_ascii_digit).count();
+    if out.starts_with(['#', '-', '+', '=']) {
+        out.insert(0, '\\');
+    } else if (1..=9).contains(&digits) && out[digits..].starts_with(['.', ')']) {
+        out.insert(digits, '\\');
+    }
+    out
+}
+
+/// A code span holding `s` literally: the fence is longer than any backtick run inside.
+pub fn code(s: &str) -> String {
+    let s = s.replace(['\r', '\n'], " ");
+    let mut longest = 0;
+    let mut run = 0;
+    for c in s.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') || s.starts_with(' ') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{s}{pad}{fence}")
+}
+
+/// A table cell: GFM splits cells at `|` even inside code spans, unless it is escaped.
+fn cell(markdown: &str) -> String {
+    let mut out = String::with_capacity(markdown.len());
+    let mut escaped = false;
+    for c in markdown.chars() {
+        if c == '|' && !escaped {
+            out.push('\\');
+        }
+        escaped = c == '\\' && !escaped;
+        out.push(c);
+    }
+    out
+}
+
+/// Splits Markdown into (is a code span, text) segments, the way CommonMark pairs backtick
+/// runs: a run opens a span closed by the next run of the same length; an unmatched run is text.
+pub(crate) fn segments(s: &str) -> Vec<(bool, &str)> {
+    let bytes = s.as_bytes();
+    let run_at = |i: usize| bytes[i..].iter().take_while(|b| **b == b'`').count();
+    let mut out = Vec::new();
+    let (mut text_start, mut i) = (0, 0);
+    while i < bytes.len() {
+        if bytes[i] != b'`' {
+            i += 1;
+            continue;
+        }
+        let fence = run_at(i);
+        let mut j = i + fence;
+        let close = loop {
+            if j >= bytes.len() {
+                break None;
+            }
+            if bytes[j] == b'`' {
+                let run = run_at(j);
+                if run == fence {
+                    break Some(j + run);
+                }
+                j += run;
+            } else {
+                j += 1;
+            }
+        };
+        match close {
+            Some(end) => {
+                out.push((false, &s[text_start..i]));
+                out.push((true, &s[i..end]));
+                text_start = end;
+                i = end;
+            }
+            None => i += fence,
+        }
+    }
+    out.push((false, &s[text_start..]));
+    out.retain(|(_, t)| !t.is_empty());
+    out
+}
+
+/// Authored Markdown (check docs): kept as written, except that `<`, `>` and `&` outside code
+/// spans are escaped, so they cannot form HTML or entities.
+pub fn authored(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for (is_code, part) in segments(s) {
+        if is_code {
+            out.push_str(part);
+            continue;
+        }
+        for c in part.chars() {
+            if matches!(c, '<' | '>' | '&') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn counts(findings: &[&ReportFinding]) -> String {
+    ReportStatus::BY_URGENCY
+        .iter()
+        .filter_map(|s| {
+            let n = findings.iter().filter(|f| f.status == *s).count();
+            (n > 0).then(|| format!("{n} {}", s.label()))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn subscription_heading(s: &SubscriptionRef) -> String {
+    let name = if s.name.is_empty() { "?" } else { &s.name };
+    format!("{} · {}", text(name), code(&s.id))
+}
+
+fn verdict(report: &Report) -> String {
+    let s = &report.summary;
+    let mut out = if s.fail > 0 {
+        format!("**{} failing finding(s)**", s.fail)
+    } else {
+        "**No failing findings**".to_string()
+    };
+    if s.warn > 0 {
+        out.push_str(&format!(", {} warning(s)", s.warn));
+    }
+    if s.unknown > 0 {
+        out.push_str(&format!(", {} unknown", s.unknown));
+    }
+    if !report.coverage.is_empty() {
+        out.push_str(&format!(
+            ". **The audit is incomplete:** {} read(s) failed (see *Coverage gaps*)",
+            report.coverage.len()
+        ));
+    }
+    out.push('.');
+    out
+}
+
+fn header(out: &mut String, report: &Report) {
+    let scope = &report.scope;
+    let _ = writeln!(out, "# lzaudit report · {}\n", text(&report.profile));
+    let _ = writeln!(out, "{}\n", verdict(report));
+    let _ = writeln!(out, "| | |\n|---|---|");
+    if let Some(tenant) = &scope.tenant_id {
+        let _ = writeln!(out, "| Tenant | {} |", cell(&code(tenant)));
+    }
+    if let Some(mg) = &scope.management_group {
+        let _ = writeln!(out, "| Management group | {} |", cell(&code(mg)));
+    }
+    let _ = writeln!(
+        out,
+        "| Subscriptions | {} audited, {} skipped |",
+        report.subscriptions().len(),
+        report.skipped_subscriptions.len()
+    );
+    let _ = writeln!(
+        out,
+        "| Data | {} collected {} from {} |",
+        text(&scope.source),
+        text(&scope.collected_at),
+        cell(&code(&scope.arm_endpoint))
+    );
+    let _ = writeln!(
+        out,
+        "| Profile | {} (fails at {}) |",
+        cell(&code(&report.profile)),
+        text(&report.fail_on)
+    );
+    let _ = writeln!(
+        out,
+        "| Generated | {} by {} {} |\n",
+        text(&report.generated_at),
+        text(&report.tool.name),
+        text(&report.tool.version)
+    );
+}
+
+fn summary(out: &mut String, report: &Report) {
+    let s = &report.summary;
+    let _ = writeln!(out, "## Summary\n");
+    let _ = writeln!(
+        out,
+        "| fail | unknown | warn | waived | pass | not applicable |\n|---:|---:|---:|---:|---:|---:|\n| {} | {} | {} | {} | {} | {} |\n",
+        s.fail, s.unknown, s.warn, s.waived, s.pass, s.not_applicable
+    );
+    if !report.coverage.is_empty() {
+        let _ = writeln!(
+            out,
+            "### Coverage gaps\n\n{} read(s) failed; the findings that depend on them are `unknown`, never `pass`.\n",
+            report.coverage.len()
+        );
+        let _ = writeln!(out, "| Scope | API | Status | Cause |\n|---|---|---|---|");
+        for gap in &report.coverage {
+            let mut cause = gap
+                .http_status
+                .map(|h| format!("HTTP {h} "))
+                .unwrap_or_default();
+            if let Some(code) = &gap.code {
+                cause.push_str(code);
+                cause.push_str(": ");
+            }
+            cause.push_str(gap.message.as_deref().unwrap_or_default());
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                cell(&code(&gap.scope)),
+                cell(&code(&gap.api)),
+                gap.status,
+                text(cause.trim())
+            );
+        }
+        out.push('\n');
+    }
+    if !report.skipped_subscriptions.is_empty() {
+        let _ = writeln!(out, "### Skipped subscriptions\n");
+        for s in &report.skipped_subscriptions {
+            let _ = writeln!(
+                out,
+                "- {} {}: {}",
+                text(&s.display_name),
+                code(&s.id),
+                text(&s.reason)
+            );
+        }
+        out.push('\n');
+    }
+    let stale: Vec<_> = report
+        .waivers
+        .iter()
+        .filter(|w| w.state != WaiverState::Active)
+        .collect();
+    if !stale.is_empty() {
+        let _ = writeln!(
+            out,
+            "### Waivers to review\n\n| State | Check | Resource pattern | Expires | Reason | Where |\n|---|---|---|---|---|---|"
+        );
+        for w in stale {
+            let state = match w.state {
+                WaiverState::Expired => "expired: no longer suppresses",
+                _ => "unmatched: remove it",
+            };
+            let _ = writeln!(
+                out,
+                "| {state} | {} | {} | {} | {} | {} |",
+                text(&w.check),
+                cell(&code(&w.resource_pattern)),
+                text(&w.expires),
+                text(&w.reason),
+                cell(&code(&w.location))
+            );
+        }
+        out.push('\n');
+    }
+}
+
+fn by_subscription(
+    report: &Report,
+) -> impl Iterator<Item = (SubscriptionRef, Vec<&ReportFinding>)> {
+    report.subscriptions().into_iter().map(move |s| {
+        let findings = report
+            .findings
+            .iter()
+            .filter(|f| f.subscription.eq_ignore_ascii_case(&s.id))
+            .collect();
+        (s, findings)
+    })
+}
+
+fn checklist(out: &mut String, report: &Report) {
+    let _ = writeln!(
+        out,
+        "## Checklist\n\nOne line per check and subscription, ticked when every finding is pass, not applicable or waived.\n"
+    );
+    for (sub, findings) in by_subscription(report) {
+        let _ = writeln!(out, "### {}\n", subscription_heading(&sub));
+        if findings.is_empty() {
+            let _ = writeln!(out, "No findings.\n");
+            continue;
+        }
+        for check in report.checks() {
+            let of_check: Vec<&ReportFinding> = findings
+                .iter()
+                .copied()
+                .filter(|f| f.check == check.id)
+                .collect();
+            if of_check.is_empty() {
+                continue;
+            }
+            let done = of_check.iter().all(|f| f.status.is_settled());
+            let _ = writeln!(
+                out,
+                "- [{}] **{}** {} · {} · {}",
+                if done { "x" } else { " " },
+                text(check.id),
+                text(check.title),
+                check.severity,
+                counts(&of_check)
+            );
+        }
+        out.push('\n');
+    }
+}
+
+fn finding(out: &mut String, f: &ReportFinding) {
+    let _ = writeln!(
+        out,
+        "#### {} · {} · {}\n",
+        f.status.label(),
+        text(&f.check),
+        text(f.resource_label())
+    );
+    let _ = writeln!(out, "**{}** · severity {}\n", text(&f.title), f.severity);
+    let _ = writeln!(out, "{}\n", paragraph(&f.message));
+    if let Some(waiver) = f.waiver_line() {
+        let _ = writeln!(out, "*{}*\n", text(&waiver));
+    }
+    let _ = writeln!(out, "- Resource: {}", code(&f.resource));
+    if !f.evidence.is_empty() {
+        let _ = writeln!(out, "- Evidence:");
+        for e in &f.evidence {
+            let observed = if e.observed.is_null() {
+                "absent".to_string()
+            } else {
+                code(&e.observed.to_string())
+            };
+            let mut line = format!(
+                "  - {}: observed {observed}, expected {}",
+                code(&e.property),
+                text(&e.expected)
+            );
+            if let Some(r) = &e.resource {
+                line.push_str(&format!(" · on {}", code(r)));
+            }
+            if let Some(note) = &e.note {
+                line.push_str(&format!(" · {}", text(note)));
+            }
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    out.push('\n');
+    if !f.remediation.is_empty() {
+        let _ = writeln!(
+            out,
+            "**Remediation**\n\n{}\n",
+            authored(f.remediation.trim())
+        );
+    }
+}
+
+fn details(out: &mut String, report: &Report) {
+    let _ = writeln!(out, "## Findings\n");
+    for (sub, mut findings) in by_subscription(report) {
+        if findings.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "### {}\n", subscription_heading(&sub));
+        findings.sort_by_key(|f| f.status.urgency());
+        let (open, settled): (Vec<&ReportFinding>, Vec<&ReportFinding>) = findings
+            .into_iter()
+            .partition(|f| !f.status.is_settled() || f.waiver.is_some());
+        for f in &open {
+            finding(out, f);
+        }
+        if !settled.is_empty() {
+            let _ = writeln!(
+                out,
+                "**Passing and not applicable ({})**\n\n| Status | Check | Resource | Message |\n|---|---|---|---|",
+                settled.len()
+            );
+            for f in settled {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} |",
+                    f.status.label(),
+                    text(&f.check),
+                    cell(&code(f.resource_label())),
+                    text(&f.message)
+                );
+            }
+            out.push('\n');
+        }
+    }
+}
+
+/// Renders the report as Markdown.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    header(&mut out, report);
+    summary(&mut out, report);
+    checklist(&mut out, report);
+    details(&mut out, report);
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample;
+
+    #[test]
+    fn a_checklist_line_per_check_per_subscription() {
+        let md = render(&sample::report());
+        let lines: Vec<&str> = md
+            .lines()
+            .filter(|l| l.starts_with("- [x] ") || l.starts_with("- [ ] "))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "- [ ] **AKS-020** title of AKS-020 · high · 1 fail, 1 pass",
+                "- [x] **AKS-021** title of AKS-021 · high · 1 waived",
+                "- [ ] **CUS-001** title of CUS-001 · low · 1 warn",
+                "- [ ] **AKS-020** title of AKS-020 · high · 1 unknown",
+                "- [x] **AKS-021** title of AKS-021 · high · 1 not applicable",
+            ]
+        );
+    }
+
+    #[test]
+    fn untrusted_text_cannot_open_markup() {
+        let md = render(&sample::report());
+        // Outside code spans, no `<`, `&` or `[` from the data stands unescaped.
+        for line in md.lines() {
+            let content = line
+                .strip_prefix("- [x] ")
+                .or_else(|| line.strip_prefix("- [ ] "))
+                .unwrap_or(line);
+            for (is_code, part) in segments(content) {
+                let mut escaped = false;
+                for c in part.chars() {
+                    assert!(
+                        is_code || escaped || !matches!(c, '<' | '&' | '['),
+                        "unescaped {c:?} in {line}"
+                    );
+                    escaped = c == '\\' && !escaped;
+                }
+            }
+        }
+        assert!(md.contains("\\<script\\>alert"));
+        assert!(md.contains("\\[l\\](javascript"));
+        // Every table row keeps its table's column count: no `|` from data splits a cell.
+        let pipes = |line: &str| {
+            let (mut n, mut escaped) = (0, false);
+            for c in line.chars() {
+                n += usize::from(c == '|' && !escaped);
+                escaped = c == '\\' && !escaped;
+            }
+            n
+        };
+        let mut columns = None;
+        for line in md.lines() {
+            if !line.starts_with('|') {
+                columns = None;
+                continue;
+            }
+            let expected = *columns.get_or_insert(pipes(line));
+            assert_eq!(pipes(line), expected, "{line}");
+        }
+    }
+
+    #[test]
+    fn code_spans_and_authored_text() {
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("`x`"), "`` `x` ``");
+        assert_eq!(
+            authored("run `az aks update -g <rg>` then <b>&</b>"),
+            "run `az aks update -g <rg>` then \\<b\\>\\&\\</b\\>"
+        );
+        assert_eq!(authored("a ` b <c>"), "a ` b \\<c\\>");
+        assert_eq!(
+            segments("x ``a`b`` y `c"),
+            [(false, "x "), (true, "``a`b``"), (false, " y `c")]
+        );
+        assert_eq!(text("a|b\nc"), "a\\|b c");
+        assert_eq!(paragraph("# not a heading"), "\\# not a heading");
+        assert_eq!(paragraph("12. not a list"), "12\\. not a list");
+        assert_eq!(paragraph("- nor this"), "\\- nor this");
+        assert_eq!(text("- inline, 0.1.0"), "- inline, 0.1.0");
+        assert_eq!(cell("`a|b` \\|"), "`a\\|b` \\|");
+    }
+}

@@ -1,0 +1,635 @@
+//! The report formats on the example tenant (`examples/contoso/`), the way a pipeline produces
+//! them: `lzaudit audit --snapshot … --format X` and `--report X=PATH`. Each format is pinned
+//! with insta and proven readable by a consumer of that format: SARIF validates against the
+//! OASIS schema, JUnit parses back, CSV parses back, Markdown and HTML keep ARM data from
+//! opening markup, and headless Chromium loads the HTML without script errors.
+//!
+//! Regenerate the snapshots after a change to the example's findings with
+//! `INSTA_UPDATE=always cargo test --test it reports::` (then review the diff).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::bin::{lzaudit, small_snapshot, write};
+use crate::support::fixture::repo;
+
+const SNAPSHOT: &str = "examples/contoso/snapshot.json";
+const FORMATS: [&str; 7] = ["table", "json", "sarif", "junit", "markdown", "html", "csv"];
+
+/// The example tenant's report in one format, with the version number made stable.
+fn example(format: &str) -> String {
+    let out = lzaudit(&["audit", "--snapshot", SNAPSHOT, "--format", format]).code(1);
+    out.stdout.replace(env!("CARGO_PKG_VERSION"), "[version]")
+}
+
+fn example_json() -> Value {
+    serde_json::from_str(&example("json")).unwrap()
+}
+
+fn sarif_validator() -> (boon::Schemas, boon::SchemaIndex) {
+    let path = repo().join("tests/fixtures/schemas/sarif-2.1.0.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.enable_format_assertions();
+    let url = "file:///lzaudit/tests/fixtures/schemas/sarif-2.1.0.json";
+    compiler.add_resource(url, schema).unwrap();
+    let index = compiler.compile(url, &mut schemas).unwrap();
+    (schemas, index)
+}
+
+fn assert_valid_sarif(sarif: &Value) {
+    let (schemas, index) = sarif_validator();
+    if let Err(e) = schemas.validate(sarif, index) {
+        panic!("the SARIF log does not match the OASIS schema:\n{e:#}");
+    }
+}
+
+#[test]
+fn sarif_of_the_example_tenant() {
+    let sarif: Value = serde_json::from_str(&example("sarif")).unwrap();
+    insta::assert_json_snapshot!("contoso_report_sarif", sarif);
+}
+
+/// A change that makes a valid SARIF log invalid.
+type Breakage = fn(&mut Value);
+
+#[test]
+fn the_example_sarif_validates_against_the_oasis_schema_and_a_broken_one_does_not() {
+    let sarif: Value = serde_json::from_str(&example("sarif")).unwrap();
+    assert_valid_sarif(&sarif);
+
+    // The validator really validates: each of these breaks one rule of the schema.
+    let (schemas, index) = sarif_validator();
+    let breakages: [(&str, Breakage); 4] = [
+        ("level outside the enum", |s| {
+            s["runs"][0]["results"][0]["level"] = json!("critical")
+        }),
+        ("no version", |s| {
+            s.as_object_mut().unwrap().remove("version");
+        }),
+        ("negative ruleIndex", |s| {
+            s["runs"][0]["results"][0]["ruleIndex"] = json!(-2)
+        }),
+        ("helpUri that is not a URI", |s| {
+            s["runs"][0]["tool"]["driver"]["rules"][0]["helpUri"] = json!("not a uri")
+        }),
+    ];
+    for (what, break_it) in breakages {
+        let mut broken = sarif.clone();
+        break_it(&mut broken);
+        assert!(
+            schemas.validate(&broken, index).is_err(),
+            "a SARIF log with {what} passed validation"
+        );
+    }
+}
+
+#[test]
+fn the_example_sarif_has_a_result_per_warn_or_fail_and_a_rule_per_check() {
+    let report = example_json();
+    let sarif: Value = serde_json::from_str(&example("sarif")).unwrap();
+    let run = &sarif["runs"][0];
+    let findings = report["findings"].as_array().unwrap();
+    let failing = findings
+        .iter()
+        .filter(|f| f["status"] == "fail" || f["waiver"]["original_status"] == "fail")
+        .count();
+    let warning = findings
+        .iter()
+        .filter(|f| f["status"] == "warn" || f["waiver"]["original_status"] == "warn")
+        .count();
+    let results = run["results"].as_array().unwrap();
+    let level = |l: &str| results.iter().filter(|r| r["level"] == l).count();
+    assert_eq!((level("error"), level("warning")), (failing, warning));
+    let checks: BTreeSet<&str> = findings
+        .iter()
+        .map(|f| f["check"].as_str().unwrap())
+        .collect();
+    let rules: Vec<&str> = run["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, checks.into_iter().collect::<Vec<_>>());
+    for r in results {
+        let location = &r["locations"][0]["logicalLocations"][0];
+        assert_eq!(location["kind"], "resource");
+        assert!(
+            location["fullyQualifiedName"]
+                .as_str()
+                .unwrap()
+                .starts_with("/subscriptions/")
+        );
+    }
+    // The example denies reads on purpose: the run says it was incomplete, and why.
+    let invocation = &run["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], false);
+    let gaps = invocation["toolExecutionNotifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["descriptor"]["id"] == "coverage-gap")
+        .count();
+    assert_eq!(gaps, report["coverage"].as_array().unwrap().len());
+}
+
+#[test]
+fn junit_of_the_example_tenant_parses_back_with_the_right_counts() {
+    let xml = example("junit");
+    insta::assert_snapshot!("contoso_report_junit", xml);
+    let report = example_json();
+    let parsed = quick_junit::Report::deserialize_from_str(&xml)
+        .unwrap_or_else(|e| panic!("the JUnit XML does not parse: {e}"));
+    let s = &report["summary"];
+    let n = |k: &str| s[k].as_u64().unwrap() as usize;
+    let gaps = report["coverage"].as_array().unwrap().len();
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(parsed.tests, findings.len() + gaps);
+    assert_eq!(parsed.failures, n("fail"));
+    assert_eq!(parsed.errors, n("unknown") + gaps);
+    assert_eq!(parsed.skipped, n("not_applicable") + n("waived"));
+    let mut cases: Vec<(&str, &str)> = parsed
+        .test_suites
+        .iter()
+        .flat_map(|s| &s.test_cases)
+        .filter(|c| {
+            !c.classname
+                .as_ref()
+                .unwrap()
+                .as_str()
+                .starts_with("coverage.")
+        })
+        .map(|c| (c.classname.as_ref().unwrap().as_str(), c.name.as_str()))
+        .collect();
+    let mut expected: Vec<(&str, &str)> = findings
+        .iter()
+        .map(|f| {
+            (
+                f["check"].as_str().unwrap(),
+                f["resource"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    cases.sort();
+    expected.sort();
+    assert_eq!(cases, expected);
+}
+
+#[test]
+fn markdown_of_the_example_tenant_has_a_checklist_line_per_check_per_subscription() {
+    let md = example("markdown");
+    insta::assert_snapshot!("contoso_report_markdown", md);
+    let report = example_json();
+    let mut pairs: std::collections::BTreeMap<(String, String), bool> = Default::default();
+    for f in report["findings"].as_array().unwrap() {
+        let settled = ["pass", "not_applicable", "waived"].contains(&f["status"].as_str().unwrap());
+        let key = (
+            f["subscription"].as_str().unwrap().to_string(),
+            f["check"].as_str().unwrap().to_string(),
+        );
+        *pairs.entry(key).or_insert(true) &= settled;
+    }
+    let ticked = md.lines().filter(|l| l.starts_with("- [x] ")).count();
+    let open = md.lines().filter(|l| l.starts_with("- [ ] ")).count();
+    assert_eq!(ticked, pairs.values().filter(|done| **done).count());
+    assert_eq!(open, pairs.values().filter(|done| !**done).count());
+    // CommonMark + GFM tables only: no HTML tags of its own.
+    for tag in ["<br", "<div", "<details", "<table", "<p>", "<span"] {
+        assert!(!md.contains(tag), "raw HTML {tag} in the Markdown");
+    }
+}
+
+#[test]
+fn html_of_the_example_tenant_is_self_contained_and_charts_every_subscription() {
+    let html = example("html");
+    insta::assert_snapshot!("contoso_report_html", html);
+    for external in [
+        "<link", " src=\"", "@import", "url(", "<iframe", "<object", "<embed",
+    ] {
+        assert!(
+            !html.contains(external),
+            "{external} in a self-contained page"
+        );
+    }
+    assert_eq!(html.matches("<script").count(), 1, "one inline script only");
+    let report = example_json();
+    let checks: BTreeSet<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["check"].as_str().unwrap())
+        .collect();
+    for sub in report["scope"]["subscriptions"].as_array().unwrap() {
+        let id = sub["id"].as_str().unwrap();
+        let cells = html
+            .matches(&format!(r#"role="button" data-subscription="{id}""#))
+            .count();
+        assert_eq!(cells, checks.len(), "grid cells of subscription {id}");
+    }
+}
+
+#[test]
+fn csv_of_the_example_tenant_has_one_row_per_finding() {
+    let text = example("csv");
+    insta::assert_snapshot!("contoso_report_csv", text.replace("\r\n", "\n"));
+    let report = example_json();
+    let findings = report["findings"].as_array().unwrap();
+    // RFC 4180: records end in CRLF (a line break inside a quoted field stays a bare LF).
+    assert_eq!(text.matches("\r\n").count(), findings.len() + 1);
+    assert!(text.ends_with("\r\n"));
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        header,
+        [
+            "check",
+            "title",
+            "severity",
+            "status",
+            "original_status",
+            "subscription",
+            "subscription_name",
+            "resource",
+            "message",
+            "evidence",
+            "remediation"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), findings.len());
+    for (row, f) in rows.iter().zip(findings) {
+        assert_eq!(&row[0], f["check"].as_str().unwrap());
+        assert_eq!(&row[3], f["status"].as_str().unwrap());
+        assert_eq!(&row[7], f["resource"].as_str().unwrap());
+        assert_eq!(&row[8], f["message"].as_str().unwrap());
+        let evidence: Value = serde_json::from_str(&row[9]).unwrap();
+        assert_eq!(evidence, f["evidence"]);
+    }
+}
+
+#[test]
+fn one_run_writes_every_format_with_report_flags_and_keeps_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec!["audit", "--snapshot", SNAPSHOT, "--format", "table"];
+    let paths: Vec<(String, PathBuf)> = FORMATS
+        .iter()
+        .map(|f| (f.to_string(), dir.path().join(format!("report.{f}"))))
+        .collect();
+    let flags: Vec<String> = paths
+        .iter()
+        .map(|(f, p)| format!("{f}={}", p.display()))
+        .collect();
+    for flag in &flags {
+        args.extend(["--report", flag.as_str()]);
+    }
+    let out = lzaudit(&args).code(1);
+    assert!(
+        out.stdout.contains("Summary:"),
+        "the table still goes to stdout"
+    );
+    for (format, path) in &paths {
+        let written = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("--report {format} wrote nothing: {e}"))
+            .replace(env!("CARGO_PKG_VERSION"), "[version]");
+        assert_eq!(
+            written,
+            example(format),
+            "--report {format}=FILE differs from --format {format}"
+        );
+    }
+    // Only the reports: no temporary file is left behind.
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        FORMATS.len()
+    );
+}
+
+#[test]
+fn report_flags_are_checked_before_auditing() {
+    let dir = tempfile::tempdir().unwrap();
+    let same = dir.path().join("same.out");
+    let same = same.to_str().unwrap();
+    let cases: [(Vec<String>, &str); 4] = [
+        (
+            vec!["--report".into(), "pdf=x.pdf".into()],
+            "unknown format `pdf`",
+        ),
+        (
+            vec!["--report".into(), "sarif".into()],
+            "expected FORMAT=PATH",
+        ),
+        (
+            vec![
+                "--report".into(),
+                format!("sarif={same}"),
+                "--report".into(),
+                format!("junit={same}"),
+            ],
+            "named twice",
+        ),
+        (
+            vec![
+                "--report".into(),
+                format!("md={same}"),
+                "--output".into(),
+                same.into(),
+            ],
+            "named twice",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let mut args = vec!["audit", "--snapshot", SNAPSHOT];
+        args.extend(extra.iter().map(String::as_str));
+        let out = lzaudit(&args).code(2);
+        assert!(out.stderr.contains(expected), "{extra:?}: {}", out.stderr);
+        assert!(out.stdout.is_empty(), "{extra:?} audited anyway");
+    }
+    assert!(!Path::new(same).exists());
+    let missing = dir.path().join("no/such/dir/report.html");
+    let out = lzaudit(&[
+        "audit",
+        "--snapshot",
+        SNAPSHOT,
+        "--report",
+        &format!("html={}", missing.display()),
+    ])
+    .code(2);
+    assert!(out.stderr.contains("report.html"), "{}", out.stderr);
+}
+
+/// A custom check whose message carries markup, over a cluster whose tag carries a script:
+/// what ARM (or a check author) could put in front of the report's reader.
+#[test]
+fn markup_from_arm_and_check_files_is_inert_in_every_format() {
+    let checks = tempfile::tempdir().unwrap();
+    write(
+        checks.path(),
+        "CUS-900.toml",
+        r#"id = "CUS-900"
+slug = "owner-tag"
+title = "Clusters carry an owner tag <b>bold</b>"
+severity = "high"
+area = "cluster"
+target = "cluster"
+caf = "ownership"
+data = ["Microsoft.ContainerService/managedClusters"]
+references = ["javascript:alert(1)"]
+[docs]
+what = "Reads the owner tag <img src=x onerror=alert(1)>."
+why = "Someone must own it."
+fix = "az aks update -g <rg> -n <aks> --tags owner=<team>"
+[[reads]]
+path = "tags.owner"
+default = ""
+expected = "a team </td></tr> name"
+[logic]
+kind = "cel"
+[[logic.rules]]
+when = "resource.tags.owner != ''"
+status = "fail"
+message = "<script>alert(\"msg\")</script> | the owner tag is set"
+[logic.otherwise]
+status = "pass"
+message = "no owner tag"
+"#,
+    );
+    let work = tempfile::tempdir().unwrap();
+    let snap = small_snapshot(
+        work.path(),
+        json!({"tags": {"owner": "<script>alert('tag')</script>"}}),
+    );
+    let profile = write(work.path(), "p.toml", "[checks]\nselect = [\"CUS-900\"]\n");
+    let path = |f: &str| work.path().join(format!("out.{f}"));
+    let mut args: Vec<String> = [
+        "audit",
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--checks",
+        checks.path().to_str().unwrap(),
+        "--profile",
+        profile.to_str().unwrap(),
+    ]
+    .map(String::from)
+    .to_vec();
+    for f in ["html", "markdown", "junit", "sarif", "csv"] {
+        args.push("--report".into());
+        args.push(format!("{f}={}", path(f).display()));
+    }
+    lzaudit(&args.iter().map(String::as_str).collect::<Vec<_>>()).code(1);
+    let read = |f: &str| std::fs::read_to_string(path(f)).unwrap();
+
+    let html = read("html");
+    assert_eq!(
+        html.matches("<script").count(),
+        1,
+        "only the report's own script"
+    );
+    assert!(html.contains("&lt;script&gt;alert(&quot;msg&quot;)&lt;/script&gt;"));
+    assert!(html.contains("&lt;script&gt;alert(&#39;tag&#39;)&lt;/script&gt;"));
+    for raw in [
+        "<b>bold",
+        "<img src=x",
+        "</td></tr> name",
+        "href=\"javascript",
+    ] {
+        assert!(!html.contains(raw), "{raw} reached the HTML unescaped");
+    }
+
+    let md = read("markdown");
+    for (at, _) in md.match_indices("<script>alert(\"msg\")") {
+        assert_eq!(
+            &md[at - 1..at],
+            "\\",
+            "an unescaped <script> in the Markdown"
+        );
+    }
+    assert!(md.contains("\\<script\\>alert(\"msg\")\\</script\\> \\| the owner tag"));
+    assert!(!md.contains("<b>bold"));
+
+    let junit = quick_junit::Report::deserialize_from_str(&read("junit")).unwrap();
+    assert_eq!(junit.failures, 1);
+
+    let sarif: Value = serde_json::from_str(&read("sarif")).unwrap();
+    assert_valid_sarif(&sarif);
+    let rule = &sarif["runs"][0]["tool"]["driver"]["rules"][0];
+    assert_ne!(rule["helpUri"], "javascript:alert(1)");
+
+    let csv_text = read("csv");
+    let row = csv::Reader::from_reader(csv_text.as_bytes())
+        .records()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        &row[8],
+        "<script>alert(\"msg\")</script> | the owner tag is set"
+    );
+}
+
+/// Runs Chromium headless with the machine's documented flags, killing it after a minute.
+fn chromium(chromium: &Path, args: &[&str]) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let user_data = format!("--user-data-dir={}", profile.path().display());
+    let mut child = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            &user_data,
+        ])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", chromium.display()));
+    let started = Instant::now();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
+    let stderr = child.stderr.take().unwrap();
+    let err_reader =
+        std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium {args:?} did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = reader.join().unwrap();
+    let err = err_reader.join().unwrap();
+    assert!(
+        status.success(),
+        "chromium {args:?} failed: {status}\n{err}"
+    );
+    out
+}
+
+/// Headless Chromium renders the example's HTML report: a screenshot for people to look at
+/// (`target/lzaudit-html-report.png`), and the DOM after the page's script ran, to prove it
+/// initialised without errors and drew a grid row for every subscription.
+#[test]
+fn the_html_report_renders_in_headless_chromium() {
+    let browser = std::env::var_os("LZAUDIT_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    if !browser.exists() {
+        let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+        assert!(
+            !ci,
+            "{} is missing: CI must install chromium (.ci/run does)",
+            browser.display()
+        );
+        eprintln!(
+            "notice: {} not found; skipping the headless-browser test (apt-get install chromium)",
+            browser.display()
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    let html = lzaudit(&["audit", "--snapshot", SNAPSHOT, "--format", "html"]).code(1);
+    std::fs::write(&page, html.stdout).unwrap();
+    let url = format!("file://{}", page.display());
+
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("the target directory")
+        .to_path_buf();
+    let png = target.join("lzaudit-html-report.png");
+    let _ = std::fs::remove_file(&png);
+    chromium(
+        &browser,
+        &[
+            &format!("--screenshot={}", png.display()),
+            "--window-size=1400,2000",
+            "--hide-scrollbars",
+            &url,
+        ],
+    );
+    let bytes = std::fs::read(&png).unwrap_or_else(|e| panic!("no screenshot: {e}"));
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 20_000);
+
+    let dom = chromium(&browser, &["--dump-dom", "--window-size=1400,2000", &url]);
+    let body = &dom[dom.find("<body").expect("a body")..];
+    let body_tag = &body[..body.find('>').unwrap()];
+    assert!(
+        !body_tag.contains("data-errors"),
+        "the page's script failed: {body_tag}"
+    );
+    assert!(
+        body_tag.contains(r#"data-ready="true""#),
+        "the page's script did not finish initialising: {body_tag}"
+    );
+    let report = example_json();
+    let n = report["findings"].as_array().unwrap().len();
+    assert!(
+        dom.contains(&format!(r#"id="f-count">Showing {n} of {n} findings<"#)),
+        "the findings counter was not filled in"
+    );
+    let subscriptions = report["scope"]["subscriptions"].as_array().unwrap();
+    let rows = dom.matches(r#"<g class="row" data-subscription=""#).count();
+    assert_eq!(rows, subscriptions.len());
+    for sub in subscriptions {
+        let id = sub["id"].as_str().unwrap();
+        assert!(
+            dom.contains(&format!(r#"<g class="row" data-subscription="{id}">"#)),
+            "no grid row for subscription {id}"
+        );
+        assert!(
+            dom.contains(&format!(r#"data-subscription="{id}" data-check=""#)),
+            "no grid cell for subscription {id}"
+        );
+    }
+
+    // The filters work: a link that presets them shows exactly the matching findings.
+    let (status, severity) = ("fail", "high");
+    let expected = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == status && f["severity"] == severity)
+        .count();
+    assert!(expected > 0);
+    let filtered = chromium(
+        &browser,
+        &[
+            "--dump-dom",
+            &format!("{url}#status={status}&severity={severity}&bad=%E0%A4%A"),
+        ],
+    );
+    assert!(
+        filtered.contains(r#"data-ready="true""#) && !filtered.contains("data-errors"),
+        "the page's script failed with preset filters"
+    );
+    let articles: Vec<&str> = filtered
+        .split("<article ")
+        .skip(1)
+        .map(|a| &a[..a.find('>').unwrap()])
+        .collect();
+    assert_eq!(articles.len(), n);
+    let shown: Vec<&&str> = articles.iter().filter(|a| !a.contains("hidden")).collect();
+    assert_eq!(shown.len(), expected);
+    assert!(
+        shown
+            .iter()
+            .all(|a| a.contains(r#"data-status="fail""#) && a.contains(r#"data-severity="high""#))
+    );
+    assert!(filtered.contains(&format!("Showing {expected} of {n} findings")));
+    eprintln!("screenshot: {}", png.display());
+}
