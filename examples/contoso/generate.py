@@ -148,13 +148,33 @@ HARDENED = {
     "autoUpgradeProfile": {"upgradeChannel": "stable", "nodeOSUpgradeChannel": "NodeImage"},
 }
 
+HARDENED_POOLS = lambda sub, rg, name: [
+    {"name": "system", "mode": "System", "count": 3, "vmSize": "Standard_D4ds_v5",
+     "type": "VirtualMachineScaleSets", "osType": "Linux", "osSKU": "AzureLinux",
+     "orchestratorVersion": "1.33.2", "currentOrchestratorVersion": "1.33.2",
+     "nodeImageVersion": "AKSAzureLinux-V3gen2-202510.01.0", "maxPods": 110,
+     "availabilityZones": ["1", "2", "3"], "provisioningState": "Succeeded",
+     "nodeTaints": ["CriticalAddonsOnly=true:NoSchedule"], "enableEncryptionAtHost": True,
+     "enableNodePublicIP": False, "securityProfile": {"sshAccess": "Disabled"},
+     "vnetSubnetID": f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/vnet-{name}/subnets/snet-nodes"},
+    {"name": "apps", "mode": "User", "count": 3, "vmSize": "Standard_D8ds_v5",
+     "type": "VirtualMachineScaleSets", "osType": "Linux", "osSKU": "AzureLinux",
+     "orchestratorVersion": "1.33.2", "currentOrchestratorVersion": "1.33.2",
+     "availabilityZones": ["1", "2", "3"], "provisioningState": "Succeeded",
+     "enableEncryptionAtHost": True, "enableNodePublicIP": False, "securityProfile": {"sshAccess": "Disabled"},
+     "vnetSubnetID": f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/vnet-{name}/subnets/snet-nodes"},
+]
+
 CLUSTERS = [
     # The reference cluster: private, Entra + Azure RBAC, everything on.
     cluster(S_CORP_PROD, "rg-aks-prod", "aks-corp-prod", K_CORP_PROD, patch(copy.deepcopy(HARDENED), {
         "apiServerAccessProfile": {"enablePrivateCluster": True, "privateDNSZone": "system",
-                                   "enablePrivateClusterPublicFQDN": False},
+                                   "enablePrivateClusterPublicFQDN": False, "disableRunCommand": True},
+        "networkProfile": {"outboundType": "userDefinedRouting"},
+        "nodeResourceGroupProfile": {"restrictionLevel": "ReadOnly"},
+        "securityProfile": {"imageIntegrity": {"enabled": True}},
         "privateFQDN": "aks-corp-prod-1a2b3c4d.privatelink.westeurope.azmk8s.io", "fqdn": None,
-    })),
+    }), extra={"properties": {"agentPoolProfiles": HARDENED_POOLS(S_CORP_PROD, "rg-aks-prod", "aks-corp-prod")}}),
     # A dev cluster in Corp that was never made private, with local accounts and few add-ons.
     cluster(S_CORP_DEV, "rg-aks-dev", "aks-corp-dev", K_CORP_DEV, {
         "enableRBAC": True,
@@ -163,6 +183,8 @@ CLUSTERS = [
         "apiServerAccessProfile": {"authorizedIPRanges": ["198.51.100.0/24"]},
         "addonProfiles": {"azurepolicy": {"enabled": False}},
         "autoUpgradeProfile": {"upgradeChannel": "patch", "nodeOSUpgradeChannel": "Unmanaged"},
+        "networkProfile": {"outboundType": "userDefinedRouting", "networkPolicy": "none"},
+        "podIdentityProfile": {"enabled": True, "allowNetworkPluginKubenet": False},
     }),
     # An internet-facing cluster deployed from an old template: public API server, no Entra ID,
     # no Kubernetes RBAC at all.
@@ -173,19 +195,31 @@ CLUSTERS = [
         "autoUpgradeProfile": {"upgradeChannel": "none", "nodeOSUpgradeChannel": "None"},
         "securityProfile": {"workloadIdentity": {"enabled": True}},
         "oidcIssuerProfile": {"enabled": False},
-    }),
+        "kubernetesVersion": "1.29", "currentKubernetesVersion": "1.29.15",
+        "servicePrincipalProfile": {"clientId": "5e5e5e5e-0000-4000-8000-0000000000e1"},
+    }, extra={"identity": None, "properties": {"identityProfile": None, "agentPoolProfiles": [{
+        "name": "system", "mode": "System", "count": 3, "vmSize": "Standard_D4ds_v5",
+        "type": "VirtualMachineScaleSets", "osType": "Linux", "osSKU": "Ubuntu",
+        "orchestratorVersion": "1.29.15", "currentOrchestratorVersion": "1.29.15",
+        "enableNodePublicIP": True, "enableEncryptionAtHost": False,
+        "vnetSubnetID": f"/subscriptions/{S_ONLINE_WEB}/resourceGroups/rg-aks-web/providers/Microsoft.Network/virtualNetworks/vnet-aks-online-web/subnets/snet-nodes",
+    }]}}),
     # The API cluster: public but restricted, hardened, in an AKS-only subscription.
     cluster(S_ONLINE_API, "rg-aks-api", "aks-online-api", K_API, patch(copy.deepcopy(HARDENED), {
         "apiServerAccessProfile": {"authorizedIPRanges": ["203.0.113.0/24", "198.51.100.16/28"]},
         "securityProfile": {"azureKeyVaultKms": None},
-    })),
+        "networkProfile": {"outboundType": "managedNATGateway"},
+        "nodeResourceGroupProfile": {"restrictionLevel": "Unrestricted"},
+    }), extra={"properties": {"agentPoolProfiles": HARDENED_POOLS(S_ONLINE_API, "rg-aks-api", "aks-online-api")}}),
     # A batch cluster in the web subscription; its payload spells the type `ManagedClusters`.
     cluster(S_ONLINE_WEB, "rg-aks-batch", "aks-online-batch", K_BATCH, patch(copy.deepcopy(HARDENED), {
         "apiServerAccessProfile": {"authorizedIPRanges": ["0.0.0.0/0"]},
-        "securityProfile": {"defender": None, "azureKeyVaultKms": None},
-        "autoUpgradeProfile": {"nodeOSUpgradeChannel": "SecurityPatch"},
+        "securityProfile": {"defender": None, "azureKeyVaultKms": None, "imageCleaner": {"enabled": False}},
+        "autoUpgradeProfile": {"upgradeChannel": "node-image", "nodeOSUpgradeChannel": "SecurityPatch"},
     }), extra={"type": "Microsoft.ContainerService/ManagedClusters"}),
 ]
+
+C = {c["name"]: c for c in CLUSTERS}
 
 # ---------------------------------------------------------------- registries
 def registry(sub, rg, name, properties, sku="Premium"):
@@ -223,6 +257,7 @@ ACR_WEB = registry(S_ONLINE_WEB, "rg-acr-web", "acrcontosoweb", {
     "adminUserEnabled": True,
 }, sku="Standard")
 ACR_API = registry(S_ONLINE_API, "rg-acr-api", "acrcontosoapi", {
+    "networkRuleBypassOptions": "None",
     "publicNetworkAccess": "Enabled", "networkRuleSet": {"defaultAction": "Deny",
                                                          "ipRules": [{"action": "Allow", "value": "203.0.113.0/24"}]},
     "roleAssignmentMode": "AbacRepositoryPermissions",
@@ -230,8 +265,11 @@ ACR_API = registry(S_ONLINE_API, "rg-acr-api", "acrcontosoapi", {
 })
 CONN_CORP = connection(ACR_CORP, "pe-acrcontosocorpprod.1f2e3d", "Approved", "rg-network")
 CONN_API = connection(ACR_API, "pe-acrcontosoapi.4c5b6a", "Pending", "rg-network")
+CONN_API_HUB = connection(ACR_API, "pe-acrcontosoapi-hub.7d8e9f", "Approved", "rg-hub")
+CONN_API_HUB["properties"]["privateEndpoint"]["id"] = (
+    f"/subscriptions/{S_MANAGEMENT}/resourceGroups/rg-hub/providers/Microsoft.Network/privateEndpoints/pe-acrcontosoapi")
 ACR_CORP["properties"]["privateEndpointConnections"] = [CONN_CORP]
-ACR_API["properties"]["privateEndpointConnections"] = [CONN_API]
+ACR_API["properties"]["privateEndpointConnections"] = [CONN_API, CONN_API_HUB]
 REGISTRIES = [ACR_CORP, ACR_WEB, ACR_API]
 
 TOKENS = [{
@@ -261,8 +299,18 @@ ROLE_ASSIGNMENTS = [
     role(ACR_API["id"], REPO_READER, K_API, n=5),
     role(ACR_WEB["id"], ACR_PULL, K_BATCH, n=8),
     role(ACR_API["id"], ACR_PULL, K_BATCH, n=6),                # AcrPull is not honoured on an ABAC registry
-    role(f"/subscriptions/{S_CORP_PROD}/resourceGroups/rg-acr-prod", CONTRIBUTOR,
-         "f6f6f6f6-0000-4000-8000-000000000001", ptype="Group", n=7),
+    role(ACR_CORP["id"], ACR_PUSH, "f6f6f6f6-0000-4000-8000-00000000c1c1", n=7),   # the build pipeline
+    role(ACR_WEB["id"], ACR_PUSH, "f6f6f6f6-0000-4000-8000-0000000000d1", ptype="User", n=9),  # a developer
+]
+
+AKS_CLUSTER_ADMIN = "0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8"
+AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
+OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+CLUSTER_ROLE_ASSIGNMENTS = [
+    role(C["aks-corp-prod"]["id"], AKS_RBAC_CLUSTER_ADMIN, "f6f6f6f6-0000-4000-8000-0000000000a1", ptype="Group", n=20),
+    role(f"/subscriptions/{S_CORP_DEV}/resourceGroups/rg-aks-dev", CONTRIBUTOR, "f6f6f6f6-0000-4000-8000-0000000000d2", ptype="User", n=21),
+    role(C["aks-online-web"]["id"], AKS_CLUSTER_ADMIN, "f6f6f6f6-0000-4000-8000-00000000c1c2", n=22),
+    role(C["aks-online-api"]["id"], AKS_RBAC_CLUSTER_ADMIN, "f6f6f6f6-0000-4000-8000-0000000000a2", ptype="Group", n=23),
 ]
 
 # ---------------------------------------------------------------- machines and pricings
@@ -309,19 +357,19 @@ def pricings(sub, plans):
     return out
 
 
-def containers(sensor, registry_va):
+def containers(sensor, registry_va, gating=False):
     flag = lambda on: "True" if on else "False"
     return {"extensions": [
         {"name": "ContainerRegistriesVulnerabilityAssessments", "isEnabled": flag(registry_va)},
         {"name": "AgentlessDiscoveryForKubernetes", "isEnabled": "True"},
         {"name": "AgentlessVmScanning", "isEnabled": "True"},
         {"name": "ContainerSensor", "isEnabled": flag(sensor),
-         "additionalExtensionProperties": {"SecurityGatingEnabled": "False"}},
+         "additionalExtensionProperties": {"SecurityGatingEnabled": flag(gating)}},
     ]}
 
 
 PRICINGS = (
-    pricings(S_CORP_PROD, {"Containers": ("Standard", containers(True, True)), "VirtualMachines": ("Free", {})})
+    pricings(S_CORP_PROD, {"Containers": ("Standard", containers(True, True, gating=True)), "VirtualMachines": ("Free", {})})
     + pricings(S_CORP_DEV, {"Containers": ("Standard", containers(True, True)), "VirtualMachines": ("Free", {})})
     + pricings(S_ONLINE_WEB, {"Containers": ("Free", {}), "VirtualMachines": ("Standard", {"subPlan": "P2"})})
     + pricings(S_ONLINE_API, {"Containers": ("Standard", containers(False, True)), "VirtualMachines": ("Free", {})})
@@ -374,7 +422,24 @@ DEFINITIONS = [
     definition("5eb6d64a-4086-4d7a-92da-ec51aed0332d", "Configure Microsoft Defender for Servers plan", "All", "DeployIfNotExists", ["DeployIfNotExists", "Disabled"]),
     definition("c9ddb292-b203-4738-aead-18e2716e858f", "Configure Microsoft Defender for Containers to be enabled", "All", "DeployIfNotExists", ["DeployIfNotExists", "Disabled"]),
     definition("64def556-fbad-4622-930e-72d1d5589bf5", "Configure Azure Kubernetes Service clusters to enable Defender profile", "Indexed", "DeployIfNotExists", ["DeployIfNotExists", "Disabled"]),
+    definition("021f8078-41a0-40e6-81b6-c6597da9f3ee", "Kubernetes cluster container images should not include latest image tag", K8S, "Audit", ["Audit", "Deny", "Disabled"]),
+    definition("febd0533-8e55-448f-b837-bd0e06f16469", "Kubernetes cluster containers should only use allowed images", K8S, "Deny", ["Audit", "Deny", "Disabled"]),
+    definition("975ce327-682c-4f2e-aa46-b9598289b86c", "Kubernetes cluster containers should only use allowed seccomp profiles", K8S, "Audit", ["Audit", "Deny", "Disabled"]),
+    definition("511f5417-5d12-434d-ab2e-816901e72a5e", "Kubernetes cluster containers should only use allowed AppArmor profiles", K8S, "Audit", ["Audit", "Deny", "Disabled"]),
+    definition("df49d893-a74c-421d-bc95-c663042e5b80", "Kubernetes cluster containers should run with a read only root file system", K8S, "Audit", ["Audit", "Deny", "Disabled"]),
+    definition("f06ddb64-5fa3-4b77-b166-acb36f7f6042", "Kubernetes cluster pods and containers should only run with approved user and group IDs", K8S, "Audit", ["Audit", "Deny", "Disabled"]),
+    definition("cf426bb8-b320-4321-8545-1b784a5df3a4", "[Preview]: [Image Integrity] Kubernetes clusters should only use images signed by notation", K8S, "Audit", ["Audit", "Disabled"]),
 ]
+# Parameters the built-in definitions declare besides `effect` (azure-policy built-in files, trimmed).
+DEFINITION_PARAMETERS = {
+    "febd0533-8e55-448f-b837-bd0e06f16469": {"allowedContainerImagesRegex": {"type": "String"}},
+    "975ce327-682c-4f2e-aa46-b9598289b86c": {"allowedProfiles": {"type": "Array", "defaultValue": []}},
+    "511f5417-5d12-434d-ab2e-816901e72a5e": {"allowedProfiles": {"type": "Array", "defaultValue": ["runtime/default"]}},
+    "f06ddb64-5fa3-4b77-b166-acb36f7f6042": {"runAsUserRule": {"type": "String", "defaultValue": "MustRunAsNonRoot"},
+                                             "runAsUserRanges": {"type": "Object", "defaultValue": {"ranges": []}}},
+}
+for d in DEFINITIONS:
+    d["properties"]["parameters"].update(DEFINITION_PARAMETERS.get(d["name"], {}))
 
 
 def set_definition(name, display, version, parameters, members):
@@ -409,6 +474,43 @@ SETS = [
         ("ACRDenyPaasPublicIP", "0fdf0491-d080-4575-b627-ad0e843cba0f", "ACRPublicIpDenyEffect"),
     ]),
 ]
+
+
+def builtin_set(guid, display, version, members):
+    """A built-in initiative: members pass `[parameters('effect')]` and their own literals."""
+    return {
+        "id": f"/providers/Microsoft.Authorization/policySetDefinitions/{guid}", "name": guid,
+        "type": "Microsoft.Authorization/policySetDefinitions",
+        "properties": {"displayName": display, "policyType": "BuiltIn",
+                       "metadata": {"version": version, "category": "Kubernetes"},
+                       "parameters": {"effect": {"type": "String", "defaultValue": "Audit",
+                                                 "allowedValues": ["audit", "Audit", "deny", "Deny", "disabled", "Disabled"]},
+                                      "excludedNamespaces": {"type": "Array", "defaultValue": [
+                                          "kube-system", "gatekeeper-system", "azure-arc", "azure-extensions-usage-system"]}},
+                       "policyDefinitions": [
+                           {"policyDefinitionId": f"/providers/Microsoft.Authorization/policyDefinitions/{member}",
+                            "policyDefinitionReferenceId": ref,
+                            "parameters": patch({"effect": {"value": "[parameters('effect')]"},
+                                                 "excludedNamespaces": {"value": "[parameters('excludedNamespaces')]"}}, literals)}
+                           for ref, member, literals in members]},
+    }
+
+
+PSS_RESTRICTED = builtin_set("42b8ef37-b724-4e24-bbc8-7a7708edfe00", "Kubernetes cluster pod security restricted standards for Linux-based workloads", "2.5.0", [
+    ("NoPrivilegedContainers", "95edb821-ddaf-4404-9732-666045e056b4", {}),
+    ("NoPrivilegeEscalation", "1c6e92c9-99f0-4e55-9cf2-0c234dc48f99", {}),
+    ("AllowedUsersGroups", "f06ddb64-5fa3-4b77-b166-acb36f7f6042",
+     {"runAsUserRule": {"value": "MustRunAsNonRoot"}, "runAsUserRanges": {"value": {"ranges": []}}}),
+    ("AllowedSeccompProfiles", "975ce327-682c-4f2e-aa46-b9598289b86c",
+     {"allowedProfiles": {"value": ["runtime/default", "docker/default"]}}),
+])
+PSS_BASELINE = builtin_set("a8640138-9b0a-4a28-b8cb-1666c838647d", "Kubernetes cluster pod security baseline standards for Linux-based workloads", "1.4.0", [
+    ("NoPrivilegedContainers", "95edb821-ddaf-4404-9732-666045e056b4", {}),
+])
+SAFEGUARDS = builtin_set("c047ea8e-9c78-49b2-958b-37e56d291a44", "Deployment safeguards should help guide developers towards AKS recommended best practices", "3.0.0", [
+    ("NoLatestImageTag", "021f8078-41a0-40e6-81b6-c6597da9f3ee", {}),
+])
+SETS += [PSS_RESTRICTED, PSS_BASELINE, SAFEGUARDS]
 
 
 def assignment(scope, name, definition_id, parameters, enforcement="Default", not_scopes=(), version=None):
@@ -446,6 +548,20 @@ ASSIGNMENTS = [
     assignment(sub_id(S_CORP_DEV), "Enforce-AKS-HTTPS-dev", builtin("1a5b4dca-0b6f-4cf5-907c-56316bc1bf3d"), {"effect": "Deny"},
                enforcement="DoNotEnforce"),
     assignment(mg_id("contoso-corp"), "Deny-Public-Endpoints", SETS[1]["id"], {}),
+    # Corp: the restricted pod security standard, enforced, plus what it lacks.
+    assignment(mg_id("contoso-corp"), "Deny-Pod-Restricted", PSS_RESTRICTED["id"], {"effect": "Deny"}),
+    assignment(mg_id("contoso-corp"), "Deny-Latest-Tag", builtin("021f8078-41a0-40e6-81b6-c6597da9f3ee"), {"effect": "Deny"}),
+    assignment(mg_id("contoso-corp"), "Enforce-Image-Source", builtin("febd0533-8e55-448f-b837-bd0e06f16469"),
+               {"effect": "Deny", "allowedContainerImagesRegex": r"^(acrcontosocorpprod\.azurecr\.io|mcr\.microsoft\.com)/.+$"}),
+    assignment(sub_id(S_CORP_PROD), "Deny-AppArmor-Unconfined", builtin("511f5417-5d12-434d-ab2e-816901e72a5e"), {"effect": "Deny"}),
+    assignment(sub_id(S_CORP_PROD), "Deny-Writable-RootFS", builtin("df49d893-a74c-421d-bc95-c663042e5b80"), {"effect": "Deny"}),
+    assignment(sub_id(S_CORP_PROD), "Audit-Image-Signatures", builtin("cf426bb8-b320-4321-8545-1b784a5df3a4"), {"effect": "Audit"}),
+    # Online: the baseline standard in audit mode, not for the web subscription.
+    assignment(mg_id("contoso-online"), "Audit-Pod-Baseline", PSS_BASELINE["id"], {"effect": "Audit"},
+               not_scopes=[sub_id(S_ONLINE_WEB)]),
+    assignment(sub_id(S_ONLINE_API), "AKS-Deployment-Safeguards", SAFEGUARDS["id"], {"effect": "Audit"}),
+    assignment(sub_id(S_ONLINE_API), "Enforce-Image-Source-Api", builtin("febd0533-8e55-448f-b837-bd0e06f16469"),
+               {"effect": "Deny", "allowedContainerImagesRegex": r"^(acrcontosoapi\.azurecr\.io|docker\.io)/.+$"}),
 ]
 
 EXEMPTIONS = [patch(example("policy/listPolicyExemptionsForSubscription.json", "/responses/200/body/value/0"), {
@@ -457,6 +573,292 @@ EXEMPTIONS = [patch(example("policy/listPolicyExemptionsForSubscription.json", "
                    "description": "Only AKS node pools run here; nodes are covered by Defender for Containers",
                    "metadata": {"reason": "CAF AKS guidance: disable Defender for Servers in AKS-only subscriptions"}},
 })]
+
+# ---------------------------------------------------------------- network
+def rid(sub, rg, provider_path):
+    return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{provider_path}"
+
+
+def vnet(sub, rg, name, prefix, subnets, dns_servers=(), peerings=()):
+    vid = rid(sub, rg, f"Microsoft.Network/virtualNetworks/{name}")
+    return {
+        "id": vid, "name": name, "type": "Microsoft.Network/virtualNetworks", "location": "westeurope",
+        "etag": 'W/"00000000-0000-0000-0000-000000000000"',
+        "properties": {
+            "provisioningState": "Succeeded", "addressSpace": {"addressPrefixes": [prefix]},
+            "dhcpOptions": {"dnsServers": list(dns_servers)},
+            "subnets": [{"name": sn, "id": f"{vid}/subnets/{sn}", "type": "Microsoft.Network/virtualNetworks/subnets",
+                         "properties": patch({"provisioningState": "Succeeded", "addressPrefix": ap}, extra)}
+                        for sn, ap, extra in subnets],
+            "virtualNetworkPeerings": [
+                {"name": pn, "id": f"{vid}/virtualNetworkPeerings/{pn}",
+                 "properties": {"provisioningState": "Succeeded", "peeringState": "Connected",
+                                "remoteVirtualNetwork": {"id": remote}, "allowVirtualNetworkAccess": True,
+                                "allowForwardedTraffic": True, "useRemoteGateways": False}}
+                for pn, remote in peerings],
+        },
+    }
+
+
+def route_table(sub, rg, name, routes):
+    tid = rid(sub, rg, f"Microsoft.Network/routeTables/{name}")
+    return {
+        "id": tid, "name": name, "type": "Microsoft.Network/routeTables", "location": "westeurope",
+        "properties": {"provisioningState": "Succeeded", "disableBgpRoutePropagation": True,
+                       "routes": [{"name": rn, "id": f"{tid}/routes/{rn}",
+                                   "properties": patch({"provisioningState": "Succeeded", "addressPrefix": prefix,
+                                                        "nextHopType": hop}, {"nextHopIpAddress": ip} if ip else {})}
+                                  for rn, prefix, hop, ip in routes]},
+    }
+
+
+def nsg(sub, rg, name, rules):
+    nid = rid(sub, rg, f"Microsoft.Network/networkSecurityGroups/{name}")
+    return {
+        "id": nid, "name": name, "type": "Microsoft.Network/networkSecurityGroups", "location": "westeurope",
+        "properties": {"provisioningState": "Succeeded",
+                       "securityRules": [{"name": rn, "id": f"{nid}/securityRules/{rn}",
+                                          "properties": {"provisioningState": "Succeeded", "protocol": "Tcp",
+                                                         "sourcePortRange": "*", "destinationAddressPrefix": "*",
+                                                         "access": access, "priority": prio, "direction": "Inbound",
+                                                         "destinationPortRange": port, "sourceAddressPrefix": source}}
+                                         for rn, prio, access, port, source in rules]},
+    }
+
+
+HUB_VNET = rid(S_MANAGEMENT, "rg-hub", "Microsoft.Network/virtualNetworks/vnet-hub")
+FIREWALL_IP = "10.0.1.4"
+RT_CORP_PROD = route_table(S_CORP_PROD, "rg-aks-prod", "rt-aks-corp-prod", [
+    ("default-to-firewall", "0.0.0.0/0", "VirtualAppliance", FIREWALL_IP)])
+RT_CORP_DEV = route_table(S_CORP_DEV, "rg-aks-dev", "rt-aks-corp-dev", [
+    ("onprem", "10.0.0.0/8", "VirtualNetworkGateway", None)])
+NSG_CORP_PROD = nsg(S_CORP_PROD, "rg-aks-prod", "nsg-aks-corp-prod", [
+    ("allow-https-from-hub", 200, "Allow", "443", "10.0.0.0/16")])
+NSG_CORP_DEV = nsg(S_CORP_DEV, "rg-aks-dev", "nsg-aks-corp-dev", [
+    ("allow-ssh-anywhere", 300, "Allow", "22", "Internet")])
+NSG_ONLINE_API = nsg(S_ONLINE_API, "rg-aks-api", "nsg-aks-online-api", [
+    ("allow-https-in", 200, "Allow", "443", "Internet")])
+
+
+def node_vnet(sub, rg, cluster_name, prefix, route=None, nsg_body=None, extra_subnets=(), **kw):
+    extra = {}
+    if route:
+        extra["routeTable"] = {"id": route["id"]}
+    if nsg_body:
+        extra["networkSecurityGroup"] = {"id": nsg_body["id"]}
+    return vnet(sub, rg, f"vnet-{cluster_name}", prefix,
+                [("snet-nodes", prefix.replace("/16", "/20"), extra)] + list(extra_subnets), **kw)
+
+
+VNETS = [
+    vnet(S_MANAGEMENT, "rg-hub", "vnet-hub", "10.0.0.0/16",
+         [("AzureFirewallSubnet", "10.0.1.0/26", {}), ("snet-shared-pe", "10.0.2.0/24", {"privateEndpointNetworkPolicies": "Disabled"})],
+         peerings=[("to-aks-corp-prod", rid(S_CORP_PROD, "rg-aks-prod", "Microsoft.Network/virtualNetworks/vnet-aks-corp-prod")),
+                   ("to-aks-corp-dev", rid(S_CORP_DEV, "rg-aks-dev", "Microsoft.Network/virtualNetworks/vnet-aks-corp-dev"))]),
+    node_vnet(S_CORP_PROD, "rg-aks-prod", "aks-corp-prod", "10.10.0.0/16", RT_CORP_PROD, NSG_CORP_PROD,
+              extra_subnets=[("snet-pe", "10.10.32.0/24", {"privateEndpointNetworkPolicies": "Disabled"})],
+              peerings=[("to-hub", HUB_VNET)]),
+    node_vnet(S_CORP_DEV, "rg-aks-dev", "aks-corp-dev", "10.11.0.0/16", RT_CORP_DEV, NSG_CORP_DEV,
+              peerings=[("to-hub", HUB_VNET)]),
+    node_vnet(S_ONLINE_WEB, "rg-aks-web", "aks-online-web", "10.20.0.0/16"),
+    node_vnet(S_ONLINE_WEB, "rg-aks-batch", "aks-online-batch", "10.21.0.0/16"),
+    node_vnet(S_ONLINE_API, "rg-aks-api", "aks-online-api", "10.30.0.0/16", None, NSG_ONLINE_API,
+              dns_servers=["10.0.1.68"]),
+]
+
+ZONE_ID = rid(S_CORP_PROD, "rg-dns", "Microsoft.Network/privateDnsZones/privatelink.azurecr.io")
+PRIVATE_DNS_ZONES = [{
+    "id": ZONE_ID, "name": "privatelink.azurecr.io", "type": "Microsoft.Network/privateDnsZones",
+    "location": "global", "etag": "00000000-0000-0000-0000-000000000000",
+    "properties": {"maxNumberOfRecordSets": 25000, "numberOfRecordSets": 3, "maxNumberOfVirtualNetworkLinks": 1000,
+                   "numberOfVirtualNetworkLinks": 1, "maxNumberOfVirtualNetworkLinksWithRegistration": 100,
+                   "numberOfVirtualNetworkLinksWithRegistration": 0, "provisioningState": "Succeeded"},
+}]
+ZONE_LINKS = [{
+    "id": f"{ZONE_ID}/virtualNetworkLinks/link-{name}", "name": f"link-{name}",
+    "type": "Microsoft.Network/privateDnsZones/virtualNetworkLinks", "location": "global",
+    "etag": "00000000-0000-0000-0000-000000000000",
+    "properties": {"virtualNetwork": {"id": vnet_id}, "registrationEnabled": False,
+                   "virtualNetworkLinkState": "Completed", "provisioningState": "Succeeded"},
+} for name, vnet_id in [("aks-corp-prod", VNETS[1]["id"]), ("hub", HUB_VNET)]]
+PE_CORP_ID = CONN_CORP["properties"]["privateEndpoint"]["id"]
+PE_CORP = patch(example("network/PrivateEndpointGet.json"), {
+    "id": PE_CORP_ID, "name": PE_CORP_ID.rsplit("/", 1)[1], "location": "westeurope",
+    "properties": {
+        "subnet": {"id": f"{VNETS[1]['id']}/subnets/snet-pe"},
+        "privateLinkServiceConnections": [{
+            "id": f"{PE_CORP_ID}/privateLinkServiceConnections/{CONN_CORP['name']}",
+            "properties": {"privateLinkServiceId": ACR_CORP["id"], "groupIds": ["registry"],
+                           "requestMessage": None,
+                           "privateLinkServiceConnectionState": {"status": "Approved", "description": "Auto-Approved",
+                                                                 "actionsRequired": "None"}}}],
+        "networkInterfaces": [{"id": rid(S_CORP_PROD, "rg-network", "Microsoft.Network/networkInterfaces/pe-acrcontosocorpprod.nic")}],
+        "customDnsConfigs": [{"fqdn": "acrcontosocorpprod.azurecr.io", "ipAddresses": ["10.10.32.4"]}],
+        "ipConfigurations": [],
+    },
+})
+PE_CORP_ZONE_GROUP = patch(example("network/PrivateEndpointDnsZoneGroupGet.json"), {
+    "id": f"{PE_CORP_ID}/privateDnsZoneGroups/default", "name": "default",
+    "type": "Microsoft.Network/privateEndpoints/privateDnsZoneGroups",
+    "properties": {"privateDnsZoneConfigs": [{
+        "name": "privatelink-azurecr-io",
+        "properties": {"privateDnsZoneId": ZONE_ID, "recordSets": [
+            {"recordType": "A", "recordSetName": "acrcontosocorpprod", "fqdn": "acrcontosocorpprod.privatelink.azurecr.io",
+             "ttl": 10, "ipAddresses": ["10.10.32.4"]},
+            {"recordType": "A", "recordSetName": "acrcontosocorpprod.westeurope.data",
+             "fqdn": "acrcontosocorpprod.westeurope.data.privatelink.azurecr.io", "ttl": 10, "ipAddresses": ["10.10.32.5"]}]}}]},
+})
+def private_endpoint(pe_id, subnet_id, registry_body, connection_body, ip):
+    pe = patch(example("network/PrivateEndpointGet.json"), {
+        "id": pe_id, "name": pe_id.rsplit("/", 1)[1], "location": "westeurope",
+        "properties": {
+            "subnet": {"id": subnet_id},
+            "privateLinkServiceConnections": [{
+                "id": f"{pe_id}/privateLinkServiceConnections/{connection_body['name']}",
+                "properties": {"privateLinkServiceId": registry_body["id"], "groupIds": ["registry"],
+                               "requestMessage": None,
+                               "privateLinkServiceConnectionState": {"status": "Approved", "description": "Auto-Approved",
+                                                                     "actionsRequired": "None"}}}],
+            "networkInterfaces": [{"id": f"{pe_id.rsplit('/providers/', 1)[0]}/providers/Microsoft.Network/networkInterfaces/{pe_id.rsplit('/', 1)[1]}.nic"}],
+            "customDnsConfigs": [{"fqdn": f"{registry_body['name']}.azurecr.io", "ipAddresses": [ip]}],
+            "ipConfigurations": [],
+        },
+    })
+    name = registry_body["name"]
+    group = patch(example("network/PrivateEndpointDnsZoneGroupGet.json"), {
+        "id": f"{pe_id}/privateDnsZoneGroups/default", "name": "default",
+        "type": "Microsoft.Network/privateEndpoints/privateDnsZoneGroups",
+        "properties": {"privateDnsZoneConfigs": [{
+            "name": "privatelink-azurecr-io",
+            "properties": {"privateDnsZoneId": ZONE_ID, "recordSets": [
+                {"recordType": "A", "recordSetName": name, "fqdn": f"{name}.privatelink.azurecr.io", "ttl": 10, "ipAddresses": [ip]}]}}]},
+    })
+    return [pe, group]
+
+
+API_PE = private_endpoint(CONN_API_HUB["properties"]["privateEndpoint"]["id"], f"{HUB_VNET}/subnets/snet-shared-pe",
+                          ACR_API, CONN_API_HUB, "10.0.2.4")
+NETWORK = VNETS + API_PE + [RT_CORP_PROD, RT_CORP_DEV, NSG_CORP_PROD, NSG_CORP_DEV, NSG_ONLINE_API] \
+    + PRIVATE_DNS_ZONES + ZONE_LINKS + [PE_CORP, PE_CORP_ZONE_GROUP]
+
+# ---------------------------------------------------------------- monitoring, Defender assessments
+LAW = f"/subscriptions/{S_MANAGEMENT}/resourceGroups/rg-monitor/providers/Microsoft.OperationalInsights/workspaces/law-contoso"
+
+
+def diagnostic(resource_id, name, logs):
+    return {
+        "id": f"{resource_id}/providers/microsoft.insights/diagnosticSettings/{name}",
+        "type": "Microsoft.Insights/diagnosticSettings", "name": name,
+        "properties": {"workspaceId": LAW, "logAnalyticsDestinationType": "Dedicated",
+                       "metrics": [{"category": "AllMetrics", "enabled": True,
+                                    "retentionPolicy": {"enabled": False, "days": 0}}],
+                       "logs": [patch({"enabled": True, "retentionPolicy": {"enabled": False, "days": 0}},
+                                      {("categoryGroup" if group else "category"): value})
+                                for value, group in logs]},
+    }
+
+
+DIAGNOSTICS = [
+    diagnostic(C["aks-corp-prod"]["id"], "aks-audit", [("kube-audit-admin", False), ("guard", False)]),
+    diagnostic(C["aks-online-api"]["id"], "aks-audit", [("kube-audit", False)]),
+    diagnostic(ACR_CORP["id"], "acr-audit", [("allLogs", True)]),
+    diagnostic(ACR_API["id"], "acr-logins", [("ContainerRegistryLoginEvents", False)]),
+]
+
+RUNNING_IMAGES_VA = "c609cf0f-71ab-41e9-a3c6-9a1f7fe1b8d5"
+REGISTRY_IMAGES_VA = "c0b7cfc6-3172-465a-b378-53c7ff2cc0d5"
+
+
+def assessment(resource_id, key, display, code, severity, description=None):
+    return {
+        "id": f"{resource_id}/providers/Microsoft.Security/assessments/{key}", "name": key,
+        "type": "Microsoft.Security/assessments",
+        "properties": {
+            "resourceDetails": {"Source": "Azure", "Id": resource_id},
+            "displayName": display,
+            "status": patch({"code": code}, {"description": description} if description else {}),
+            "metadata": {"displayName": display, "severity": severity, "assessmentType": "BuiltIn",
+                         "categories": ["Compute"], "userImpact": "Low", "implementationEffort": "Low"},
+        },
+    }
+
+
+ASSESSMENTS = [
+    assessment(C["aks-corp-prod"]["id"], RUNNING_IMAGES_VA, "Azure running container images should have vulnerabilities resolved (powered by Microsoft Defender Vulnerability Management)", "Healthy", "High"),
+    assessment(C["aks-corp-prod"]["id"], "1a2b3c4d-0006-4000-8000-000000000001", "Azure Kubernetes Service clusters should have Defender profile enabled", "Healthy", "High"),
+    assessment(C["aks-corp-dev"]["id"], "1a2b3c4d-0006-4000-8000-000000000002", "Kubernetes clusters should be accessible only over HTTPS", "Unhealthy", "High"),
+    assessment(C["aks-online-api"]["id"], "1a2b3c4d-0006-4000-8000-000000000003", "Authorized IP ranges should be defined on Kubernetes Services", "Unhealthy", "Medium"),
+    assessment(C["aks-online-api"]["id"], RUNNING_IMAGES_VA, "Azure running container images should have vulnerabilities resolved (powered by Microsoft Defender Vulnerability Management)", "Unhealthy", "High", "4 images with critical or high vulnerabilities"),
+    assessment(C["aks-online-batch"]["id"], "1a2b3c4d-0006-4000-8000-000000000004", "Kubernetes clusters should disable automounting API credentials", "Healthy", "High"),
+    assessment(ACR_CORP["id"], REGISTRY_IMAGES_VA, "Azure registry container images should have vulnerabilities resolved (powered by Microsoft Defender Vulnerability Management)", "Healthy", "High"),
+    assessment(ACR_API["id"], REGISTRY_IMAGES_VA, "Azure registry container images should have vulnerabilities resolved (powered by Microsoft Defender Vulnerability Management)", "Unhealthy", "High", "12 images with vulnerabilities"),
+]
+
+# Supported versions in West Europe (KubernetesVersionListResult, AKS 2026-02-01).
+def minor(version, plans, patches, default=False, preview=False):
+    body = {"version": version, "capabilities": {"supportPlan": plans},
+            "patchVersions": {p: {"upgrades": [q for q in patches if q > p]} for p in patches}}
+    if default:
+        body["isDefault"] = True
+    if preview:
+        body["isPreview"] = True
+    return body
+
+
+VERSIONS = [{
+    "id": "/providers/Microsoft.ContainerService/locations/westeurope/kubernetesVersions",
+    "type": "Microsoft.ContainerService/locations/kubernetesVersions",
+    "values": [
+        minor("1.30", ["AKSLongTermSupport"], ["1.30.13", "1.30.14"]),
+        minor("1.31", ["KubernetesOfficial"], ["1.31.10", "1.31.11"]),
+        minor("1.32", ["KubernetesOfficial"], ["1.32.6", "1.32.7"]),
+        minor("1.33", ["KubernetesOfficial"], ["1.33.2", "1.33.3"], default=True),
+        minor("1.34", ["KubernetesOfficial"], ["1.34.0"], preview=True),
+    ],
+}]
+
+# ---------------------------------------------------------------- policy compliance states
+def policy_state(cluster_body, n, assignment_body, definition_guid, compliant, action, set_body=None, reference=None):
+    """A row of `POST .../policyStates/latest/queryResults` (flat PolicyState, 2019-10-01). The
+    real service sends no `id`/`type`; the emulator needs them to store the row."""
+    cid = cluster_body["id"]
+    sub = cid.split("/")[2]
+    a = assignment_body
+    return {
+        "id": f"{cid}/providers/Microsoft.PolicyInsights/policyStates/{n:08d}-0000-4000-8000-000000000026",
+        "type": "Microsoft.PolicyInsights/policyStates",
+        "@odata.id": None,
+        "@odata.context": f"https://management.azure.com/subscriptions/{sub}/providers/Microsoft.PolicyInsights/policyStates/$metadata#latest/$entity",
+        "timestamp": "2026-11-25T06:00:00Z", "resourceId": cid,
+        "policyAssignmentId": a["id"], "policyDefinitionId": builtin(definition_guid),
+        "effectiveParameters": "", "isCompliant": compliant, "subscriptionId": sub,
+        "resourceType": "Microsoft.ContainerService/managedClusters", "resourceLocation": "westeurope",
+        "resourceGroup": cid.split("/")[4], "resourceTags": "tbd",
+        "policyAssignmentName": a["name"], "policyAssignmentOwner": "tbd",
+        "policyAssignmentParameters": json.dumps(a["properties"]["parameters"]),
+        "policyAssignmentScope": a["properties"]["scope"], "policyDefinitionName": definition_guid,
+        "policyDefinitionAction": action, "policyDefinitionCategory": "Kubernetes",
+        "policySetDefinitionId": set_body["id"] if set_body else None,
+        "policySetDefinitionName": set_body["name"] if set_body else None,
+        "policySetDefinitionOwner": None, "policySetDefinitionCategory": "Kubernetes" if set_body else None,
+        "policySetDefinitionParameters": None,
+        "managementGroupIds": "", "policyDefinitionReferenceId": reference,
+        "complianceState": "Compliant" if compliant else "NonCompliant",
+        "policyDefinitionGroupNames": [""], "policyDefinitionVersion": "9.2.0",
+    }
+
+
+A = {a["name"]: a for a in ASSIGNMENTS}
+POLICY_STATES = [
+    policy_state(C["aks-corp-prod"], 1, A["Deny-Privileged-AKS"], "95edb821-ddaf-4404-9732-666045e056b4", True, "deny"),
+    policy_state(C["aks-corp-prod"], 2, A["Deny-Pod-Restricted"], "975ce327-682c-4f2e-aa46-b9598289b86c", True, "deny",
+                 PSS_RESTRICTED, "AllowedSeccompProfiles"),
+    policy_state(C["aks-online-api"], 3, A["Deny-Privileged-AKS"], "95edb821-ddaf-4404-9732-666045e056b4", True, "deny"),
+    policy_state(C["aks-online-api"], 4, A["Audit-Pod-Baseline"], "95edb821-ddaf-4404-9732-666045e056b4", False, "audit",
+                 PSS_BASELINE, "NoPrivilegedContainers"),
+    # A privileged pod admitted before Deny-Privileged-AKS existed keeps running.
+    policy_state(C["aks-online-batch"], 5, A["Deny-Privileged-AKS"], "95edb821-ddaf-4404-9732-666045e056b4", False, "deny"),
+]
 
 MANAGEMENT_GROUPS = [
     {"name": "contoso", "display_name": "Contoso", "parent": TENANT},
@@ -478,8 +880,9 @@ DENY = [
 
 
 def main():
-    resources = (CLUSTERS + REGISTRIES + [CONN_CORP, CONN_API] + TOKENS + MACHINES + PRICINGS
-                 + RESOURCE_PRICINGS + DEFINITIONS + SETS + ASSIGNMENTS + EXEMPTIONS + ROLE_ASSIGNMENTS)
+    resources = (CLUSTERS + REGISTRIES + [CONN_CORP, CONN_API, CONN_API_HUB] + TOKENS + MACHINES + PRICINGS
+                 + RESOURCE_PRICINGS + DEFINITIONS + SETS + ASSIGNMENTS + EXEMPTIONS + ROLE_ASSIGNMENTS
+                 + CLUSTER_ROLE_ASSIGNMENTS + NETWORK + DIAGNOSTICS + ASSESSMENTS + VERSIONS + POLICY_STATES)
     tenant = {
         "tenant_id": TENANT,
         "management_groups": MANAGEMENT_GROUPS,

@@ -31,6 +31,11 @@ pub const BUILTIN_PROFILES: &[(&str, &str, &str)] = &[
         include_str!("../../profiles/caf-aks.toml"),
     ),
     (
+        "caf-aks-strict",
+        "profiles/caf-aks-strict.toml",
+        include_str!("../../profiles/caf-aks-strict.toml"),
+    ),
+    (
         "alz-corp",
         "profiles/alz-corp.toml",
         include_str!("../../profiles/alz-corp.toml"),

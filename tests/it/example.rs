@@ -101,37 +101,89 @@ fn the_example_report_as_a_table() {
     insta::assert_snapshot!("contoso_report_table", table);
 }
 
-#[test]
-fn every_core_check_passes_and_fails_somewhere_in_the_example() {
-    let out = lzaudit(&["audit", "--snapshot", SNAPSHOT, "--format", "json"]).code(1);
+/// Checks whose catalogue row has no FAIL: they only fail under `caf-aks-strict`, which makes
+/// those recommendations mandatory.
+const WARN_ONLY: &[&str] = &[
+    "AKS-007", "AKS-015", "AKS-029", "AKS-037", "AKS-038", "AKS-039", "AKS-045",
+];
+
+fn statuses(profile: &str) -> Vec<(String, String)> {
+    let out = lzaudit(&[
+        "audit",
+        "--snapshot",
+        SNAPSHOT,
+        "--format",
+        "json",
+        "--profile",
+        profile,
+    ])
+    .code(1);
     let report: Value = serde_json::from_str(&out.stdout).unwrap();
-    let findings = report["findings"].as_array().unwrap();
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["check"].as_str().unwrap().to_string(),
+                f["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_check_passes_and_fails_somewhere_in_the_example() {
+    let default = statuses("caf-aks");
+    let strict = statuses("caf-aks-strict");
+    let checks = lzaudit::catalogue::Catalogue::builtin().unwrap();
+    assert_eq!(checks.checks().len(), 48);
+    let has = |list: &[(String, String)], check: &str, status: &str| {
+        list.iter().any(|(c, s)| c == check && s == status)
+    };
     let mut missing = Vec::new();
-    for check in [
-        "AKS-001", "AKS-002", "AKS-003", "AKS-005", "AKS-009", "AKS-010", "AKS-012", "AKS-016",
-        "AKS-017", "AKS-020", "AKS-021", "AKS-022", "AKS-024", "AKS-032", "AKS-034", "AKS-040",
-        "AKS-041", "AKS-043",
-    ] {
-        for status in ["pass", "fail"] {
-            if !findings
-                .iter()
-                .any(|f| f["check"] == check && f["status"] == status)
-            {
-                missing.push(format!("{check} has no {status}"));
-            }
+    for check in checks.checks() {
+        let id = check.id();
+        if !has(&default, id, "pass") {
+            missing.push(format!("{id} has no pass"));
+        }
+        let fails_in = if WARN_ONLY.contains(&id) {
+            &strict
+        } else {
+            &default
+        };
+        if !has(fails_in, id, "fail") {
+            missing.push(format!(
+                "{id} has no fail{}",
+                if WARN_ONLY.contains(&id) {
+                    " under caf-aks-strict"
+                } else {
+                    ""
+                }
+            ));
+        }
+        if WARN_ONLY.contains(&id) && has(&default, id, "fail") {
+            missing.push(format!(
+                "{id} fails under the default profile, but its catalogue row has no FAIL"
+            ));
         }
     }
-    for check in ["AKS-005", "AKS-016", "AKS-017", "AKS-040"] {
-        if !findings
-            .iter()
-            .any(|f| f["check"] == check && f["status"] == "unknown")
-        {
+    for check in [
+        "AKS-005", "AKS-007", "AKS-016", "AKS-017", "AKS-018", "AKS-040", "AKS-048",
+    ] {
+        if !has(&default, check, "unknown") {
             missing.push(format!(
                 "{check} has no unknown (it reads data the example denies)"
             ));
         }
     }
     assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
+
+#[test]
+fn the_example_lists_its_gaps_and_skipped_subscription() {
+    let out = lzaudit(&["audit", "--snapshot", SNAPSHOT, "--format", "json"]).code(1);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(report["skipped_subscriptions"].as_array().unwrap().len(), 1);
     assert_eq!(
         report["coverage"].as_array().unwrap().len(),
