@@ -17,7 +17,25 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         .tempfile_in(dir)?;
     file.write_all(contents)?;
     file.as_file().sync_all()?;
+    set_permissions(file.as_file(), path)?;
     file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// A temporary file is created private (0600); a report or snapshot is meant to be published,
+/// so it keeps the permissions of the file it replaces, or gets the usual 0644.
+#[cfg(unix)]
+fn set_permissions(file: &std::fs::File, target: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let permissions = match std::fs::metadata(target) {
+        Ok(existing) => existing.permissions(),
+        Err(_) => std::fs::Permissions::from_mode(0o644),
+    };
+    file.set_permissions(permissions)
+}
+
+#[cfg(not(unix))]
+fn set_permissions(_file: &std::fs::File, _target: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
@@ -37,6 +55,21 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn new_files_are_readable_and_replaced_files_keep_their_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = dir.path().join("fresh.json");
+        write_atomic(&fresh, b"x").unwrap();
+        assert_eq!(std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777, 0o644);
+        let kept = dir.path().join("kept.json");
+        std::fs::write(&kept, "old").unwrap();
+        std::fs::set_permissions(&kept, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomic(&kept, b"new").unwrap();
+        assert_eq!(std::fs::metadata(&kept).unwrap().permissions().mode() & 0o777, 0o640);
     }
 
     #[test]
