@@ -47,6 +47,19 @@ pub fn resources<'a>(
     (resources, unknown)
 }
 
+/// The findings of a per-resource check: the `unknown` findings of `resources`, then `judge`'s
+/// finding on each resource of `target`, in inventory order.
+pub fn judge_each<'a>(
+    check_id: &str,
+    inventory: &'a Inventory,
+    target: Target,
+    mut judge: impl FnMut(&'a Value) -> Finding,
+) -> Vec<Finding> {
+    let (resources, mut findings) = resources(check_id, inventory, target);
+    findings.extend(resources.into_iter().map(&mut judge));
+    findings
+}
+
 /// How a subscription stands for a check scoped to "AKS subscriptions" (catalogue §1: those
 /// with at least one cluster).
 #[derive(Debug)]

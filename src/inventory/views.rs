@@ -150,8 +150,19 @@ impl Inventory {
         roles: &[String],
         principal: Option<&str>,
     ) -> RoleGrants<'a> {
+        self.grants_among(&self.role_assignments, resource_id, roles, principal)
+    }
+
+    /// `role_grants` over a given list of assignments.
+    fn grants_among<'a>(
+        &self,
+        assignments: &'a [Value],
+        resource_id: &str,
+        roles: &[String],
+        principal: Option<&str>,
+    ) -> RoleGrants<'a> {
         let mut grants = RoleGrants::default();
-        for assignment in &self.role_assignments {
+        for assignment in assignments {
             let Some(role) = role_definition_guid(assignment) else {
                 continue;
             };
@@ -342,24 +353,7 @@ impl Inventory {
     /// over the assignments read at each cluster with `$filter=atScope()` (AKS-023). Whether that
     /// list is complete for the cluster is `read_state(cluster, api::ROLE_ASSIGNMENTS)`.
     pub fn cluster_role_grants<'a>(&'a self, cluster_id: &str, roles: &[String]) -> RoleGrants<'a> {
-        let mut grants = RoleGrants::default();
-        for assignment in &self.cluster_role_assignments {
-            let Some(role) = role_definition_guid(assignment) else {
-                continue;
-            };
-            if !roles.iter().any(|r| eq_ci(r, role)) {
-                continue;
-            }
-            let Some(scope) = role_assignment_scope(assignment) else {
-                continue;
-            };
-            match self.scope_covers(scope, cluster_id) {
-                Some(true) => grants.covering.push(assignment),
-                Some(false) => {}
-                None => grants.undetermined.push(assignment),
-            }
-        }
-        grants
+        self.grants_among(&self.cluster_role_assignments, cluster_id, roles, None)
     }
 }
 

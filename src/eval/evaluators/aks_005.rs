@@ -11,19 +11,17 @@
 //! lists were read; otherwise its scope itself is unknown. The retired `KubernetesService` and
 //! `ContainerRegistry` plans are not consulted (catalogue §8.4).
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::defender::{self, Containers, Pricing, REGISTRY_VA, SENSOR, Tier};
 use crate::catalogue::Check;
 use crate::eval::{EvalContext, Evidence, Finding, Status};
-use crate::inventory::{Inventory, Subscription, api, arm};
+use crate::inventory::{Inventory, Subscription};
 
 /// The extensions the catalogue requires on the `Containers` plan, with what each one does.
 const REQUIRED_EXTENSIONS: [(&str, &str); 2] = [
-    ("ContainerSensor", "the runtime sensor"),
-    (
-        "ContainerRegistriesVulnerabilityAssessments",
-        "registry vulnerability assessment",
-    ),
+    (SENSOR, "the runtime sensor"),
+    (REGISTRY_VA, "registry vulnerability assessment"),
 ];
 
 pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
@@ -35,78 +33,46 @@ pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
 }
 
 fn evaluate_subscription(check: &str, inv: &Inventory, sub: &Subscription) -> Finding {
-    let clusters = inv.clusters_in(&sub.subscription_id).count();
-    let registries = inv.registries_in(&sub.subscription_id).count();
-    let scope_evidence = Evidence::new(
-        "AKS clusters and container registries in the subscription",
-        json!({"clusters": clusters, "registries": registries}),
+    let scope_evidence = match defender::clusters_or_registries(
+        check,
+        inv,
+        sub,
         "at least one, for the plan to be required",
-    );
-    if clusters == 0 && registries == 0 {
-        let missing: Vec<String> = [api::CLUSTERS, api::REGISTRIES]
-            .into_iter()
-            .filter_map(|a| inv.read_state(&sub.id, a).missing_reason(&sub.id, a))
-            .collect();
-        if missing.is_empty() {
+    ) {
+        Ok(scope) => scope,
+        Err(finding) => return *finding,
+    };
+    let pricing = match defender::containers(inv, &sub.id, &sub.subscription_id) {
+        Containers::NotRead(reason) => {
             return Finding::new(
                 check,
                 &sub.id,
-                Status::NotApplicable,
-                "no AKS clusters or container registries in this subscription",
+                Status::Unknown,
+                format!("cannot read the Defender for Containers plan ({reason})"),
             )
-            .evidence(scope_evidence);
-        }
-        return Finding::new(
-            check,
-            &sub.id,
-            Status::Unknown,
-            format!(
-                "cannot tell whether this subscription holds AKS clusters or container registries ({})",
-                missing.join("; ")
-            ),
-        )
-        .evidence(scope_evidence);
-    }
-    if let Some(reason) = inv
-        .read_state(&sub.id, api::PRICINGS)
-        .missing_reason(&sub.id, api::PRICINGS)
-    {
-        return Finding::new(
-            check,
-            &sub.id,
-            Status::Unknown,
-            format!("cannot read the Defender for Containers plan ({reason})"),
-        )
-        .evidence(scope_evidence)
-        .evidence(
-            Evidence::new(
+            .evidence(scope_evidence)
+            .evidence(defender::not_read_evidence(
+                &sub.id,
                 "Microsoft.Security/pricings/Containers: properties.pricingTier",
-                Value::Null,
                 "Standard",
+            ));
+        }
+        Containers::Absent => {
+            return Finding::new(
+                check,
+                &sub.id,
+                Status::Fail,
+                "no Defender for Containers (Containers) pricing record: the plan is not enabled",
             )
-            .on(format!("{}/providers/Microsoft.Security/pricings", sub.id))
-            .note("the pricing list was not read"),
-        );
-    }
-    let Some(pricing) = inv.subscription_pricing(&sub.subscription_id, "Containers") else {
-        return Finding::new(
-            check,
-            &sub.id,
-            Status::Fail,
-            "no Defender for Containers (Containers) pricing record: the plan is not enabled",
-        )
-        .evidence(scope_evidence)
-        .evidence(
-            Evidence::new(
-                "Microsoft.Security/pricings/Containers",
-                Value::Null,
+            .evidence(scope_evidence)
+            .evidence(defender::absent_evidence(
+                &sub.id,
                 "a Containers pricing with pricingTier Standard",
-            )
-            .on(format!("{}/providers/Microsoft.Security/pricings", sub.id))
-            .note("the pricing list was read and has no Containers record"),
-        );
+            ));
+        }
+        Containers::Read(pricing) => pricing,
     };
-    let (status, message, evidence) = judge_pricing(pricing);
+    let (status, message, evidence) = judge_pricing(pricing.record);
     Finding::new(check, &sub.id, status, message)
         .evidence(scope_evidence)
         .with_evidence(evidence)
@@ -114,26 +80,18 @@ fn evaluate_subscription(check: &str, inv: &Inventory, sub: &Subscription) -> Fi
 
 /// The verdict on one `Containers` pricing record.
 fn judge_pricing(pricing: &Value) -> (Status, String, Vec<Evidence>) {
-    let pricing_id = arm::id(pricing).to_string();
-    let tier = arm::str_at(pricing, "properties.pricingTier");
-    let mut evidence = vec![
-        Evidence::new(
-            "properties.pricingTier",
-            tier.map_or(Value::Null, |t| json!(t)),
-            "Standard",
-        )
-        .on(pricing_id.clone()),
-    ];
-    match tier {
-        Some(t) if arm::eq_ci(t, "Standard") => {}
-        Some(t) if arm::eq_ci(t, "Free") => {
+    let pricing = Pricing { record: pricing };
+    let mut evidence = vec![pricing.tier_evidence("Standard")];
+    match pricing.tier() {
+        Tier::Standard => {}
+        Tier::Free => {
             return (
                 Status::Fail,
                 "the Defender for Containers plan is Free".to_string(),
                 evidence,
             );
         }
-        other => {
+        Tier::Other(other) => {
             return (
                 Status::Unknown,
                 format!(
@@ -146,21 +104,10 @@ fn judge_pricing(pricing: &Value) -> (Status, String, Vec<Evidence>) {
     }
     let mut off = Vec::new();
     for (name, what) in REQUIRED_EXTENSIONS {
-        let extension = arm::array_at(pricing, "properties.extensions")
-            .and_then(|list| list.iter().find(|e| arm::eq_ci(arm::name(e), name)));
-        let enabled = extension.and_then(|e| arm::bool_at(e, "isEnabled"));
-        let mut item = Evidence::new(
-            format!("properties.extensions[name={name}].isEnabled"),
-            extension
-                .and_then(|e| arm::key(e, "isEnabled"))
-                .cloned()
-                .unwrap_or(Value::Null),
-            "True",
-        )
-        .on(pricing_id.clone());
-        if extension.is_none() {
-            item = item.note("the extension is not listed on the plan; read as not enabled");
-        } else if enabled.is_none() {
+        let extension = pricing.extension(name);
+        let enabled = extension.enabled();
+        let mut item = extension.enabled_evidence_noted("True");
+        if extension.record.is_some() && enabled.is_none() {
             item = item.note("isEnabled is absent or not a boolean; read as not enabled");
         }
         evidence.push(item);

@@ -14,103 +14,22 @@
 //! the verdict `unknown` unless a certain High failure already stands. Assessments whose
 //! `resourceDetails.id` names a resource other than the cluster (or something beneath it) are
 //! left out, and the evidence says so.
-//!
-//! The helpers at the top (reading an assessment list, its status code, matching an assessment
-//! key) are shared with AKS-014 and AKS-048.
 
 use serde_json::{Value, json};
 
+use super::assessments::{Code, assessments_of, code_of, display_name, is_about, status_evidence};
 use crate::catalogue::{Check, Target};
 use crate::eval::{EvalContext, Evidence, Finding, Status, targets};
-use crate::inventory::{Inventory, api, arm};
+use crate::inventory::{Inventory, arm};
 
 /// What an evidence note says when a verdict rests on the assessment severity.
 const SEVERITY_NOTE: &str =
     "severity read from properties.metadata.severity, an unverified path (catalogue U)";
 
-/// The assessments read at a resource's scope, or why they are missing. A successful read with
-/// no entry in the map is an empty list.
-pub(super) fn assessments_of<'a>(
-    inv: &'a Inventory,
-    resource_id: &str,
-) -> Result<&'a [Value], String> {
-    if let Some(reason) = inv
-        .read_state(resource_id, api::ASSESSMENTS)
-        .missing_reason(resource_id, api::ASSESSMENTS)
-    {
-        return Err(reason);
-    }
-    Ok(inv
-        .assessments
-        .get(&resource_id.to_ascii_lowercase())
-        .map_or(&[][..], Vec::as_slice))
-}
-
-/// The status of one assessment (`properties.status.code`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Code {
-    Healthy,
-    Unhealthy,
-    NotApplicable,
-    /// Absent, or a value outside the swagger's enum.
-    Other(Option<String>),
-}
-
-pub(super) fn code_of(assessment: &Value) -> Code {
-    match arm::str_at(assessment, "properties.status.code") {
-        Some(c) if arm::eq_ci(c, "Healthy") => Code::Healthy,
-        Some(c) if arm::eq_ci(c, "Unhealthy") => Code::Unhealthy,
-        Some(c) if arm::eq_ci(c, "NotApplicable") => Code::NotApplicable,
-        other => Code::Other(other.map(str::to_string)),
-    }
-}
-
-/// Whether an assessment is the one with this key: its `name` (the assessment key GUID), or the
-/// last segment of its ID, compared case-insensitively.
-pub(super) fn has_key(assessment: &Value, key: &str) -> bool {
-    arm::eq_ci(arm::name(assessment), key)
-        || arm::eq_ci(arm::last_segment(arm::id(assessment)), key)
-}
-
-/// Whether an assessment listed at `resource_id` is about that resource: its
-/// `resourceDetails.id` (catalogue U) is absent, the resource, or beneath it.
-pub(super) fn is_about(assessment: &Value, resource_id: &str) -> bool {
-    arm::str_at(assessment, "properties.resourceDetails.id")
-        .is_none_or(|target| arm::is_scope_prefix(resource_id, target))
-}
-
-/// The display name of an assessment, falling back to its key.
-pub(super) fn display_name(assessment: &Value) -> &str {
-    arm::str_at(assessment, "properties.displayName")
-        .or_else(|| arm::str_at(assessment, "properties.metadata.displayName"))
-        .unwrap_or_else(|| arm::name(assessment))
-}
-
-/// Evidence for an assessment's status: the code seen, with its cause and description.
-pub(super) fn status_evidence(assessment: &Value, expected: &str) -> Evidence {
-    let mut note = display_name(assessment).to_string();
-    for part in ["cause", "description"] {
-        if let Some(text) = arm::str_at(assessment, &format!("properties.status.{part}")) {
-            note.push_str(&format!("; {part}: {text}"));
-        }
-    }
-    Evidence::new(
-        "properties.status.code",
-        arm::path(assessment, "properties.status.code")
-            .cloned()
-            .unwrap_or(Value::Null),
-        expected,
-    )
-    .on(arm::id(assessment))
-    .note(note)
-}
-
 pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
-    let (clusters, mut findings) = targets::resources(check.id(), ctx.inventory, Target::Cluster);
-    for cluster in clusters {
-        findings.push(evaluate_cluster(check.id(), ctx.inventory, cluster));
-    }
-    findings
+    targets::judge_each(check.id(), ctx.inventory, Target::Cluster, |cluster| {
+        evaluate_cluster(check.id(), ctx.inventory, cluster)
+    })
 }
 
 /// The severity of an unhealthy assessment, as far as the payload tells.
@@ -298,6 +217,7 @@ fn evaluate_cluster(check: &str, inv: &Inventory, cluster: &Value) -> Finding {
 
 #[cfg(test)]
 mod tests {
+    use super::super::assessments::has_key;
     use super::*;
     use serde_json::json;
 

@@ -15,13 +15,13 @@
 //! a profile that mandates gating sets `require_security_gating`, which turns the warnings into
 //! failures.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::defender::{self, Containers, Pricing, SENSOR, Tier};
 use crate::catalogue::Check;
 use crate::eval::{EvalContext, Evidence, Finding, Status};
-use crate::inventory::{Inventory, Subscription, api, arm};
+use crate::inventory::{Inventory, Subscription, arm};
 
-const SENSOR: &str = "ContainerSensor";
 const GATING: &str = "additionalExtensionProperties.SecurityGatingEnabled";
 
 pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
@@ -45,71 +45,46 @@ fn evaluate_subscription(
     sub: &Subscription,
     required: bool,
 ) -> Finding {
-    let clusters = inv.clusters_in(&sub.subscription_id).count();
-    let registries = inv.registries_in(&sub.subscription_id).count();
-    let scope = Evidence::new(
-        "AKS clusters and container registries in the subscription",
-        json!({"clusters": clusters, "registries": registries}),
+    let scope = match defender::clusters_or_registries(
+        check,
+        inv,
+        sub,
         "at least one, for the Defender for Containers plan to matter",
-    );
-    if clusters == 0 && registries == 0 {
-        let missing: Vec<String> = [api::CLUSTERS, api::REGISTRIES]
-            .into_iter()
-            .filter_map(|a| inv.read_state(&sub.id, a).missing_reason(&sub.id, a))
-            .collect();
-        let (status, message) = if missing.is_empty() {
-            (
-                Status::NotApplicable,
-                "no AKS clusters or container registries in this subscription".to_string(),
-            )
-        } else {
-            (
-                Status::Unknown,
-                format!(
-                    "cannot tell whether this subscription holds AKS clusters or container registries ({})",
-                    missing.join("; ")
-                ),
-            )
-        };
-        return Finding::new(check, &sub.id, status, message).evidence(scope);
-    }
-    let pricings_at = format!("{}/providers/Microsoft.Security/pricings", sub.id);
-    if let Some(reason) = inv
-        .read_state(&sub.id, api::PRICINGS)
-        .missing_reason(&sub.id, api::PRICINGS)
-    {
-        return Finding::new(
-            check,
-            &sub.id,
-            Status::Unknown,
-            format!("cannot read the Defender for Containers plan ({reason})"),
-        )
-        .evidence(scope)
-        .evidence(
-            Evidence::new(
-                format!("pricing Containers: properties.extensions[name={SENSOR}].{GATING}"),
-                Value::Null,
-                "True",
-            )
-            .on(pricings_at)
-            .note("the pricing list was not read"),
-        );
-    }
-    let Some(pricing) = inv.subscription_pricing(&sub.subscription_id, "Containers") else {
-        return Finding::new(
-            check,
-            &sub.id,
-            Status::NotApplicable,
-            "no Defender for Containers plan (no Containers pricing record; AKS-005 fails), so there is no deployment gating to configure",
-        )
-        .evidence(scope)
-        .evidence(
-            Evidence::new("Microsoft.Security/pricings/Containers", Value::Null, "a Containers pricing with pricingTier Standard")
-                .on(pricings_at)
-                .note("the pricing list was read and has no Containers record"),
-        );
+    ) {
+        Ok(scope) => scope,
+        Err(finding) => return *finding,
     };
-    let (mut status, mut message, evidence) = judge_pricing(pricing);
+    let pricing = match defender::containers(inv, &sub.id, &sub.subscription_id) {
+        Containers::NotRead(reason) => {
+            return Finding::new(
+                check,
+                &sub.id,
+                Status::Unknown,
+                format!("cannot read the Defender for Containers plan ({reason})"),
+            )
+            .evidence(scope)
+            .evidence(defender::not_read_evidence(
+                &sub.id,
+                format!("pricing Containers: properties.extensions[name={SENSOR}].{GATING}"),
+                "True",
+            ));
+        }
+        Containers::Absent => {
+            return Finding::new(
+                check,
+                &sub.id,
+                Status::NotApplicable,
+                "no Defender for Containers plan (no Containers pricing record; AKS-005 fails), so there is no deployment gating to configure",
+            )
+            .evidence(scope)
+            .evidence(defender::absent_evidence(
+                &sub.id,
+                "a Containers pricing with pricingTier Standard",
+            ));
+        }
+        Containers::Read(pricing) => pricing,
+    };
+    let (mut status, mut message, evidence) = judge_pricing(pricing.record);
     if required && status == Status::Warn {
         status = Status::Fail;
         message = message.replacen(
@@ -125,26 +100,20 @@ fn evaluate_subscription(
 
 /// The verdict on one `Containers` pricing record.
 fn judge_pricing(pricing: &Value) -> (Status, String, Vec<Evidence>) {
-    let pricing_id = arm::id(pricing).to_string();
-    let tier = arm::str_at(pricing, "properties.pricingTier");
+    let pricing = Pricing { record: pricing };
     let mut evidence = vec![
-        Evidence::new(
-            "properties.pricingTier",
-            tier.map_or(Value::Null, |t| json!(t)),
-            "Standard (otherwise AKS-005 fails and this check does not apply)",
-        )
-        .on(pricing_id.clone()),
+        pricing.tier_evidence("Standard (otherwise AKS-005 fails and this check does not apply)"),
     ];
-    match tier {
-        Some(t) if arm::eq_ci(t, "Standard") => {}
-        Some(t) if arm::eq_ci(t, "Free") => {
+    match pricing.tier() {
+        Tier::Standard => {}
+        Tier::Free => {
             return (
                 Status::NotApplicable,
                 "the Defender for Containers plan is Free (AKS-005 fails), so there is no deployment gating to configure".to_string(),
                 evidence,
             );
         }
-        other => {
+        Tier::Other(other) => {
             return (
                 Status::Unknown,
                 format!(
@@ -155,9 +124,9 @@ fn judge_pricing(pricing: &Value) -> (Status, String, Vec<Evidence>) {
             );
         }
     }
-    let sensor = arm::array_at(pricing, "properties.extensions")
-        .and_then(|list| list.iter().find(|e| arm::eq_ci(arm::name(e), SENSOR)));
-    let sensor_on = sensor.and_then(|e| arm::bool_at(e, "isEnabled")) == Some(true);
+    let extension = pricing.extension(SENSOR);
+    let sensor = extension.record;
+    let sensor_on = extension.enabled() == Some(true);
     let raw = sensor.and_then(|e| arm::path(e, GATING)).cloned();
     let gating = sensor.and_then(|e| arm::bool_at(e, GATING));
     let mut item = Evidence::new(
@@ -165,24 +134,14 @@ fn judge_pricing(pricing: &Value) -> (Status, String, Vec<Evidence>) {
         raw.clone().unwrap_or(Value::Null),
         "True",
     )
-    .on(pricing_id.clone());
+    .on(pricing.id());
     if sensor.is_none() {
         item = item.note("the ContainerSensor extension is not listed on the plan");
     } else if raw.is_none() {
         item = item.note("absent: gating is not configured");
     }
     evidence.push(item);
-    evidence.push(
-        Evidence::new(
-            format!("properties.extensions[name={SENSOR}].isEnabled"),
-            sensor
-                .and_then(|e| arm::key(e, "isEnabled"))
-                .cloned()
-                .unwrap_or(Value::Null),
-            "True: gating is a setting of the sensor extension",
-        )
-        .on(pricing_id),
-    );
+    evidence.push(extension.enabled_evidence("True: gating is a setting of the sensor extension"));
     const FIX: &str = "fix: assign efd4031d (configure Microsoft Defender for Containers plan) with isSecurityGatingEnabled=True, or turn gating on in the Defender for Containers plan settings";
     match (gating, &raw) {
         (Some(true), _) if sensor_on => (
@@ -216,6 +175,7 @@ fn judge_pricing(pricing: &Value) -> (Status, String, Vec<Evidence>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn pricing(sensor: Value) -> Value {
         json!({"id": "p", "name": "Containers", "properties": {"pricingTier": "Standard",

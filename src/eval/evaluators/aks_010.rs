@@ -20,12 +20,9 @@ use crate::eval::{Archetype, EvalContext, Evidence, Finding, Status, targets};
 use crate::inventory::arm;
 
 pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
-    let (registries, mut findings) =
-        targets::resources(check.id(), ctx.inventory, Target::Registry);
-    for registry in registries {
-        findings.push(evaluate_registry(check.id(), ctx, registry));
-    }
-    findings
+    targets::judge_each(check.id(), ctx.inventory, Target::Registry, |registry| {
+        evaluate_registry(check.id(), ctx, registry)
+    })
 }
 
 /// What the subscription's place in the management-group tree says about Corp.

@@ -40,7 +40,7 @@
 
 use serde_json::{Value, json};
 
-use super::aks_017::{Pull, PullRoles, pull, pull_evidence};
+use super::pull::{self, Pull, PullRoles, pull, pull_evidence};
 use crate::catalogue::{Check, Target};
 use crate::eval::{EvalContext, Evidence, Finding, Status, targets};
 use crate::inventory::views::kubelet_object_id;
@@ -795,17 +795,12 @@ fn evaluate_cluster(check: &str, net: &Net, roles: &PullRoles, cluster: &Value) 
             "the cluster has no kubelet identity (identityProfile.kubeletidentity absent), so no pull grant ties it to a registry",
         )
         .evidence(
-            Evidence::new(
-                "properties.identityProfile.kubeletidentity.objectId",
-                Value::Null,
-                "a managed kubelet identity",
-            )
+            pull::no_kubelet_evidence()
             .note("absent in the ARM payload"),
         );
     };
-    let mut evidence = vec![Evidence::new(
-        "properties.identityProfile.kubeletidentity.objectId",
-        json!(kubelet),
+    let mut evidence = vec![pull::kubelet_evidence(
+        kubelet,
         "the principal whose pull grants define the (cluster, registry) pairs",
     )];
     let mut pairs = Vec::new();

@@ -18,12 +18,9 @@ use crate::eval::{EvalContext, Evidence, Finding, Status, targets};
 use crate::inventory::{api, arm};
 
 pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
-    let (registries, mut findings) =
-        targets::resources(check.id(), ctx.inventory, Target::Registry);
-    for registry in registries {
-        findings.push(evaluate_registry(check.id(), ctx, registry));
-    }
-    findings
+    targets::judge_each(check.id(), ctx.inventory, Target::Registry, |registry| {
+        evaluate_registry(check.id(), ctx, registry)
+    })
 }
 
 fn evaluate_registry(check: &str, ctx: &EvalContext, registry: &Value) -> Finding {

@@ -24,7 +24,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-use super::aks_017::{ABAC_GUID_NOTE, Pull, PullRoles, pull, pull_evidence, undetermined_reason};
+use super::pull::{
+    self, ABAC_GUID_NOTE, Pull, PullRoles, pull, pull_evidence, undetermined_reason,
+};
 use crate::catalogue::Check;
 use crate::eval::{EvalContext, Evidence, Finding, Status};
 use crate::inventory::views::{kubelet_object_id, registry_uses_abac};
@@ -74,13 +76,9 @@ fn evaluate_subscription(
     let mut evidence: Vec<Evidence> = without_kubelet
         .iter()
         .map(|c| {
-            Evidence::new(
-                "properties.identityProfile.kubeletidentity.objectId",
-                Value::Null,
-                "a managed kubelet identity",
-            )
-            .on(arm::id(c))
-            .note("absent: the cluster pulls with a service principal and is left out")
+            pull::no_kubelet_evidence()
+                .on(arm::id(c))
+                .note("absent: the cluster pulls with a service principal and is left out")
         })
         .collect();
     if with_kubelet.is_empty() {

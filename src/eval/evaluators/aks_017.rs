@@ -24,146 +24,14 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use super::pull::{
+    self, ABAC_GUID_NOTE, Pull, PullRoles, grant_evidence, mode_of, pull, pull_evidence, role_of,
+    undetermined_reason,
+};
 use crate::catalogue::{Check, Target};
 use crate::eval::{EvalContext, Evidence, Finding, Status, targets};
 use crate::inventory::views::{kubelet_object_id, registry_uses_abac, role_assignment_scope};
 use crate::inventory::{Inventory, api, arm};
-
-/// Built-in role names for messages (catalogue §8.3); other GUIDs are shown as they are.
-const ROLE_NAMES: [(&str, &str); 5] = [
-    ("7f951dda-4ed3-4680-a7ca-43fe172d538d", "AcrPull"),
-    (
-        "b93aa761-3e63-49ed-ac28-beffa264f7ac",
-        "Container Registry Repository Reader",
-    ),
-    ("8311e382-0749-4cb8-b61a-304f252e45ec", "AcrPush"),
-    ("b24988ac-6180-42a0-ab88-20f7382dd24c", "Contributor"),
-    ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner"),
-];
-
-/// The pull roles of the two registry modes, from the check's parameters (shared with AKS-016).
-pub(super) struct PullRoles {
-    pub legacy: Vec<String>,
-    pub abac: Vec<String>,
-}
-
-impl PullRoles {
-    pub fn from_params(ctx: &EvalContext) -> Self {
-        PullRoles {
-            legacy: ctx.param_strings("pull_roles"),
-            abac: ctx.param_strings("abac_pull_roles"),
-        }
-    }
-
-    /// The roles that grant pull on this registry, given its mode.
-    pub fn for_registry(&self, registry: &Value) -> &[String] {
-        if registry_uses_abac(registry) {
-            &self.abac
-        } else {
-            &self.legacy
-        }
-    }
-}
-
-/// Whether a principal can pull from a registry, as far as the collected data tells.
-pub(super) enum Pull<'a> {
-    /// Assignments of the mode-matching pull role covering the registry.
-    Granted(Vec<&'a Value>),
-    /// The data is complete and holds no such assignment.
-    NotGranted,
-    /// The data is incomplete: why.
-    Unknown(String),
-}
-
-/// The mode-matching pull grant of `principal` on `registry`. Positive evidence stands even when
-/// the registry's role-assignment read failed; only "not granted" needs the complete list.
-pub(super) fn pull<'a>(
-    inv: &'a Inventory,
-    roles: &PullRoles,
-    registry: &Value,
-    principal: &str,
-) -> Pull<'a> {
-    let id = arm::id(registry);
-    let grants = inv.role_grants(id, roles.for_registry(registry), Some(principal));
-    if !grants.covering.is_empty() {
-        return Pull::Granted(grants.covering);
-    }
-    if let Some(reason) = inv
-        .read_state(id, api::ROLE_ASSIGNMENTS)
-        .missing_reason(id, api::ROLE_ASSIGNMENTS)
-    {
-        return Pull::Unknown(format!("registry {}: {reason}", arm::name(registry)));
-    }
-    if !grants.undetermined.is_empty() {
-        return Pull::Unknown(undetermined_reason(registry, &grants.undetermined));
-    }
-    Pull::NotGranted
-}
-
-/// Why management-group grants cannot be placed relative to a registry.
-pub(super) fn undetermined_reason(registry: &Value, assignments: &[&Value]) -> String {
-    let scopes: Vec<&str> = assignments
-        .iter()
-        .filter_map(|a| role_assignment_scope(a))
-        .collect();
-    format!(
-        "registry {}: the management-group ancestry of its subscription was not read, so grants at {} may or may not cover it",
-        arm::name(registry),
-        scopes.join(", ")
-    )
-}
-
-pub(super) fn role_name(guid: &str) -> String {
-    ROLE_NAMES
-        .iter()
-        .find(|(g, _)| arm::eq_ci(g, guid))
-        .map_or_else(|| guid.to_string(), |(_, n)| n.to_string())
-}
-
-fn role_of(assignment: &Value) -> String {
-    role_name(crate::inventory::views::role_definition_guid(assignment).unwrap_or_default())
-}
-
-/// Evidence for one role assignment covering a registry.
-pub(super) fn grant_evidence(assignment: &Value, registry: &Value, expected: &str) -> Evidence {
-    let scope = role_assignment_scope(assignment).unwrap_or_default();
-    Evidence::new(
-        "properties.roleDefinitionId",
-        arm::path(assignment, "properties.roleDefinitionId")
-            .cloned()
-            .unwrap_or(Value::Null),
-        expected,
-    )
-    .on(arm::id(assignment))
-    .note(format!(
-        "{} at scope {scope} covers registry {} ({})",
-        role_of(assignment),
-        arm::name(registry),
-        mode_of(registry)
-    ))
-}
-
-/// Evidence for a mode-matching pull grant. On an ABAC registry the grant was recognised by the
-/// Repository Reader GUID, which is unverified (catalogue U), and the note says so.
-pub(super) fn pull_evidence(assignment: &Value, registry: &Value, expected: &str) -> Evidence {
-    let item = grant_evidence(assignment, registry, expected);
-    if !registry_uses_abac(registry) {
-        return item;
-    }
-    let note = item.note.clone().unwrap_or_default();
-    item.note(format!("{note}; {ABAC_GUID_NOTE}"))
-}
-
-/// What an ABAC verdict rests on (catalogue U).
-pub(super) const ABAC_GUID_NOTE: &str = "on ABAC registries the pull role is recognised by the abac_pull_roles GUIDs, whose default (Container Registry Repository Reader, b93aa761-3e63-49ed-ac28-beffa264f7ac) is unverified (catalogue U)";
-
-pub(super) fn mode_of(registry: &Value) -> &'static str {
-    if registry_uses_abac(registry) {
-        "ABAC repository permissions"
-    } else {
-        "legacy registry permissions"
-    }
-}
 
 pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
     let (clusters, mut findings) = targets::resources(check.id(), ctx.inventory, Target::Cluster);
@@ -232,19 +100,14 @@ fn evaluate_cluster(
             "the cluster has no kubelet identity (identityProfile.kubeletidentity absent): it pulls with a service principal, whose grants ARM cannot tie to it (see AKS-033)",
         )
         .evidence(
-            Evidence::new(
-                "properties.identityProfile.kubeletidentity.objectId",
-                Value::Null,
-                "a managed kubelet identity",
-            )
+            pull::no_kubelet_evidence()
             .note("absent in the ARM payload"),
         );
     };
     let sub = arm::subscription_of(id).unwrap_or_default();
     let sub_id = format!("/subscriptions/{sub}");
-    let mut evidence = vec![Evidence::new(
-        "properties.identityProfile.kubeletidentity.objectId",
-        json!(kubelet),
+    let mut evidence = vec![pull::kubelet_evidence(
+        kubelet,
         "the principal holding the pull role",
     )];
 

@@ -25,7 +25,7 @@
 
 use serde_json::{Value, json};
 
-use super::aks_017::role_name;
+use super::pull::role_name;
 use crate::catalogue::{Check, Target};
 use crate::eval::{EvalContext, Evidence, Finding, Status, targets};
 use crate::inventory::views::{role_assignment_scope, role_definition_guid};

@@ -8,7 +8,7 @@
 //! warn here: one of the two categories missing, or the events enabled but sent only to a storage
 //! account, event hub or partner solution, where they are kept but cannot be queried next to the
 //! cluster's logs. It is a Rust evaluator because diagnostic settings are a separate collection
-//! keyed by the registry; the setting helpers are AKS-031's.
+//! keyed by the registry; the setting helpers are shared with AKS-031 (`diagnostics`).
 //!
 //! Missing data: a diagnostic-settings read that failed or was not collected is `unknown`. So is
 //! a would-be fail when some setting enables a category group outside `category_groups` (such as
@@ -17,7 +17,7 @@
 
 use serde_json::{Value, json};
 
-use super::aks_031::{Route, enabled_summary, routes, settings_of, unlisted_groups};
+use super::diagnostics::{self, Route, enabled_summary, routes, settings_of, unlisted_groups};
 use crate::catalogue::{Check, Target};
 use crate::eval::{EvalContext, Evidence, Finding, Status, targets};
 use crate::inventory::{Inventory, arm};
@@ -44,7 +44,6 @@ pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
 
 fn evaluate_registry(check: &str, inv: &Inventory, groups: &[String], registry: &Value) -> Finding {
     let id = arm::id(registry);
-    let scope = format!("{id}/providers/Microsoft.Insights/diagnosticSettings");
     let settings = match settings_of(inv, id) {
         Ok(settings) => settings,
         Err(reason) => {
@@ -54,15 +53,11 @@ fn evaluate_registry(check: &str, inv: &Inventory, groups: &[String], registry: 
                 Status::Unknown,
                 format!("cannot read the registry's diagnostic settings ({reason})"),
             )
-            .evidence(
-                Evidence::new(
-                    "properties.logs[category=ContainerRegistryLoginEvents|ContainerRegistryRepositoryEvents].enabled",
-                    Value::Null,
-                    "both enabled to a workspace",
-                )
-                .on(scope)
-                .note("the diagnostic settings were not read"),
-            );
+            .evidence(diagnostics::not_read_evidence(
+                id,
+                "properties.logs[category=ContainerRegistryLoginEvents|ContainerRegistryRepositoryEvents].enabled",
+                "both enabled to a workspace",
+            ));
         }
     };
 
@@ -90,7 +85,7 @@ fn evaluate_registry(check: &str, inv: &Inventory, groups: &[String], registry: 
         enabled_summary(settings),
         "ContainerRegistryLoginEvents and ContainerRegistryRepositoryEvents (or a category group of category_groups) enabled to a workspace",
     )
-    .on(scope);
+    .on(diagnostics::scope(id));
     let unlisted = unlisted_groups(settings, groups);
 
     if to_workspace.len() == CATEGORIES.len() {

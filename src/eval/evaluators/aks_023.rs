@@ -198,6 +198,34 @@ fn evaluate_cluster(check: &str, ctx: &EvalContext, params: &Params, cluster: &V
     Finding::new(check, id, status, message).with_evidence(evidence)
 }
 
+/// The steps both parts open with: individual users outside the break-glass list among the
+/// `roles` holders fail (`prefixes[0]` then their names); otherwise any doubt that there is none
+/// is unknown (`prefixes[1]`, the doubts, then `)`). `None` when neither applies.
+fn users_or_doubts(
+    params: &Params,
+    grants: &crate::inventory::views::RoleGrants,
+    missing: Option<&str>,
+    evidence: &mut Vec<Evidence>,
+    roles: &str,
+    prefixes: [&str; 2],
+) -> Option<Part> {
+    let users = of_kind(params, &grants.covering, &[Principal::User]);
+    if !users.is_empty() {
+        return Some(Part {
+            status: Status::Fail,
+            message: format!("{}{}", prefixes[0], describe(&users)),
+        });
+    }
+    let doubts = doubts(params, grants, missing, evidence, roles);
+    if !doubts.is_empty() {
+        return Some(Part {
+            status: Status::Unknown,
+            message: format!("{}{})", prefixes[1], doubts.join("; ")),
+        });
+    }
+    None
+}
+
 /// The static-kubeconfig part while local accounts are enabled.
 fn kubeconfig_part(
     params: &Params,
@@ -205,31 +233,18 @@ fn kubeconfig_part(
     missing: Option<&str>,
     evidence: &mut Vec<Evidence>,
 ) -> Part {
-    let users = of_kind(params, &grants.covering, &[Principal::User]);
-    if !users.is_empty() {
-        return Part {
-            status: Status::Fail,
-            message: format!(
-                "local accounts are enabled and individual users outside the break-glass list can fetch the static admin kubeconfig: {}",
-                describe(&users)
-            ),
-        };
-    }
-    let doubts = doubts(
+    if let Some(part) = users_or_doubts(
         params,
         grants,
         missing,
         evidence,
         "the admin-credential roles",
-    );
-    if !doubts.is_empty() {
-        return Part {
-            status: Status::Unknown,
-            message: format!(
-                "local accounts are enabled, and whether an individual user can fetch the static admin kubeconfig cannot be told ({})",
-                doubts.join("; ")
-            ),
-        };
+        [
+            "local accounts are enabled and individual users outside the break-glass list can fetch the static admin kubeconfig: ",
+            "local accounts are enabled, and whether an individual user can fetch the static admin kubeconfig cannot be told (",
+        ],
+    ) {
+        return part;
     }
     let message = if grants.covering.is_empty() {
         "local accounts are enabled (disableLocalAccounts is not true): no principal holds an admin-credential role at or above the cluster now, but anyone granted one can fetch a static admin kubeconfig".to_string()
@@ -252,31 +267,18 @@ fn rbac_part(
     missing: Option<&str>,
     evidence: &mut Vec<Evidence>,
 ) -> Part {
-    let users = of_kind(params, &grants.covering, &[Principal::User]);
-    if !users.is_empty() {
-        return Part {
-            status: Status::Fail,
-            message: format!(
-                "individual users outside the break-glass list hold Azure RBAC cluster admin: {}",
-                describe(&users)
-            ),
-        };
-    }
-    let doubts = doubts(
+    if let Some(part) = users_or_doubts(
         params,
         grants,
         missing,
         evidence,
         "the RBAC cluster-admin roles",
-    );
-    if !doubts.is_empty() {
-        return Part {
-            status: Status::Unknown,
-            message: format!(
-                "whether an individual user holds Azure RBAC cluster admin cannot be told ({})",
-                doubts.join("; ")
-            ),
-        };
+        [
+            "individual users outside the break-glass list hold Azure RBAC cluster admin: ",
+            "whether an individual user holds Azure RBAC cluster admin cannot be told (",
+        ],
+    ) {
+        return part;
     }
     Part {
         status: Status::Pass,

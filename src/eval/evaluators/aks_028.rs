@@ -157,6 +157,16 @@ enum Verdict {
     Unknown(String),
 }
 
+/// Evidence for a subnet's `properties.routeTable.id`.
+fn route_table_evidence(subnet_id: &str, observed: Value) -> Evidence {
+    Evidence::new(
+        "properties.routeTable.id",
+        observed,
+        "a route table with 0.0.0.0/0 to the inspection point",
+    )
+    .on(subnet_id)
+}
+
 /// Follows one subnet to its route table and looks for the default route.
 fn judge_subnet(
     inv: &Inventory,
@@ -169,39 +179,22 @@ fn judge_subnet(
         NetworkLookup::Found(s) => s,
         NetworkLookup::Absent(why) | NetworkLookup::Unreadable(why) => {
             evidence.push(
-                Evidence::new(
-                    "properties.routeTable.id",
-                    Value::Null,
-                    "a route table with 0.0.0.0/0 to the inspection point",
-                )
-                .on(subnet_id)
-                .note(format!("{label}: not evaluated: {why}")),
+                route_table_evidence(subnet_id, Value::Null)
+                    .note(format!("{label}: not evaluated: {why}")),
             );
             return Verdict::Unknown(why);
         }
     };
     let Some(table_id) = arm::str_at(subnet, "properties.routeTable.id") else {
         evidence.push(
-            Evidence::new(
-                "properties.routeTable.id",
-                Value::Null,
-                "a route table with 0.0.0.0/0 to the inspection point",
-            )
-            .on(subnet_id)
+            route_table_evidence(subnet_id, Value::Null)
             .note(format!(
                 "{label}: no route table is associated, so 0.0.0.0/0 follows Azure's system route to the Internet"
             )),
         );
         return Verdict::Fail("no route table is associated".into());
     };
-    evidence.push(
-        Evidence::new(
-            "properties.routeTable.id",
-            json!(table_id),
-            "a route table with 0.0.0.0/0 to the inspection point",
-        )
-        .on(subnet_id),
-    );
+    evidence.push(route_table_evidence(subnet_id, json!(table_id)));
     let table = match inv.route_table_by_id(table_id) {
         NetworkLookup::Found(t) => t,
         NetworkLookup::Absent(why) | NetworkLookup::Unreadable(why) => {

@@ -13,21 +13,20 @@
 //! rule lets a certain fail stand over missing data. A sensor that is on passes whatever the
 //! pricing says.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::defender::{self, Containers, Tier};
 use crate::catalogue::{Check, Target};
 use crate::eval::{EvalContext, Evidence, Finding, Status, targets};
-use crate::inventory::{api, arm};
+use crate::inventory::arm;
 
 const SENSOR: &str = "properties.securityProfile.defender.securityMonitoring.enabled";
 const WORKSPACE: &str = "properties.securityProfile.defender.logAnalyticsWorkspaceResourceId";
 
 pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
-    let (clusters, mut findings) = targets::resources(check.id(), ctx.inventory, Target::Cluster);
-    for cluster in clusters {
-        findings.push(evaluate_cluster(check.id(), ctx, cluster));
-    }
-    findings
+    targets::judge_each(check.id(), ctx.inventory, Target::Cluster, |cluster| {
+        evaluate_cluster(check.id(), ctx, cluster)
+    })
 }
 
 /// What the subscription's `Containers` plan says about sensor auto-provisioning.
@@ -87,67 +86,41 @@ fn evaluate_cluster(check: &str, ctx: &EvalContext, cluster: &Value) -> Finding 
 }
 
 fn auto_provisioning(ctx: &EvalContext, cluster: &Value) -> (AutoProvisioning, Vec<Evidence>) {
-    let inv = ctx.inventory;
     let guid = arm::subscription_of(arm::id(cluster)).unwrap_or_default();
     let sub_id = format!("/subscriptions/{guid}");
-    let pricings = format!("{sub_id}/providers/Microsoft.Security/pricings");
-    if let Some(reason) = inv
-        .read_state(&sub_id, api::PRICINGS)
-        .missing_reason(&sub_id, api::PRICINGS)
-    {
-        let item = Evidence::new(
-            "Containers pricing: properties.extensions[name=ContainerSensor].isEnabled",
-            Value::Null,
-            "True (turns the fail into a warn: auto-provisioning pending)",
-        )
-        .on(pricings)
-        .note(format!(
-            "not evaluated: {reason}; the fail stands because the sensor is certainly absent"
-        ));
-        return (AutoProvisioning::Unreadable(reason), vec![item]);
-    }
-    let Some(pricing) = inv.subscription_pricing(&guid, "Containers") else {
-        let item = Evidence::new(
-            "Microsoft.Security/pricings/Containers",
-            Value::Null,
-            "a Standard plan with ContainerSensor on",
-        )
-        .on(pricings)
-        .note("the pricing list was read and has no Containers record");
-        return (
-            AutoProvisioning::Off("the subscription has no Defender for Containers plan".into()),
-            vec![item],
-        );
+    const EXPECTED: &str = "True (turns the fail into a warn: auto-provisioning pending)";
+    let pricing = match defender::containers(ctx.inventory, &sub_id, &guid) {
+        Containers::NotRead(reason) => {
+            let item = Evidence::new(
+                "Containers pricing: properties.extensions[name=ContainerSensor].isEnabled",
+                Value::Null,
+                EXPECTED,
+            )
+            .on(defender::pricings_scope(&sub_id))
+            .note(format!(
+                "not evaluated: {reason}; the fail stands because the sensor is certainly absent"
+            ));
+            return (AutoProvisioning::Unreadable(reason), vec![item]);
+        }
+        Containers::Absent => {
+            let item =
+                defender::absent_evidence(&sub_id, "a Standard plan with ContainerSensor on");
+            return (
+                AutoProvisioning::Off(
+                    "the subscription has no Defender for Containers plan".into(),
+                ),
+                vec![item],
+            );
+        }
+        Containers::Read(pricing) => pricing,
     };
-    let pricing_id = arm::id(pricing).to_string();
-    let tier = arm::str_at(pricing, "properties.pricingTier");
-    let extension = arm::array_at(pricing, "properties.extensions").and_then(|list| {
-        list.iter()
-            .find(|e| arm::eq_ci(arm::name(e), "ContainerSensor"))
-    });
-    let sensor_on = extension.and_then(|e| arm::bool_at(e, "isEnabled")) == Some(true);
-    let standard = tier.is_some_and(|t| arm::eq_ci(t, "Standard"));
-    let mut evidence = vec![
-        Evidence::new(
-            "properties.pricingTier",
-            tier.map_or(Value::Null, |t| json!(t)),
-            "Standard",
-        )
-        .on(pricing_id.clone()),
+    let extension = pricing.extension(defender::SENSOR);
+    let sensor_on = extension.enabled() == Some(true);
+    let standard = matches!(pricing.tier(), Tier::Standard);
+    let evidence = vec![
+        pricing.tier_evidence("Standard"),
+        extension.enabled_evidence_noted(EXPECTED),
     ];
-    let mut item = Evidence::new(
-        "properties.extensions[name=ContainerSensor].isEnabled",
-        extension
-            .and_then(|e| arm::key(e, "isEnabled"))
-            .cloned()
-            .unwrap_or(Value::Null),
-        "True (turns the fail into a warn: auto-provisioning pending)",
-    )
-    .on(pricing_id);
-    if extension.is_none() {
-        item = item.note("the extension is not listed on the plan; read as not enabled");
-    }
-    evidence.push(item);
     let state = match (standard, sensor_on) {
         (true, true) => AutoProvisioning::On,
         (true, false) => AutoProvisioning::Off(
@@ -156,7 +129,7 @@ fn auto_provisioning(ctx: &EvalContext, cluster: &Value) -> (AutoProvisioning, V
         ),
         (false, _) => AutoProvisioning::Off(format!(
             "the Defender for Containers plan is not Standard ({}), so nothing provisions it",
-            tier.unwrap_or("pricingTier absent")
+            pricing.raw_tier().unwrap_or("pricingTier absent")
         )),
     };
     (state, evidence)

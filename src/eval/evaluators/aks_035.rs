@@ -29,11 +29,9 @@ const SSH: &str = "securityProfile.sshAccess";
 const UNVERIFIED_NOTE: &str = "the NSG rule paths and the reading of `*`/`Internet` sources are unverified details (catalogue U)";
 
 pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
-    let (clusters, mut findings) = targets::resources(check.id(), ctx.inventory, Target::Cluster);
-    for cluster in clusters {
-        findings.push(evaluate_cluster(check.id(), ctx.inventory, cluster));
-    }
-    findings
+    targets::judge_each(check.id(), ctx.inventory, Target::Cluster, |cluster| {
+        evaluate_cluster(check.id(), ctx.inventory, cluster)
+    })
 }
 
 fn evaluate_cluster(check: &str, inv: &Inventory, cluster: &Value) -> Finding {

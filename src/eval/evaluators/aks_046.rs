@@ -113,46 +113,22 @@ pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
             .collect();
         let levels: Vec<Level> = screened.iter().map(Screened::level).collect();
         let status = guardrails::settle(&levels, decide).unwrap_or(Status::Unknown);
-        let message = message(status, &screened);
-        let mut evidence = Vec::new();
-        for s in &screened {
-            evidence.extend(s.evidence());
-        }
-        evidence.extend(guardrails::addon_note(cluster));
-        findings.push(Finding::new(check.id(), id, status, message).with_evidence(evidence));
+        let message = guardrails::joint_message(
+            status,
+            &screened,
+            "runtime-default seccomp and apparmor profiles",
+            &ASSIGN,
+            "remove unconfined and * from allowedProfiles",
+        );
+        findings.push(guardrails::joint_finding(
+            check.id(),
+            cluster,
+            status,
+            message,
+            &screened,
+        ));
     }
     findings
-}
-
-fn message(status: Status, screened: &[Screened]) -> String {
-    if status == Status::Pass {
-        let names: Vec<String> = screened
-            .iter()
-            .filter_map(|s| s.coverage.best())
-            .map(|b| format!("{} at {}", b.name(), policy::short_scope(&b.scope())))
-            .collect();
-        return format!(
-            "runtime-default seccomp and apparmor profiles are enforced on this cluster ({})",
-            names.join(", ")
-        );
-    }
-    let problems: Vec<String> = screened
-        .iter()
-        .filter(|s| s.level() != Level::Enforced)
-        .map(Screened::summary)
-        .collect();
-    if status == Status::Unknown {
-        let coverages: Vec<policy::Coverage> =
-            screened.iter().map(|s| s.coverage.clone()).collect();
-        return policy::problems(&coverages);
-    }
-    let mut fixes: Vec<String> = screened
-        .iter()
-        .zip(ASSIGN)
-        .filter_map(|(s, assign)| s.remedy(assign, "remove unconfined and * from allowedProfiles"))
-        .collect();
-    fixes.dedup();
-    format!("{}; fix: {}", problems.join("; "), fixes.join("; "))
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@
 use serde_json::Value;
 
 use crate::catalogue::{Check, Target};
-use crate::eval::policy::{self, Level};
+use crate::eval::policy;
 use crate::eval::{EvalContext, Finding, Status, targets};
 use crate::inventory::{Inventory, arm};
 
@@ -146,46 +146,22 @@ pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
             .iter()
             .map(|s| s.level().guardrail_status())
             .fold(Status::Pass, Status::combine);
-        let message = message(status, &screened);
-        let mut evidence = Vec::new();
-        for s in &screened {
-            evidence.extend(s.evidence());
-        }
-        evidence.extend(guardrails::addon_note(cluster));
-        findings.push(Finding::new(check.id(), id, status, message).with_evidence(evidence));
+        let message = guardrails::joint_message(
+            status,
+            &screened,
+            "non-root containers and read-only root filesystems",
+            &ASSIGN,
+            "set runAsUserRule MustRunAsNonRoot",
+        );
+        findings.push(guardrails::joint_finding(
+            check.id(),
+            cluster,
+            status,
+            message,
+            &screened,
+        ));
     }
     findings
-}
-
-fn message(status: Status, screened: &[Screened; 2]) -> String {
-    if status == Status::Pass {
-        let names: Vec<String> = screened
-            .iter()
-            .filter_map(|s| s.coverage.best())
-            .map(|b| format!("{} at {}", b.name(), policy::short_scope(&b.scope())))
-            .collect();
-        return format!(
-            "non-root containers and read-only root filesystems are enforced on this cluster ({})",
-            names.join(", ")
-        );
-    }
-    let problems: Vec<String> = screened
-        .iter()
-        .filter(|s| s.level() != Level::Enforced)
-        .map(Screened::summary)
-        .collect();
-    if status == Status::Unknown {
-        let coverages: Vec<policy::Coverage> =
-            screened.iter().map(|s| s.coverage.clone()).collect();
-        return policy::problems(&coverages);
-    }
-    let mut fixes: Vec<String> = screened
-        .iter()
-        .zip(ASSIGN)
-        .filter_map(|(s, assign)| s.remedy(assign, "set runAsUserRule MustRunAsNonRoot"))
-        .collect();
-    fixes.dedup();
-    format!("{}; fix: {}", problems.join("; "), fixes.join("; "))
 }
 
 #[cfg(test)]

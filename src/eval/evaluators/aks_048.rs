@@ -5,7 +5,7 @@
 //! vulnerabilities resolved", the key policy 17f4b1cc audits) read at the cluster's scope:
 //! `Healthy` or `NotApplicable` passes, `Unhealthy` warns. Without the assessment the verdict
 //! follows the subscription's Defender for Containers plan judged with AKS-005's rules (computed
-//! from the pricing data by `aks_014::containers_plan`, not by running AKS-005): a plan that
+//! from the pricing data by `defender::containers_plan`, not by running AKS-005): a plan that
 //! passes AKS-005 means the cluster is not assessed yet (warn); a plan that fails it (`Free` or
 //! absent) means no runtime vulnerability assessment runs (fail). The catalogue does not name the
 //! case of a plan that only warns under AKS-005 (`Standard` with an extension off); it is a warn
@@ -19,26 +19,23 @@
 
 use serde_json::Value;
 
-use super::aks_006::{Code, assessments_of, code_of, has_key, is_about, status_evidence};
-use super::aks_014::{PlanVerdict, containers_plan};
+use super::assessments::{self, Code, assessments_of, code_of, status_evidence};
+use super::defender::{PlanVerdict, containers_plan};
 use crate::catalogue::{Check, Target};
-use crate::eval::{EvalContext, Evidence, Finding, Status, targets};
+use crate::eval::{EvalContext, Finding, Status, targets};
 use crate::inventory::{Inventory, arm};
 
 /// The MDVM running-image assessment key (catalogue §8.4).
 const ASSESSMENT_KEY: &str = "c609cf0f-71ab-41e9-a3c6-9a1f7fe1b8d5";
 
 pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
-    let (clusters, mut findings) = targets::resources(check.id(), ctx.inventory, Target::Cluster);
-    for cluster in clusters {
-        findings.push(evaluate_cluster(check.id(), ctx.inventory, cluster));
-    }
-    findings
+    targets::judge_each(check.id(), ctx.inventory, Target::Cluster, |cluster| {
+        evaluate_cluster(check.id(), ctx.inventory, cluster)
+    })
 }
 
 fn evaluate_cluster(check: &str, inv: &Inventory, cluster: &Value) -> Finding {
     let id = arm::id(cluster);
-    let list_scope = format!("{id}/providers/Microsoft.Security/assessments");
     let list = match assessments_of(inv, id) {
         Ok(list) => list,
         Err(reason) => {
@@ -48,23 +45,11 @@ fn evaluate_cluster(check: &str, inv: &Inventory, cluster: &Value) -> Finding {
                 Status::Unknown,
                 format!("cannot read the cluster's Defender for Cloud assessments ({reason})"),
             )
-            .evidence(
-                Evidence::new(
-                    format!("Microsoft.Security/assessments/{ASSESSMENT_KEY}"),
-                    Value::Null,
-                    "Healthy or NotApplicable",
-                )
-                .on(list_scope)
-                .note("the assessment list was not read"),
-            );
+            .evidence(assessments::not_read_evidence(id, ASSESSMENT_KEY));
         }
     };
-    if let Some(assessment) = list
-        .iter()
-        .find(|a| has_key(a, ASSESSMENT_KEY) && is_about(a, id))
-    {
-        let description = arm::str_at(assessment, "properties.status.description")
-            .or_else(|| arm::str_at(assessment, "properties.status.cause"));
+    if let Some(assessment) = assessments::find(list, ASSESSMENT_KEY, id) {
+        let description = assessments::status_text(assessment);
         let (status, message) = match code_of(assessment) {
             Code::Healthy => (
                 Status::Pass,
@@ -96,16 +81,12 @@ fn evaluate_cluster(check: &str, inv: &Inventory, cluster: &Value) -> Finding {
             .evidence(status_evidence(assessment, "Healthy or NotApplicable"));
     }
 
-    let missing = Evidence::new(
-        format!("Microsoft.Security/assessments/{ASSESSMENT_KEY}"),
-        Value::Null,
-        "present, Healthy or NotApplicable",
-    )
-    .on(list_scope)
-    .note(format!(
-        "the assessment list was read ({} assessment(s)) and holds no running-image vulnerability assessment",
-        list.len()
-    ));
+    let missing = assessments::missing_evidence(
+        id,
+        ASSESSMENT_KEY,
+        list.len(),
+        "running-image vulnerability assessment",
+    );
     let sub = arm::subscription_of(id).unwrap_or_default();
     let plan = containers_plan(inv, &sub);
     let (status, message) = match &plan.verdict {

@@ -9,12 +9,13 @@
 //! assignments whose parameters defeat the control (so they neither pass nor hide a fail) and
 //! marks those whose parameters cannot be read as undecidable, and `addon_note` states in the
 //! evidence that Kubernetes-mode assignments are inert while the Azure Policy add-on is off —
-//! AKS-024 judges that, so it never changes these checks' status.
+//! AKS-024 judges that, so it never changes these checks' status. `joint_finding` and
+//! `joint_message` assemble the finding of a check made of several such controls.
 
 use serde_json::Value;
 
-use crate::eval::Evidence;
 use crate::eval::policy::{self, Candidate, Control, Coverage, Issue, Level};
+use crate::eval::{Evidence, Finding, Status};
 use crate::inventory::arm;
 
 /// The built-in mutation definitions (effect `Mutate`) the guardrail checks accept: seccomp
@@ -191,13 +192,64 @@ impl Screened<'_> {
     }
 }
 
+/// The finding on `cluster` for a check made of several screened controls: each control's
+/// evidence in order, then the add-on note.
+pub fn joint_finding(
+    check: &str,
+    cluster: &Value,
+    status: Status,
+    message: String,
+    screened: &[Screened],
+) -> Finding {
+    let mut evidence = Vec::new();
+    for s in screened {
+        evidence.extend(s.evidence());
+    }
+    evidence.extend(addon_note(cluster));
+    Finding::new(check, arm::id(cluster), status, message).with_evidence(evidence)
+}
+
+/// The message of a check made of several screened controls (AKS-046, AKS-047): on a pass, that
+/// `what` are enforced and by which assignments; on unknown, the coverage problems; otherwise
+/// the controls not enforced and a fix per control (`assign`, or `fix_rejected` on rejected
+/// assignments; see `Screened::remedy`).
+pub fn joint_message(
+    status: Status,
+    screened: &[Screened],
+    what: &str,
+    assign: &[&str],
+    fix_rejected: &str,
+) -> String {
+    if status == Status::Pass {
+        let names: Vec<String> = screened
+            .iter()
+            .filter_map(|s| s.coverage.best())
+            .map(|b| format!("{} at {}", b.name(), policy::short_scope(&b.scope())))
+            .collect();
+        return format!("{what} are enforced on this cluster ({})", names.join(", "));
+    }
+    let problems: Vec<String> = screened
+        .iter()
+        .filter(|s| s.level() != Level::Enforced)
+        .map(Screened::summary)
+        .collect();
+    if status == Status::Unknown {
+        let coverages: Vec<Coverage> = screened.iter().map(|s| s.coverage.clone()).collect();
+        return policy::problems(&coverages);
+    }
+    let mut fixes: Vec<String> = screened
+        .iter()
+        .zip(assign)
+        .filter_map(|(s, assign)| s.remedy(assign, fix_rejected))
+        .collect();
+    fixes.dedup();
+    format!("{}; fix: {}", problems.join("; "), fixes.join("; "))
+}
+
 /// The status of controls decided jointly when one or more of them is undecidable: the outcome
 /// `decide` gives for every way the unknown ones could turn out (enforced, weaker, inert, not
 /// covered), if they all agree; `None` when the missing data could change it.
-pub fn settle(
-    levels: &[Level],
-    decide: impl Fn(&[Level]) -> crate::eval::Status,
-) -> Option<crate::eval::Status> {
+pub fn settle(levels: &[Level], decide: impl Fn(&[Level]) -> Status) -> Option<Status> {
     const POSSIBLE: [Level; 4] = [
         Level::Enforced,
         Level::Weaker,
@@ -228,7 +280,6 @@ pub fn settle(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::Status;
     use serde_json::json;
 
     fn both_enforced_or_fail(levels: &[Level]) -> Status {

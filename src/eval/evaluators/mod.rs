@@ -37,7 +37,11 @@ mod aks_045;
 mod aks_046;
 mod aks_047;
 mod aks_048;
+mod assessments;
+mod defender;
+mod diagnostics;
 mod guardrails;
+mod pull;
 
 /// The evaluator registered for a check ID.
 pub fn lookup(id: &str) -> Option<Evaluator> {

@@ -1,0 +1,137 @@
+//! Defender for Cloud assessments read at a resource's scope
+//! (`GET {resource}/providers/Microsoft.Security/assessments`): finding the list, classifying an
+//! assessment's status code, matching it by key and by the resource it is about, and the
+//! evidence for its status.
+//!
+//! AKS-006 (all assessments of a cluster), AKS-014 (the registry image assessment) and AKS-048
+//! (the running-image assessment) read the same payloads with the same missing-data rules, so
+//! the reading lives here once; each check keeps its own verdict.
+
+use serde_json::Value;
+
+use crate::eval::Evidence;
+use crate::inventory::{Inventory, api, arm};
+
+/// The assessments read at a resource's scope, or why they are missing. A successful read with
+/// no entry in the map is an empty list.
+pub(super) fn assessments_of<'a>(
+    inv: &'a Inventory,
+    resource_id: &str,
+) -> Result<&'a [Value], String> {
+    if let Some(reason) = inv
+        .read_state(resource_id, api::ASSESSMENTS)
+        .missing_reason(resource_id, api::ASSESSMENTS)
+    {
+        return Err(reason);
+    }
+    Ok(inv
+        .assessments
+        .get(&resource_id.to_ascii_lowercase())
+        .map_or(&[][..], Vec::as_slice))
+}
+
+/// The status of one assessment (`properties.status.code`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Code {
+    Healthy,
+    Unhealthy,
+    NotApplicable,
+    /// Absent, or a value outside the swagger's enum.
+    Other(Option<String>),
+}
+
+pub(super) fn code_of(assessment: &Value) -> Code {
+    match arm::str_at(assessment, "properties.status.code") {
+        Some(c) if arm::eq_ci(c, "Healthy") => Code::Healthy,
+        Some(c) if arm::eq_ci(c, "Unhealthy") => Code::Unhealthy,
+        Some(c) if arm::eq_ci(c, "NotApplicable") => Code::NotApplicable,
+        other => Code::Other(other.map(str::to_string)),
+    }
+}
+
+/// Whether an assessment is the one with this key: its `name` (the assessment key GUID), or the
+/// last segment of its ID, compared case-insensitively.
+pub(super) fn has_key(assessment: &Value, key: &str) -> bool {
+    arm::eq_ci(arm::name(assessment), key)
+        || arm::eq_ci(arm::last_segment(arm::id(assessment)), key)
+}
+
+/// Whether an assessment listed at `resource_id` is about that resource: its
+/// `resourceDetails.id` (catalogue U) is absent, the resource, or beneath it.
+pub(super) fn is_about(assessment: &Value, resource_id: &str) -> bool {
+    arm::str_at(assessment, "properties.resourceDetails.id")
+        .is_none_or(|target| arm::is_scope_prefix(resource_id, target))
+}
+
+/// The display name of an assessment, falling back to its key.
+pub(super) fn display_name(assessment: &Value) -> &str {
+    arm::str_at(assessment, "properties.displayName")
+        .or_else(|| arm::str_at(assessment, "properties.metadata.displayName"))
+        .unwrap_or_else(|| arm::name(assessment))
+}
+
+/// Evidence for an assessment's status: the code seen, with its cause and description.
+pub(super) fn status_evidence(assessment: &Value, expected: &str) -> Evidence {
+    let mut note = display_name(assessment).to_string();
+    for part in ["cause", "description"] {
+        if let Some(text) = arm::str_at(assessment, &format!("properties.status.{part}")) {
+            note.push_str(&format!("; {part}: {text}"));
+        }
+    }
+    Evidence::new(
+        "properties.status.code",
+        arm::path(assessment, "properties.status.code")
+            .cloned()
+            .unwrap_or(Value::Null),
+        expected,
+    )
+    .on(arm::id(assessment))
+    .note(note)
+}
+
+/// Where a resource's assessments are listed.
+pub(super) fn list_scope(resource_id: &str) -> String {
+    format!("{resource_id}/providers/Microsoft.Security/assessments")
+}
+
+/// Evidence that the assessment list of `resource_id` was not read, for the assessment `key`.
+pub(super) fn not_read_evidence(resource_id: &str, key: &str) -> Evidence {
+    Evidence::new(
+        format!("Microsoft.Security/assessments/{key}"),
+        Value::Null,
+        "Healthy or NotApplicable",
+    )
+    .on(list_scope(resource_id))
+    .note("the assessment list was not read")
+}
+
+/// Evidence that the assessment list of `resource_id` (`listed` entries) holds no assessment
+/// with `key`, described as `what`.
+pub(super) fn missing_evidence(
+    resource_id: &str,
+    key: &str,
+    listed: usize,
+    what: &str,
+) -> Evidence {
+    Evidence::new(
+        format!("Microsoft.Security/assessments/{key}"),
+        Value::Null,
+        "present, Healthy or NotApplicable",
+    )
+    .on(list_scope(resource_id))
+    .note(format!(
+        "the assessment list was read ({listed} assessment(s)) and holds no {what}"
+    ))
+}
+
+/// The first assessment in `list` with `key` that is about `resource_id`.
+pub(super) fn find<'a>(list: &'a [Value], key: &str, resource_id: &str) -> Option<&'a Value> {
+    list.iter()
+        .find(|a| has_key(a, key) && is_about(a, resource_id))
+}
+
+/// The status description of an assessment, falling back to its cause.
+pub(super) fn status_text(assessment: &Value) -> Option<&str> {
+    arm::str_at(assessment, "properties.status.description")
+        .or_else(|| arm::str_at(assessment, "properties.status.cause"))
+}
