@@ -71,7 +71,7 @@ fn main() {
             let started = Instant::now();
             let inventory = runtime.block_on(async {
                 let client = connect_with(&options, &env).await.expect("sign-in");
-                lzaudit::collect::run(&client, RequestedScope::default(), &plan)
+                lzaudit::collect::run(&client, RequestedScope::default(), &plan, None)
                     .await
                     .expect("collect")
             });

@@ -1,5 +1,5 @@
 //! The command line (clap derive): `audit`, `collect`, `checks list|explain`,
-//! `profiles list|show|validate`. Parsing only; `commands` runs them.
+//! `profiles list|show|validate`, `diff`, `completions`. Parsing only; `commands` runs them.
 
 use std::path::PathBuf;
 
@@ -38,6 +38,45 @@ pub enum Command {
     /// Audit profiles: check selection, parameters, severities, archetypes, waivers.
     #[command(subcommand)]
     Profiles(ProfilesCommand),
+    /// Compare two audits: new failures, fixed findings, other status changes, new and removed
+    /// resources. Takes two JSON reports (`--format json`) or two inventory snapshots (audited
+    /// here with `--profile`).
+    #[command(after_help = DIFF_EXIT_CODES_HELP)]
+    Diff(DiffArgs),
+    /// Print a shell completion script to stdout, e.g.
+    /// `lzaudit completions bash > /etc/bash_completion.d/lzaudit`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+pub const DIFF_EXIT_CODES_HELP: &str = "Exit codes: 0 nothing got worse · 1 something got worse (a new failure, a status worsened from pass/not applicable/waived to warn, or to unknown) · 2 usage error, unreadable input, or inputs of different or unknown schemas";
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier audit: a JSON report (`lzaudit.report/v1`) or an inventory snapshot.
+    #[arg(value_name = "OLD")]
+    pub old: PathBuf,
+    /// The later audit, of the same kind as OLD.
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+    /// Used only for snapshots: both are audited with this profile (and `--checks`).
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// `table` for people, `json` (`lzaudit.diff/v1`) for tools.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Table)]
+    pub format: DiffFormat,
+    /// Write the comparison to FILE (atomically) instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum DiffFormat {
+    #[value(alias = "text")]
+    Table,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -190,6 +229,13 @@ pub enum Format {
     Html,
     /// CSV, one row per finding.
     Csv,
+}
+
+impl Format {
+    /// Whether the format is read by people (a log, a summary) rather than parsed by a tool.
+    pub fn is_for_people(self) -> bool {
+        matches!(self, Format::Table | Format::Markdown)
+    }
 }
 
 /// `--report FORMAT=PATH`.

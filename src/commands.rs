@@ -3,24 +3,26 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::audit;
-use crate::azure::{self, AuthMethod, Cloud, ConnectOptions};
+use crate::azure::{self, ArmClient, AuthMethod, Cloud, ConnectOptions};
 use crate::catalogue::explain::Explanation;
 use crate::catalogue::{Catalogue, Severity};
 use crate::cli::{
-    AuditArgs, AuthArg, ChecksCommand, CloudArg, CollectArgs, Command, ConnectArgs, FailOn, Format,
-    ListFormat, ProfilesCommand, ReportTarget, ScopeArgs, SourceArg,
+    AuditArgs, AuthArg, ChecksCommand, CloudArg, CollectArgs, Command, ConnectArgs, DiffArgs,
+    DiffFormat, FailOn, Format, ListFormat, ProfilesCommand, ReportTarget, ScopeArgs, SourceArg,
 };
 use crate::collect::{self, Plan};
 use crate::exit::ExitStatus;
-use crate::inventory::{Inventory, RequestedScope, snapshot};
+use crate::inventory::{Inventory, RequestedScope, Subscription, snapshot};
 use crate::output::write_atomic;
 use crate::profile::{BUILTIN_PROFILES, Profile};
-use crate::report::{self, Origin, Report};
+use crate::report::{self, Origin, Report, diff};
 
 /// Runs one command.
 pub fn run(command: Command) -> anyhow::Result<ExitStatus> {
@@ -29,6 +31,8 @@ pub fn run(command: Command) -> anyhow::Result<ExitStatus> {
         Command::Collect(args) => collect_command(args),
         Command::Checks(c) => checks_command(c),
         Command::Profiles(p) => profiles_command(p),
+        Command::Completions { shell } => completions_command(shell),
+        Command::Diff(args) => diff_command(args),
     }
 }
 
@@ -97,7 +101,36 @@ fn audit_command(args: AuditArgs) -> anyhow::Result<ExitStatus> {
     let color = to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let text = render(&report, &catalogue, args.format, color);
     emit(&text, args.output.as_deref())?;
+    if report::azure_devops::detected() {
+        azure_pipelines(
+            &report,
+            args.output.is_none() && !args.format.is_for_people(),
+        )?;
+    }
     Ok(ExitStatus::of(&report, fail_on))
+}
+
+/// In Azure Pipelines: the issue lines and the run summary (see `report::azure_devops`). They go
+/// to stdout, which the agent scans for logging commands — unless stdout carries a
+/// machine-readable report, which they would corrupt; then to stderr, which the agent scans too.
+fn azure_pipelines(report: &Report, stdout_is_data: bool) -> anyhow::Result<()> {
+    let dir = report::azure_devops::summary_dir();
+    let lines = report::azure_devops::pipeline_lines(report, &dir).with_context(|| {
+        format!(
+            "cannot write the Azure Pipelines summary into {}",
+            dir.display()
+        )
+    })?;
+    let mut text = lines.join("\n");
+    text.push('\n');
+    if stdout_is_data {
+        let mut stderr = std::io::stderr().lock();
+        stderr.write_all(text.as_bytes())?;
+        stderr.flush()?;
+        Ok(())
+    } else {
+        emit(&text, None)
+    }
 }
 
 /// Renders the report in one format. Only a terminal table is ever coloured.
@@ -220,7 +253,21 @@ fn live_inventory(
     runtime.block_on(async {
         let started = Instant::now();
         let client = azure::connect(&options).await?;
-        let inventory = collect::run(&client, requested, &plan).await?;
+        let observer = ProgressDisplay::choose(&client);
+        let collection = collect::run(
+            &client,
+            requested,
+            &plan,
+            observer.as_ref().map(|o| o as &dyn collect::Progress),
+        );
+        let inventory = match &observer {
+            Some(o) => o.refresh_while(collection).await,
+            None => collection.await,
+        };
+        if let Some(o) = &observer {
+            o.clear();
+        }
+        let inventory = inventory?;
         let stats = client.stats();
         tracing::info!(
             "collected in {:.2?}: {} requests, {} retries, {} throttled",
@@ -230,6 +277,168 @@ fn live_inventory(
             stats.throttled
         );
         Ok(inventory)
+    })
+}
+
+const PROGRESS_TEMPLATE: &str =
+    "{spinner} collecting {bar:24} {pos}/{len} subscriptions · {msg} · {elapsed}";
+
+/// How collection shows its progress on stderr: a bar when stderr is a terminal and nothing
+/// else writes there (neither `--quiet` nor `-v`), otherwise `info` log lines (seen with `-v`);
+/// nothing at all with `--quiet`. Requests and throttled waits come from the client's counters.
+struct ProgressDisplay<'a> {
+    client: &'a ArmClient,
+    bar: Option<ProgressBar>,
+    done: AtomicUsize,
+    total: AtomicUsize,
+}
+
+impl<'a> ProgressDisplay<'a> {
+    fn choose(client: &'a ArmClient) -> Option<ProgressDisplay<'a>> {
+        if !tracing::enabled!(tracing::Level::WARN) {
+            return None; // --quiet
+        }
+        let bar = (std::io::stderr().is_terminal() && !tracing::enabled!(tracing::Level::INFO))
+            .then(|| {
+                let bar = ProgressBar::new(0);
+                bar.set_style(
+                    ProgressStyle::with_template(PROGRESS_TEMPLATE)
+                        .expect("a valid progress template")
+                        .progress_chars("=> "),
+                );
+                bar.enable_steady_tick(Duration::from_millis(120));
+                bar
+            });
+        Some(ProgressDisplay {
+            client,
+            bar,
+            done: AtomicUsize::new(0),
+            total: AtomicUsize::new(0),
+        })
+    }
+
+    fn counters(&self) -> String {
+        let stats = self.client.stats();
+        format!(
+            "{} requests, {} throttled waits",
+            stats.requests, stats.throttled
+        )
+    }
+
+    /// Awaits `work`, refreshing the bar's request counters meanwhile (throttling can stall a
+    /// subscription for a minute; the counters show why).
+    async fn refresh_while<T>(&self, work: impl std::future::Future<Output = T>) -> T {
+        let Some(bar) = &self.bar else {
+            return work.await;
+        };
+        let refresh = async {
+            loop {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                bar.set_message(self.counters());
+            }
+        };
+        tokio::select! {
+            out = work => out,
+            never = refresh => never,
+        }
+    }
+
+    fn clear(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl collect::Progress for ProgressDisplay<'_> {
+    fn started(&self, total: usize) {
+        self.total.store(total, Ordering::Relaxed);
+        match &self.bar {
+            Some(bar) => {
+                bar.set_length(total as u64);
+                bar.set_message(self.counters());
+            }
+            None => tracing::info!("collecting {total} subscription(s)"),
+        }
+    }
+
+    fn subscription_done(&self, subscription: &Subscription) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        match &self.bar {
+            Some(bar) => {
+                bar.inc(1);
+                bar.set_message(self.counters());
+            }
+            None => tracing::info!(
+                "collected subscription {} ({done}/{}; {})",
+                subscription.display_name,
+                self.total.load(Ordering::Relaxed),
+                self.counters()
+            ),
+        }
+    }
+
+    fn finishing(&self) {
+        match &self.bar {
+            Some(bar) => bar.set_message(format!("follow-up reads · {}", self.counters())),
+            None => tracing::info!("follow-up reads ({})", self.counters()),
+        }
+    }
+}
+
+fn completions_command(shell: clap_complete::Shell) -> anyhow::Result<ExitStatus> {
+    let mut command = <crate::cli::Cli as clap::CommandFactory>::command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "lzaudit", &mut script);
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(&script)?;
+    stdout.flush()?;
+    Ok(ExitStatus::Clean)
+}
+
+fn diff_command(args: DiffArgs) -> anyhow::Result<ExitStatus> {
+    let catalogue = catalogue(args.selection.checks.as_deref())?;
+    let profile = Profile::load(&args.selection.profile, &catalogue)?;
+    let now = now();
+    let side = |path: &Path| -> anyhow::Result<diff::Side> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        diff::Side::parse(&text, &path.display().to_string(), |inventory| {
+            serde_json::to_value(audit::run(
+                inventory,
+                &catalogue,
+                &profile,
+                now.date(),
+                Origin {
+                    source: "snapshot",
+                    fail_on: "none",
+                    generated_at: rfc3339(now),
+                },
+            ))
+            .expect("a report serialises")
+        })
+    };
+    let old = side(&args.old)?;
+    let new = side(&args.new)?;
+    if old.kind != new.kind {
+        return Err(anyhow!(
+            "{} is {} but {} is {}: compare two reports or two snapshots",
+            args.old.display(),
+            old.kind.describe(),
+            args.new.display(),
+            new.kind.describe()
+        ));
+    }
+    let result = diff::compare(&old, &new);
+    let text = match args.format {
+        DiffFormat::Table => result.to_text(),
+        DiffFormat::Json => result.to_json(),
+    };
+    emit(&text, args.output.as_deref())?;
+    Ok(if result.is_worse() {
+        ExitStatus::Findings
+    } else {
+        ExitStatus::Clean
     })
 }
 
@@ -362,5 +571,15 @@ fn profiles_command(command: ProfilesCommand) -> anyhow::Result<ExitStatus> {
                 ExitStatus::Clean
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_progress_template_parses() {
+        assert!(ProgressStyle::with_template(PROGRESS_TEMPLATE).is_ok());
     }
 }

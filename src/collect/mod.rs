@@ -204,11 +204,25 @@ pub enum CollectError {
     Unreachable { url: String, message: String },
 }
 
-/// Collects the requested scope as the plan says.
+/// Watches a collection from outside (a progress bar, log lines). Collectors never see it: `run`
+/// reports whole subscriptions as they finish, and the observer reads the client's counters
+/// (`ArmClient::stats`) itself.
+pub trait Progress: Sync {
+    /// The scope is resolved: `total` subscriptions will be collected.
+    fn started(&self, total: usize);
+    /// Every per-subscription read of `subscription` is done (successful or recorded as a gap).
+    fn subscription_done(&self, subscription: &Subscription);
+    /// The follow-up reads that depend on every subscription (machine pricings, policy
+    /// definitions, supported versions) are running.
+    fn finishing(&self);
+}
+
+/// Collects the requested scope as the plan says, telling `progress` (when given) how far it is.
 pub async fn run(
     client: &ArmClient,
     scope: RequestedScope,
     plan: &Plan,
+    progress: Option<&dyn Progress>,
 ) -> Result<Inventory, CollectError> {
     let ctx = Ctx {
         client,
@@ -222,11 +236,23 @@ pub async fn run(
         "collecting {} subscription(s)",
         subscriptions.len()
     );
+    if let Some(p) = progress {
+        p.started(subscriptions.len());
+    }
     futures::stream::iter(subscriptions.iter())
-        .map(|sub| collect_subscription(&ctx, sub))
+        .map(|sub| async {
+            collect_subscription(&ctx, sub).await?;
+            if let Some(p) = progress {
+                p.subscription_done(sub);
+            }
+            Ok::<(), CollectError>(())
+        })
         .buffer_unordered(client.concurrency())
         .try_for_each(|()| async { Ok(()) })
         .await?;
+    if let Some(p) = progress {
+        p.finishing();
+    }
     futures::try_join!(
         defender::machine_pricings(&ctx),
         policy::definitions(&ctx),

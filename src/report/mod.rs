@@ -8,7 +8,9 @@
 //! fields are only ever added, never renamed or removed, within v1. Everything is sorted
 //! (subscription, check, resource) so two runs over the same data render identically.
 
+pub mod azure_devops;
 pub mod csv;
+pub mod diff;
 pub mod html;
 pub mod json;
 pub mod junit;

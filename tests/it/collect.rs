@@ -31,9 +31,14 @@ async fn collect_all(
     let emulator = tenants::start("small", options).await;
     let ca = ca_file(&emulator);
     let client = connect_secret(&emulator, &ca).await;
-    let inventory = collect::run(&client, RequestedScope::default(), &Plan::everything())
-        .await
-        .expect("collection succeeds");
+    let inventory = collect::run(
+        &client,
+        RequestedScope::default(),
+        &Plan::everything(),
+        None,
+    )
+    .await
+    .expect("collection succeeds");
     (inventory, emulator, client)
 }
 
@@ -289,9 +294,14 @@ async fn a_server_error_that_never_recovers_fails_one_read_and_collection_goes_o
     let client = connect_secret(&emulator, &ca)
         .await
         .with_retry_policy(fast_retries(2));
-    let inv = collect::run(&client, RequestedScope::default(), &Plan::everything())
-        .await
-        .expect("a failing API does not stop collection");
+    let inv = collect::run(
+        &client,
+        RequestedScope::default(),
+        &Plan::everything(),
+        None,
+    )
+    .await
+    .expect("a failing API does not stop collection");
     for sub in [small::S1, small::S2] {
         let ReadState::Failed(read) = inv.read_state(&sub_id(sub), api::REGISTRIES) else {
             panic!("registries of {sub} recorded as failed");
@@ -322,7 +332,7 @@ async fn management_group_scope_audits_its_subtree_only() {
         management_group: Some("LandingZones".into()),
         subscriptions: Vec::new(),
     };
-    let inv = collect::run(&client, scope.clone(), &Plan::everything())
+    let inv = collect::run(&client, scope.clone(), &Plan::everything(), None)
         .await
         .unwrap();
     assert_eq!(inv.scope, scope);
@@ -383,7 +393,7 @@ async fn without_the_root_group_the_chain_above_the_named_group_is_asked_for() {
         management_group: Some("landingzones".into()),
         subscriptions: vec![small::S1.to_uppercase(), sub_id(small::S2)],
     };
-    let inv = collect::run(&client, scope, &Plan::everything())
+    let inv = collect::run(&client, scope, &Plan::everything(), None)
         .await
         .unwrap();
     let root = format!(
@@ -451,7 +461,7 @@ async fn without_the_root_group_the_chain_above_the_named_group_is_asked_for() {
         management_group: Some("landingzones".into()),
         subscriptions: Vec::new(),
     };
-    let inv = collect::run(&client, scope, &Plan::everything())
+    let inv = collect::run(&client, scope, &Plan::everything(), None)
         .await
         .unwrap();
     assert_eq!(inv.subscriptions.len(), 1);
@@ -468,7 +478,7 @@ async fn listed_subscriptions_are_read_one_by_one_and_unknown_ones_recorded() {
         management_group: None,
         subscriptions: vec![small::S2.into(), missing.into(), small::S3.into()],
     };
-    let inv = collect::run(&client, scope, &Plan::new([api::PRICINGS], [""; 0]))
+    let inv = collect::run(&client, scope, &Plan::new([api::PRICINGS], [""; 0]), None)
         .await
         .unwrap();
     assert_eq!(inv.subscriptions.len(), 1);
@@ -501,6 +511,7 @@ async fn the_plan_limits_what_is_called() {
         &client,
         RequestedScope::default(),
         &Plan::new([api::CLUSTERS], [""; 0]),
+        None,
     )
     .await
     .unwrap();
@@ -520,7 +531,7 @@ async fn the_plan_limits_what_is_called() {
     let ca = ca_file(&emulator);
     let client = connect_secret(&emulator, &ca).await;
     let plan = Plan::new([api::CLUSTERS], [small::MEMBER_GUID]);
-    collect::run(&client, RequestedScope::default(), &plan)
+    collect::run(&client, RequestedScope::default(), &plan, None)
         .await
         .unwrap();
     assert_eq!(emulator.request_count(), 4, "{:#?}", emulator.requests());
@@ -538,7 +549,7 @@ async fn the_plan_limits_what_is_called() {
         ],
         [small::MEMBER_GUID.to_uppercase()],
     );
-    let inv = collect::run(&client, RequestedScope::default(), &plan)
+    let inv = collect::run(&client, RequestedScope::default(), &plan, None)
         .await
         .unwrap();
     assert_eq!(ids(&inv.policy_set_definitions), [small::SET]);
@@ -637,6 +648,7 @@ async fn workload_identity_signs_in_with_a_client_assertion() {
         &client,
         RequestedScope::default(),
         &Plan::new([api::CLUSTERS], [""; 0]),
+        None,
     )
     .await
     .unwrap();
@@ -670,6 +682,7 @@ async fn auto_falls_through_a_failing_service_principal_to_the_cli_and_renews_on
         &client,
         RequestedScope::default(),
         &Plan::new([api::CLUSTERS], [""; 0]),
+        None,
     )
     .await
     .unwrap();
@@ -697,9 +710,14 @@ async fn a_token_refused_after_renewal_stops_collection_with_the_sign_in_hint() 
     let client = connect_with(&options, &env)
         .await
         .expect("the CLI hands out a token");
-    let err = collect::run(&client, RequestedScope::default(), &Plan::everything())
-        .await
-        .unwrap_err();
+    let err = collect::run(
+        &client,
+        RequestedScope::default(),
+        &Plan::everything(),
+        None,
+    )
+    .await
+    .unwrap_err();
     let CollectError::SignIn {
         method,
         url,
@@ -735,9 +753,14 @@ async fn an_unreachable_arm_endpoint_is_fatal_and_named() {
         .await
         .expect("sign-in only needs the authority")
         .with_retry_policy(fast_retries(1));
-    let err = collect::run(&client, RequestedScope::default(), &Plan::everything())
-        .await
-        .unwrap_err();
+    let err = collect::run(
+        &client,
+        RequestedScope::default(),
+        &Plan::everything(),
+        None,
+    )
+    .await
+    .unwrap_err();
     let CollectError::Unreachable { url, .. } = &err else {
         panic!("{err:?}");
     };
@@ -787,7 +810,7 @@ async fn collect_plan(tenant: &str, options: Options, plan: &Plan) -> (Inventory
     let emulator = tenants::start(tenant, options).await;
     let ca = ca_file(&emulator);
     let client = connect_secret(&emulator, &ca).await;
-    let inventory = collect::run(&client, RequestedScope::default(), plan)
+    let inventory = collect::run(&client, RequestedScope::default(), plan, None)
         .await
         .expect("collection succeeds");
     (inventory, emulator)
@@ -1049,9 +1072,14 @@ async fn denied_and_failing_reads_of_the_new_families_are_coverage_entries() {
     let client = connect_secret(&emulator, &ca)
         .await
         .with_retry_policy(fast_retries(1));
-    let inv = collect::run(&client, RequestedScope::default(), &Plan::everything())
-        .await
-        .expect("failed reads do not stop collection");
+    let inv = collect::run(
+        &client,
+        RequestedScope::default(),
+        &Plan::everything(),
+        None,
+    )
+    .await
+    .expect("failed reads do not stop collection");
 
     let ReadState::Failed(states) = inv.read_state(small::CLUSTER, api::POLICY_STATES) else {
         panic!("the denied query is recorded against the cluster");

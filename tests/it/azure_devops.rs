@@ -1,0 +1,213 @@
+//! `lzaudit audit` in Azure Pipelines (`TF_BUILD=True`): issue lines for failing and warning
+//! findings, capped, and the Markdown summary uploaded from the agent's temporary directory —
+//! checked against the JSON report of the same input, so they hold whatever the example's
+//! findings are. Also the example pipeline (`examples/azure-pipelines.yml`): its key tasks are
+//! there, and every `lzaudit audit` flag it uses is one the binary accepts.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::support::bin::{Output, command, lzaudit, run, write};
+use crate::support::fixture::repo;
+
+const SNAPSHOT: &str = "examples/contoso/snapshot.json";
+const CAP: usize = 50;
+
+/// The audit as a pipeline runs it, its summary going to `agent_temp`.
+fn in_pipeline(agent_temp: &Path, args: &[&str]) -> Output {
+    let mut cmd = command();
+    cmd.env("TF_BUILD", "True")
+        .env("AGENT_TEMPDIRECTORY", agent_temp);
+    run(cmd, args)
+}
+
+fn status_count(report: &Value, status: &str) -> usize {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == status)
+        .count()
+}
+
+/// Checks the logging commands in `stream` against the report's counts; returns the uploaded
+/// summary's path.
+fn check_pipeline_lines(stream: &str, report: &Value) -> String {
+    let lines: Vec<&str> = stream.lines().filter(|l| l.starts_with("##vso[")).collect();
+    let mut issue_lines = 0;
+    for (kind, status, noun) in [("error", "fail", "failing"), ("warning", "warn", "warning")] {
+        let prefix = format!("##vso[task.logissue type={kind};");
+        let issues: Vec<&str> = lines
+            .iter()
+            .copied()
+            .filter(|l| l.starts_with(&prefix))
+            .collect();
+        issue_lines += issues.len();
+        let total = status_count(report, status);
+        if total > CAP {
+            assert_eq!(issues.len(), CAP + 1, "{kind}: {total} findings");
+            assert_eq!(
+                issues[CAP],
+                format!(
+                    "{prefix}]lzaudit: {} more {noun} finding(s) not listed here; see the lzaudit report",
+                    total - CAP
+                )
+            );
+        } else {
+            assert_eq!(issues.len(), total, "{kind}: one line per finding");
+        }
+        for line in issues.iter().take(CAP.min(total)) {
+            let rest = line[prefix.len()..].strip_prefix("code=").expect(line);
+            let (check, message) = rest.split_once(";]").expect(line);
+            assert!(message.starts_with(&format!("{check} [")), "{line}");
+        }
+    }
+    let upload: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with("##vso[task.uploadsummary]"))
+        .collect();
+    assert_eq!(upload.len(), 1, "{lines:#?}");
+    assert_eq!(lines.len(), issue_lines + 1, "nothing else: {lines:#?}");
+    upload[0]["##vso[task.uploadsummary]".len()..].to_string()
+}
+
+fn json_report(snapshot: &str) -> Value {
+    serde_json::from_str(&lzaudit(&["audit", "--snapshot", snapshot, "--format", "json"]).stdout)
+        .unwrap()
+}
+
+#[test]
+fn the_example_tenant_in_a_pipeline_logs_issues_and_uploads_the_markdown_summary() {
+    let temp = tempfile::tempdir().unwrap();
+    let out = in_pipeline(temp.path(), &["audit", "--snapshot", SNAPSHOT]).code(1);
+    let report = json_report(SNAPSHOT);
+    assert!(status_count(&report, "fail") > 0 && status_count(&report, "warn") > 0);
+    let summary = check_pipeline_lines(&out.stdout, &report);
+    assert_eq!(Path::new(&summary), temp.path().join("lzaudit-summary.md"));
+    let markdown = lzaudit(&["audit", "--snapshot", SNAPSHOT, "--format", "markdown"])
+        .code(1)
+        .stdout;
+    assert_eq!(std::fs::read_to_string(&summary).unwrap(), markdown);
+    let names: Vec<_> = std::fs::read_dir(temp.path()).unwrap().collect();
+    assert_eq!(names.len(), 1, "no temporary file left behind: {names:?}");
+    // The table is still there, before the logging commands.
+    let table = lzaudit(&["audit", "--snapshot", SNAPSHOT]).code(1).stdout;
+    assert!(out.stdout.starts_with(&table));
+
+    // Without TF_BUILD (or with it false): no logging commands.
+    assert!(!table.contains("##vso["), "{table}");
+    let mut cmd = command();
+    cmd.env("TF_BUILD", "False");
+    let off = run(cmd, &["audit", "--snapshot", SNAPSHOT]).code(1);
+    assert!(!off.stdout.contains("##vso["), "{}", off.stdout);
+}
+
+#[test]
+fn a_machine_readable_stdout_keeps_the_logging_commands_out() {
+    let temp = tempfile::tempdir().unwrap();
+    let out = in_pipeline(
+        temp.path(),
+        &["audit", "--snapshot", SNAPSHOT, "--format", "json"],
+    )
+    .code(1);
+    let report: Value = serde_json::from_str(&out.stdout).expect("stdout is the JSON report alone");
+    check_pipeline_lines(&out.stderr, &report);
+}
+
+#[test]
+fn issues_are_capped_per_type_in_a_large_tenant() {
+    let temp = tempfile::tempdir().unwrap();
+    // The example tenant with every cluster copied 15 times: well over the cap of failures.
+    let mut snapshot: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join(SNAPSHOT)).unwrap()).unwrap();
+    let clusters = snapshot["clusters"].as_array().unwrap().clone();
+    for copy in 0..15 {
+        for cluster in &clusters {
+            let mut c = cluster.clone();
+            c["name"] = format!("{}-copy{copy}", c["name"].as_str().unwrap()).into();
+            c["id"] = format!("{}-copy{copy}", c["id"].as_str().unwrap()).into();
+            snapshot["clusters"].as_array_mut().unwrap().push(c);
+        }
+    }
+    let path = write(temp.path(), "large.json", &snapshot.to_string());
+    let path = path.to_str().unwrap();
+    let report = json_report(path);
+    assert!(
+        status_count(&report, "fail") > CAP,
+        "the tenant is large enough"
+    );
+    let agent = tempfile::tempdir().unwrap();
+    let out = in_pipeline(agent.path(), &["audit", "--snapshot", path]);
+    check_pipeline_lines(&out.stdout, &report);
+}
+
+/// The flags of the example pipeline's `lzaudit audit` command (a shell line continued with `\`).
+fn pipeline_audit_flags(yaml: &str) -> Vec<String> {
+    let start = yaml
+        .find("bin/lzaudit\" audit")
+        .expect("the pipeline runs the installed lzaudit audit");
+    let mut flags = Vec::new();
+    for line in yaml[start..].lines() {
+        for word in line.split_whitespace() {
+            if let Some(flag) = word.strip_prefix("--") {
+                flags.push(format!("--{}", flag.split('=').next().unwrap()));
+            }
+        }
+        if !line.trim_end().ends_with('\\') {
+            break;
+        }
+    }
+    flags
+}
+
+#[test]
+fn the_example_pipeline_has_its_key_tasks_and_only_flags_lzaudit_accepts() {
+    let yaml = std::fs::read_to_string(repo().join("examples/azure-pipelines.yml")).unwrap();
+    for needle in [
+        "schedules:",
+        "cron:",
+        "always: true",
+        "- main",
+        "AzureCLI@2",
+        "azureSubscription:",
+        "addSpnToEnvironment: true",
+        "cargo install --locked --path .",
+        "--auth cli",
+        "--management-group",
+        "--report junit=",
+        "--report sarif=",
+        "--report html=",
+        "--report markdown=",
+        "--format table",
+        "--fail-on high",
+        "PublishTestResults@2",
+        "testResultsFormat: JUnit",
+        "condition: succeededOrFailed()",
+        "PublishPipelineArtifact@1",
+        "artifact: CodeAnalysisLogs",
+        "##vso[task.complete result=SucceededWithIssues;]",
+        "SYSTEM_ACCESSTOKEN: $(System.AccessToken)",
+    ] {
+        assert!(yaml.contains(needle), "the pipeline lacks `{needle}`");
+    }
+    assert!(
+        !yaml.contains("--git"),
+        "install from the checkout, not from a URL"
+    );
+
+    let flags = pipeline_audit_flags(&yaml);
+    for expected in ["--auth", "--management-group", "--report", "--fail-on"] {
+        assert!(flags.iter().any(|f| f == expected), "{flags:?}");
+    }
+    let help = lzaudit(&["audit", "--help"]).success().stdout;
+    for flag in &flags {
+        assert!(
+            help.contains(&format!("{flag} ")) || help.contains(&format!("{flag}\n")),
+            "`lzaudit audit --help` does not list {flag}"
+        );
+    }
+    // The check itself rejects a flag lzaudit does not have.
+    assert!(!help.contains("--no-such-flag "));
+}
