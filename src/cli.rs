@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::azure::{AuthMethod, Cloud};
+
 use crate::exit::EXIT_CODES_HELP;
 
 #[derive(Debug, Parser)]
@@ -121,14 +123,14 @@ pub struct CollectArgs {
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
     /// How to sign in to Entra ID. `auto` tries env, workload-identity, pipelines, cli, managed-identity in that order.
-    #[arg(long, value_enum, default_value_t = AuthArg::Auto, env = "LZAUDIT_AUTH")]
-    pub auth: AuthArg,
+    #[arg(long, value_enum, default_value_t = AuthMethod::Auto, env = "LZAUDIT_AUTH")]
+    pub auth: AuthMethod,
     /// The Entra tenant (ID or domain) to sign in to.
     #[arg(long, value_name = "ID", env = "LZAUDIT_TENANT")]
     pub tenant: Option<String>,
     /// The Azure cloud: sets the authority host, the ARM endpoint and the token audience.
-    #[arg(long, value_enum, default_value_t = CloudArg::Public)]
-    pub cloud: CloudArg,
+    #[arg(long, value_enum, default_value_t = Cloud::Public)]
+    pub cloud: Cloud,
     /// A custom ARM endpoint (Azure Stack Hub, an emulator). `http://` only for loopback hosts.
     #[arg(long, value_name = "URL")]
     pub arm_endpoint: Option<String>,
@@ -281,23 +283,6 @@ pub enum FailOn {
     Medium,
     Low,
     None,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum AuthArg {
-    Auto,
-    Cli,
-    Env,
-    WorkloadIdentity,
-    ManagedIdentity,
-    Pipelines,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum CloudArg {
-    Public,
-    Usgov,
-    China,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

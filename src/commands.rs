@@ -10,12 +10,12 @@ use anyhow::{Context, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::audit;
-use crate::azure::{self, ArmClient, AuthMethod, Cloud, ConnectOptions};
+use crate::azure::{self, ArmClient, ConnectOptions};
 use crate::catalogue::explain::Explanation;
 use crate::catalogue::{Catalogue, Severity};
 use crate::cli::{
-    AuditArgs, AuthArg, ChecksCommand, CloudArg, CollectArgs, Command, ConnectArgs, DiffArgs,
-    DiffFormat, FailOn, Format, ListFormat, ProfilesCommand, ReportTarget, ScopeArgs, SourceArg,
+    AuditArgs, ChecksCommand, CollectArgs, Command, ConnectArgs, DiffArgs, DiffFormat, FailOn,
+    Format, ListFormat, ProfilesCommand, ReportTarget, ScopeArgs, SourceArg,
 };
 use crate::collect::{self, Plan};
 use crate::exit::ExitStatus;
@@ -215,20 +215,9 @@ fn live_inventory(
         ));
     }
     let options = ConnectOptions {
-        auth: match connect.auth {
-            AuthArg::Auto => AuthMethod::Auto,
-            AuthArg::Cli => AuthMethod::Cli,
-            AuthArg::Env => AuthMethod::Env,
-            AuthArg::WorkloadIdentity => AuthMethod::WorkloadIdentity,
-            AuthArg::ManagedIdentity => AuthMethod::ManagedIdentity,
-            AuthArg::Pipelines => AuthMethod::Pipelines,
-        },
+        auth: connect.auth,
         tenant: connect.tenant.clone(),
-        cloud: match connect.cloud {
-            CloudArg::Public => Cloud::Public,
-            CloudArg::Usgov => Cloud::UsGov,
-            CloudArg::China => Cloud::China,
-        },
+        cloud: connect.cloud,
         arm_endpoint: connect.arm_endpoint.clone(),
         authority_host: connect.authority_host.clone(),
         ca_cert: connect.ca_cert.clone(),
