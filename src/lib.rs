@@ -17,4 +17,5 @@ pub mod exit;
 pub mod inventory;
 pub mod output;
 pub mod profile;
+pub mod progress;
 pub mod report;
