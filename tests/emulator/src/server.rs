@@ -291,6 +291,10 @@ async fn accept_loop(
                         continue;
                     }
                 };
+                // Like Azure's front doors: no Nagle delay. Without it a response written in
+                // two parts waits out the client's delayed ACK (~40 ms on Linux loopback), which
+                // would make request timings of the emulator meaningless.
+                let _ = stream.set_nodelay(true);
                 let service = TowerToHyperService::new(router.clone());
                 let tls = tls.clone();
                 connections.spawn(async move {
