@@ -14,15 +14,17 @@ use super::{Inventory, SCHEMA};
 
 #[derive(Debug, Error)]
 pub enum SnapshotError {
-    #[error("cannot read snapshot {path}: {source}")]
+    // The causes are part of the message, not `source`s: `main` prints the error chain, and a
+    // source would repeat them.
+    #[error("cannot read snapshot {path}: {reason}")]
     Io {
         path: String,
-        source: std::io::Error,
+        reason: std::io::Error,
     },
-    #[error("{path} is not JSON: {source}")]
+    #[error("{path} is not JSON: {reason}")]
     NotJson {
         path: String,
-        source: serde_json::Error,
+        reason: serde_json::Error,
     },
     #[error(
         "{path} is not an lzaudit inventory snapshot: it has no \"schema\" field (expected \"{SCHEMA}\")"
@@ -42,9 +44,9 @@ pub enum SnapshotError {
 
 /// Parses a snapshot's text; `path` only names the source in errors.
 pub fn from_str(text: &str, path: &str) -> Result<Inventory, SnapshotError> {
-    let value: Value = serde_json::from_str(text).map_err(|source| SnapshotError::NotJson {
+    let value: Value = serde_json::from_str(text).map_err(|reason| SnapshotError::NotJson {
         path: path.to_string(),
-        source,
+        reason,
     })?;
     match value.get("schema").and_then(Value::as_str) {
         None => {
@@ -70,9 +72,9 @@ pub fn from_str(text: &str, path: &str) -> Result<Inventory, SnapshotError> {
 /// Loads a snapshot file.
 pub fn load(path: &Path) -> Result<Inventory, SnapshotError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| SnapshotError::Io {
+    let text = std::fs::read_to_string(path).map_err(|reason| SnapshotError::Io {
         path: shown.clone(),
-        source,
+        reason,
     })?;
     from_str(&text, &shown)
 }
