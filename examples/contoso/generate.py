@@ -769,7 +769,15 @@ RUNNING_IMAGES_VA = "c609cf0f-71ab-41e9-a3c6-9a1f7fe1b8d5"
 REGISTRY_IMAGES_VA = "c0b7cfc6-3172-465a-b378-53c7ff2cc0d5"
 
 
+# Severity per assessment key, as the tenant-level metadata list gives it (see METADATA).
+SEVERITIES = {}
+
+
 def assessment(resource_id, key, display, code, severity, description=None):
+    """An item of `GET {resource}/providers/Microsoft.Security/assessments`: like the official
+    ListAssessments_example.json it carries no `metadata`; its severity is its type's, listed in
+    the tenant's assessment metadata (METADATA)."""
+    assert SEVERITIES.setdefault(key, (display, severity)) == (display, severity), key
     return {
         "id": f"{resource_id}/providers/Microsoft.Security/assessments/{key}", "name": key,
         "type": "Microsoft.Security/assessments",
@@ -777,8 +785,6 @@ def assessment(resource_id, key, display, code, severity, description=None):
             "resourceDetails": {"Source": "Azure", "Id": resource_id},
             "displayName": display,
             "status": patch({"code": code}, {"description": description} if description else {}),
-            "metadata": {"displayName": display, "severity": severity, "assessmentType": "BuiltIn",
-                         "categories": ["Compute"], "userImpact": "Low", "implementationEffort": "Low"},
         },
     }
 
@@ -793,6 +799,31 @@ ASSESSMENTS = [
     assessment(ACR_CORP["id"], REGISTRY_IMAGES_VA, "Azure registry container images should have vulnerabilities resolved (powered by Microsoft Defender Vulnerability Management)", "Healthy", "High"),
     assessment(ACR_API["id"], REGISTRY_IMAGES_VA, "Azure registry container images should have vulnerabilities resolved (powered by Microsoft Defender Vulnerability Management)", "Unhealthy", "High", "12 images with vulnerabilities"),
 ]
+
+
+def assessment_metadata(key, display, severity):
+    """An item of `GET /providers/Microsoft.Security/assessmentMetadata` (2021-06-01), in the
+    exact shape of the official ListAssessmentsMetadata_example.json (its BuiltIn item)."""
+    return {
+        "id": f"/providers/Microsoft.Security/assessmentMetadata/{key}", "name": key,
+        "type": "Microsoft.Security/assessmentMetadata",
+        "properties": {
+            "displayName": display,
+            "description": display,
+            "remediationDescription": "Follow the remediation steps of the recommendation in Microsoft Defender for Cloud.",
+            "categories": ["Compute"],
+            "severity": severity,
+            "userImpact": "Low",
+            "implementationEffort": "Low",
+            "threats": [],
+            "publishDates": {"ga": "06/01/2021", "public": "06/01/2021"},
+            "assessmentType": "BuiltIn",
+        },
+    }
+
+
+METADATA = [assessment_metadata(key, display, severity) for key, (display, severity) in sorted(SEVERITIES.items())]
+
 
 # Supported versions in West Europe (KubernetesVersionListResult, AKS 2026-02-01).
 def minor(version, plans, patches, default=False, preview=False):
@@ -882,7 +913,7 @@ DENY = [
 def main():
     resources = (CLUSTERS + REGISTRIES + [CONN_CORP, CONN_API, CONN_API_HUB] + TOKENS + MACHINES + PRICINGS
                  + RESOURCE_PRICINGS + DEFINITIONS + SETS + ASSIGNMENTS + EXEMPTIONS + ROLE_ASSIGNMENTS
-                 + CLUSTER_ROLE_ASSIGNMENTS + NETWORK + DIAGNOSTICS + ASSESSMENTS + VERSIONS + POLICY_STATES)
+                 + CLUSTER_ROLE_ASSIGNMENTS + NETWORK + DIAGNOSTICS + ASSESSMENTS + METADATA + VERSIONS + POLICY_STATES)
     tenant = {
         "tenant_id": TENANT,
         "management_groups": MANAGEMENT_GROUPS,

@@ -53,6 +53,10 @@ pub mod api_version {
     /// `nextLink`): `security/resource-manager/Microsoft.Security/stable/2025-05-04/
     /// assessments.json`, the latest stable (2021-06-01 before it).
     pub const ASSESSMENTS: &str = "2025-05-04";
+    /// `/providers/Microsoft.Security/assessmentMetadata` (`AssessmentsMetadata_List`, tenant
+    /// level, paged by `nextLink`): `security/resource-manager/Microsoft.Security/stable/
+    /// 2021-06-01/assessmentMetadata.json`, whose example carries each type's `severity`.
+    pub const ASSESSMENT_METADATA: &str = "2021-06-01";
     /// PolicyInsights `policyStates/{resource}/queryResults` (§4; `policyinsights/.../stable/
     /// 2019-10-01/policyStates.json`, a POST paged by `@odata.nextLink`).
     pub const POLICY_STATES: &str = "2019-10-01";
@@ -566,6 +570,16 @@ pub mod route {
         )
     }
 
+    /// `GET /providers/Microsoft.Security/assessmentMetadata`: every assessment type's metadata.
+    pub fn assessment_metadata(base: &Url) -> Url {
+        arm_url(
+            base,
+            "/providers/Microsoft.Security/assessmentMetadata",
+            v::ASSESSMENT_METADATA,
+            &[],
+        )
+    }
+
     /// The latest policy states of one resource, queried at its subscription
     /// (`PolicyStates_ListQueryResultsForSubscription`, a POST):
     /// `$filter=resourceId eq '{resourceId}'`.
@@ -754,6 +768,10 @@ mod tests {
         assert_eq!(
             route::assessments(&base, cluster).query(),
             Some("api-version=2025-05-04")
+        );
+        assert_eq!(
+            route::assessment_metadata(&base).as_str(),
+            "https://management.azure.com/providers/Microsoft.Security/assessmentMetadata?api-version=2021-06-01"
         );
         let zone = "/subscriptions/s/resourceGroups/dns/providers/Microsoft.Network/privateDnsZones/privatelink.azurecr.io";
         assert_eq!(

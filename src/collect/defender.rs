@@ -6,9 +6,16 @@
 //! as AKS node infrastructure (`Inventory::is_aks_machine`) gets its resource-level
 //! `VirtualMachines` pricing read: that is where an exclusion of AKS nodes from Defender for
 //! Servers shows (AKS-040). Those reads are scoped to the machine ID.
+//!
+//! The tenant-level assessment metadata list (`GET /providers/Microsoft.Security/
+//! assessmentMetadata`, paged by `nextLink`) is read once per run: the assessment lists read at
+//! each resource carry no `metadata` (`ListAssessments_example.json`), so the severity of an
+//! assessment type comes from here (AKS-006). Its read is scoped to
+//! `views::ASSESSMENT_METADATA_SCOPE`.
 
 use super::{CollectError, Ctx};
 use crate::azure::endpoints::route;
+use crate::inventory::views::ASSESSMENT_METADATA_SCOPE;
 use crate::inventory::{Subscription, api, arm};
 
 pub(super) async fn subscription_pricings(
@@ -57,5 +64,20 @@ pub(super) async fn machine_pricings(ctx: &Ctx<'_>) -> Result<(), CollectError> 
         Ok::<(), CollectError>(())
     }))
     .await?;
+    Ok(())
+}
+
+/// The tenant-level assessment metadata list, once per run.
+pub(super) async fn assessment_metadata(ctx: &Ctx<'_>) -> Result<(), CollectError> {
+    if !ctx.plan.wants(api::ASSESSMENT_METADATA) {
+        return Ok(());
+    }
+    let url = route::assessment_metadata(ctx.base());
+    if let Some(items) = ctx
+        .list(url, ASSESSMENT_METADATA_SCOPE, api::ASSESSMENT_METADATA)
+        .await?
+    {
+        ctx.update(|inv| inv.assessment_metadata = items);
+    }
     Ok(())
 }

@@ -5,7 +5,8 @@
 //! per API family for every audited subscription concurrently (each cluster's and registry's
 //! own reads follow its listing), and finally the follow-up reads that depend on everything
 //! found (AKS machines' Defender pricings, the policy definitions the assignments reference,
-//! the supported Kubernetes versions of each location in use). Collectors never judge and
+//! the supported Kubernetes versions of each location in use), beside the one tenant-level
+//! read (the Defender for Cloud assessment metadata). Collectors never judge and
 //! never write a page loop: they build a URL, call `Ctx::list`/`Ctx::query`/`Ctx::get`, and
 //! store what came back. Each call leaves a `Read` in the inventory's coverage, successful or
 //! not, so checks can tell "empty" from "unread".
@@ -59,6 +60,10 @@ pub use scope::MANAGEMENT_GROUPS_API;
 ///   it names `REGISTRIES`, on both when it names both or neither (then both lists are read).
 ///   So a registry-logging check does not list clusters, and a cluster-only check does not
 ///   list registries.
+/// - `ASSESSMENT_METADATA` (the tenant-level list of assessment types with their severity) is
+///   read once per run when named, and needs nothing else: it is what gives the assessments
+///   read per resource (which carry no `metadata`) their severity. Naming `ASSESSMENTS` alone
+///   does not read it.
 /// - Network: `PRIVATE_DNS_ZONE_GROUPS` (per private endpoint) needs the private-endpoint
 ///   list, `PRIVATE_DNS_ZONE_LINKS` (per zone) the private-DNS-zone list; virtual networks,
 ///   route tables and NSGs are plain subscription lists.
@@ -101,6 +106,7 @@ pub const ALL_APIS: &[&str] = &[
     api::NETWORK_SECURITY_GROUPS,
     api::DIAGNOSTIC_SETTINGS,
     api::ASSESSMENTS,
+    api::ASSESSMENT_METADATA,
     api::POLICY_STATES,
     api::KUBERNETES_VERSIONS,
 ];
@@ -257,6 +263,7 @@ pub async fn run(
         defender::machine_pricings(&ctx),
         policy::definitions(&ctx),
         clusters::kubernetes_versions(&ctx),
+        defender::assessment_metadata(&ctx),
     )?;
 
     let mut inventory = ctx
@@ -278,6 +285,7 @@ pub async fn run(
         &mut inventory.virtual_networks,
         &mut inventory.route_tables,
         &mut inventory.network_security_groups,
+        &mut inventory.assessment_metadata,
     ] {
         dedupe_by_id(list);
     }

@@ -40,6 +40,9 @@ pub mod api {
     pub const NETWORK_SECURITY_GROUPS: &str = "Microsoft.Network/networkSecurityGroups";
     pub const DIAGNOSTIC_SETTINGS: &str = "Microsoft.Insights/diagnosticSettings";
     pub const ASSESSMENTS: &str = "Microsoft.Security/assessments";
+    /// The tenant-level list of built-in assessment metadata (display name, severity …), read
+    /// once per run at [`crate::inventory::views::ASSESSMENT_METADATA_SCOPE`].
+    pub const ASSESSMENT_METADATA: &str = "Microsoft.Security/assessmentMetadata";
     pub const POLICY_STATES: &str = "Microsoft.PolicyInsights/policyStates";
     pub const KUBERNETES_VERSIONS: &str = "Microsoft.ContainerService/locations/kubernetesVersions";
 }

@@ -93,6 +93,11 @@ pub struct Inventory {
     /// Defender for Cloud assessments of clusters and registries, keyed by resource ID (lower-cased).
     #[serde(default)]
     pub assessments: BTreeMap<String, Vec<Value>>,
+    /// The tenant-level Defender for Cloud assessment metadata list
+    /// (`GET /providers/Microsoft.Security/assessmentMetadata`): one object per assessment type,
+    /// named by its assessment key, carrying the severity the assessment lists omit.
+    #[serde(default)]
+    pub assessment_metadata: Vec<Value>,
     /// Latest policy states of each cluster (`Microsoft.PolicyInsights/policyStates`), keyed by
     /// cluster ID (lower-cased).
     #[serde(default)]
@@ -194,6 +199,7 @@ impl Inventory {
             network_security_groups: Vec::new(),
             diagnostic_settings: BTreeMap::new(),
             assessments: BTreeMap::new(),
+            assessment_metadata: Vec::new(),
             policy_states: BTreeMap::new(),
             kubernetes_versions: BTreeMap::new(),
             reads: Vec::new(),
@@ -237,6 +243,7 @@ impl Inventory {
         by_id(&mut self.virtual_networks);
         by_id(&mut self.route_tables);
         by_id(&mut self.network_security_groups);
+        by_id(&mut self.assessment_metadata);
         for map in [
             &mut self.private_dns_zone_groups,
             &mut self.private_dns_zone_links,

@@ -336,6 +336,10 @@ pub fn location_key(location: &str) -> String {
     location.replace(' ', "").to_ascii_lowercase()
 }
 
+/// The coverage scope under which the tenant-level assessment metadata list
+/// (`GET /providers/Microsoft.Security/assessmentMetadata`) is recorded: it is read once per run.
+pub const ASSESSMENT_METADATA_SCOPE: &str = "/providers/Microsoft.Security/assessmentMetadata";
+
 /// The coverage scope under which the supported-versions list of a location is recorded. The
 /// list is fetched once per location (through any audited subscription), so its read is keyed
 /// by location, not by subscription.

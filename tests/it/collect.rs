@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use lzaudit::azure::{AuthError, AuthMethod, Environment, Method, connect_with};
 use lzaudit::collect::{self, CollectError, Plan};
-use lzaudit::inventory::views::kubernetes_versions_scope;
+use lzaudit::inventory::views::{ASSESSMENT_METADATA_SCOPE, kubernetes_versions_scope};
 use lzaudit::inventory::{Inventory, ReadState, ReadStatus, RequestedScope, api, arm};
 use lzaudit_emulator::{Deny, Emulator, Fail, Options, Throttle};
 
@@ -182,10 +182,11 @@ async fn small_tenant_is_collected_completely_with_an_exact_request_budget() {
     // before, 5 network) + 5 registry reads (PE connections, tokens, role assignments,
     // diagnostic settings, assessments) + 4 cluster reads (diagnostic settings, assessments,
     // policy states, role assignments) + 1 zone group + 1 zone's links + 1 location's versions
-    // + 2 AKS machine pricings + 4 distinct definitions.
-    assert_eq!(emulator.request_count(), 47, "{:#?}", emulator.requests());
+    // + 2 AKS machine pricings + 4 distinct definitions + 1 tenant-level assessment metadata
+    // list.
+    assert_eq!(emulator.request_count(), 48, "{:#?}", emulator.requests());
     let stats = client.stats();
-    assert_eq!((stats.requests, stats.retries, stats.throttled), (46, 0, 0));
+    assert_eq!((stats.requests, stats.retries, stats.throttled), (47, 0, 0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1415,4 +1416,65 @@ async fn each_plan_calls_only_what_its_checks_read() {
     .await;
     assert_eq!(inv.cluster_role_assignments.len(), 3);
     assert!(inv.role_assignments.is_empty() && inv.registries.is_empty());
+}
+
+/// The tenant-level assessment metadata list is read once per run, whatever the number of
+/// subscriptions and assessed resources, recorded at its own scope; naming the per-resource
+/// assessments alone does not read it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_assessment_metadata_list_is_read_once() {
+    let (inv, emulator) = collect_plan("small", Options::default(), &Plan::everything()).await;
+    assert_eq!(
+        requests_by_api(&emulator).get(api::ASSESSMENT_METADATA),
+        Some(&1),
+        "{:#?}",
+        emulator.requests()
+    );
+    let metadata_requests: Vec<_> = emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.path_and_query.contains("assessmentMetadata"))
+        .collect();
+    assert_eq!(metadata_requests.len(), 1);
+    assert_eq!(
+        metadata_requests[0].path_and_query,
+        "/providers/Microsoft.Security/assessmentMetadata?api-version=2021-06-01"
+    );
+    assert_eq!(
+        ids(&inv.assessment_metadata),
+        ["/providers/Microsoft.Security/assessmentMetadata/c609cf0f-71ab-41e9-a3c6-9a1f7fe1b8d5"]
+    );
+    assert_eq!(inv.assessment_metadata[0]["properties"]["severity"], "High");
+    assert!(
+        inv.read_state(ASSESSMENT_METADATA_SCOPE, api::ASSESSMENT_METADATA)
+            .is_ok()
+    );
+    assert_eq!(
+        inv.reads
+            .iter()
+            .filter(|r| r.api == api::ASSESSMENT_METADATA)
+            .count(),
+        1
+    );
+
+    let (inv, emulator) = collect_plan(
+        "small",
+        Options::default(),
+        &Plan::new([api::ASSESSMENTS], [""; 0]),
+    )
+    .await;
+    assert!(!requests_by_api(&emulator).contains_key(api::ASSESSMENT_METADATA));
+    assert!(inv.assessment_metadata.is_empty());
+
+    let (inv, emulator) = collect_plan(
+        "small",
+        Options::default(),
+        &Plan::new([api::ASSESSMENT_METADATA], [""; 0]),
+    )
+    .await;
+    assert_eq!(
+        requests_by_api(&emulator),
+        counts(&[(api::SUBSCRIPTIONS, 1), (api::ASSESSMENT_METADATA, 1)])
+    );
+    assert_eq!(inv.assessment_metadata.len(), 1);
 }

@@ -10,6 +10,7 @@
 use serde_json::Value;
 
 use crate::eval::Evidence;
+use crate::inventory::views::ASSESSMENT_METADATA_SCOPE;
 use crate::inventory::{Inventory, api, arm};
 
 /// The assessments read at a resource's scope, or why they are missing. A successful read with
@@ -28,6 +29,36 @@ pub(super) fn assessments_of<'a>(
         .assessments
         .get(&resource_id.to_ascii_lowercase())
         .map_or(&[][..], Vec::as_slice))
+}
+
+/// The tenant-level assessment metadata list
+/// (`GET /providers/Microsoft.Security/assessmentMetadata`), or why it is missing.
+pub(super) fn metadata_list(inv: &Inventory) -> Result<&[Value], String> {
+    if let Some(reason) = inv
+        .read_state(ASSESSMENT_METADATA_SCOPE, api::ASSESSMENT_METADATA)
+        .missing_reason(ASSESSMENT_METADATA_SCOPE, api::ASSESSMENT_METADATA)
+    {
+        return Err(reason);
+    }
+    Ok(&inv.assessment_metadata)
+}
+
+/// The assessment key of an assessment: its `name`, or the last segment of its ID.
+pub(super) fn key_of(assessment: &Value) -> &str {
+    match arm::name(assessment) {
+        "" => arm::last_segment(arm::id(assessment)),
+        name => name,
+    }
+}
+
+/// The metadata object of an assessment's type: the item of the metadata list whose `name`
+/// (or last ID segment) is the assessment's key, compared case-insensitively.
+pub(super) fn metadata_for<'a>(metadata: &'a [Value], assessment: &Value) -> Option<&'a Value> {
+    let key = key_of(assessment);
+    if key.is_empty() {
+        return None;
+    }
+    metadata.iter().find(|m| has_key(m, key))
 }
 
 /// The status of one assessment (`properties.status.code`).

@@ -924,6 +924,26 @@ async fn serves_network_diagnostics_assessments_and_supported_versions() {
         .await,
         ["c609cf0f-71ab-41e9-a3c6-9a1f7fe1b8d5"]
     );
+    // The tenant-level assessment metadata list, through the tenant-level collection route.
+    let metadata = get(
+        &c,
+        &format!("{base}/providers/Microsoft.Security/assessmentMetadata?api-version=2021-06-01"),
+        Some(STATIC),
+    )
+    .await;
+    assert_eq!(metadata.status, 200, "{}", metadata.body);
+    assert_eq!(
+        names(&metadata.body),
+        ["21300918-b2e3-0346-785f-c77ff57d243b"]
+    );
+    assert_eq!(
+        metadata.body["value"][0]["id"],
+        "/providers/Microsoft.Security/assessmentMetadata/21300918-b2e3-0346-785f-c77ff57d243b"
+    );
+    assert_eq!(
+        metadata.body["value"][0]["properties"]["severity"],
+        "Medium"
+    );
     assert!(
         list(format!(
             "{}/providers/Microsoft.Insights/diagnosticSettings",
@@ -964,6 +984,7 @@ async fn serves_network_diagnostics_assessments_and_supported_versions() {
         "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
         "Microsoft.Insights/diagnosticSettings",
         "Microsoft.Security/assessments",
+        "Microsoft.Security/assessmentMetadata",
         "Microsoft.ContainerService/locations/kubernetesVersions",
     ] {
         assert!(apis.iter().any(|a| a == api), "{api} in {apis:?}");

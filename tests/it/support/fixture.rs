@@ -186,6 +186,12 @@ pub fn mark_read(inv: &mut Inventory) {
             ));
         }
     }
+    if !inv.assessment_metadata.is_empty() || inv.assessments.values().any(|l| !l.is_empty()) {
+        reads.push(Read::ok(
+            lzaudit::inventory::views::ASSESSMENT_METADATA_SCOPE,
+            api::ASSESSMENT_METADATA,
+        ));
+    }
     for pe in &inv.private_endpoints {
         reads.push(Read::ok(arm::id(pe), api::PRIVATE_DNS_ZONE_GROUPS));
     }
