@@ -34,13 +34,11 @@ use crate::inventory::views::{kubelet_object_id, registry_uses_abac, role_assign
 use crate::inventory::{Inventory, api, arm};
 
 pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
-    let (clusters, mut findings) = targets::resources(check.id(), ctx.inventory, Target::Cluster);
     let roles = PullRoles::from_params(ctx);
     let over = ctx.param_strings("over_privileged_roles");
-    for cluster in clusters {
-        findings.push(evaluate_cluster(check.id(), ctx, &roles, &over, cluster));
-    }
-    findings
+    targets::judge_each(check.id(), ctx.inventory, Target::Cluster, |cluster| {
+        evaluate_cluster(check.id(), ctx, &roles, &over, cluster)
+    })
 }
 
 /// What AcrPull on an ABAC registry means for one registry.

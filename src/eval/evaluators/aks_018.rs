@@ -32,13 +32,10 @@ use crate::inventory::views::{role_assignment_scope, role_definition_guid};
 use crate::inventory::{api, arm};
 
 pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
-    let (registries, mut findings) =
-        targets::resources(check.id(), ctx.inventory, Target::Registry);
     let roles = ctx.param_strings("push_roles");
-    for registry in registries {
-        findings.push(evaluate_registry(check.id(), ctx, &roles, registry));
-    }
-    findings
+    targets::judge_each(check.id(), ctx.inventory, Target::Registry, |registry| {
+        evaluate_registry(check.id(), ctx, &roles, registry)
+    })
 }
 
 /// Whether the registry is production-scoped, and why.

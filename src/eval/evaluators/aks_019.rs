@@ -28,18 +28,10 @@ const CATEGORIES: [&str; 2] = [
 ];
 
 pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
-    let (registries, mut findings) =
-        targets::resources(check.id(), ctx.inventory, Target::Registry);
     let groups = ctx.param_strings("category_groups");
-    for registry in registries {
-        findings.push(evaluate_registry(
-            check.id(),
-            ctx.inventory,
-            &groups,
-            registry,
-        ));
-    }
-    findings
+    targets::judge_each(check.id(), ctx.inventory, Target::Registry, |registry| {
+        evaluate_registry(check.id(), ctx.inventory, &groups, registry)
+    })
 }
 
 fn evaluate_registry(check: &str, inv: &Inventory, groups: &[String], registry: &Value) -> Finding {

@@ -48,17 +48,15 @@ const ROLE_NAMES: [(&str, &str); 5] = [
 ];
 
 pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
-    let (clusters, mut findings) = targets::resources(check.id(), ctx.inventory, Target::Cluster);
     let params = Params {
         break_glass: ctx.param_strings("break_glass_principals"),
         admin_roles: ctx.param_strings("admin_credential_roles"),
         rbac_roles: ctx.param_strings("rbac_cluster_admin_roles"),
         run_command_warns: ctx.param_bool("run_command_warns").unwrap_or(true),
     };
-    for cluster in clusters {
-        findings.push(evaluate_cluster(check.id(), ctx, &params, cluster));
-    }
-    findings
+    targets::judge_each(check.id(), ctx.inventory, Target::Cluster, |cluster| {
+        evaluate_cluster(check.id(), ctx, &params, cluster)
+    })
 }
 
 struct Params {

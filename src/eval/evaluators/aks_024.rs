@@ -46,12 +46,10 @@ fn kubernetes_mode(ctx: &EvalContext) -> Control {
 }
 
 pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
-    let (clusters, mut findings) = targets::resources(check.id(), ctx.inventory, Target::Cluster);
     let control = kubernetes_mode(ctx);
-    for cluster in clusters {
-        findings.push(judge(check, ctx, &control, cluster));
-    }
-    findings
+    targets::judge_each(check.id(), ctx.inventory, Target::Cluster, |cluster| {
+        judge(check, ctx, &control, cluster)
+    })
 }
 
 fn judge(check: &Check, ctx: &EvalContext, control: &Control, cluster: &Value) -> Finding {

@@ -26,12 +26,10 @@ use crate::inventory::{Inventory, arm};
 const OUTBOUND: &str = "properties.networkProfile.outboundType";
 
 pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
-    let (clusters, mut findings) = targets::resources(check.id(), ctx.inventory, Target::Cluster);
     let hops = ctx.param_strings("accepted_next_hop_types");
-    for cluster in clusters {
-        findings.push(evaluate_cluster(check.id(), ctx.inventory, &hops, cluster));
-    }
-    findings
+    targets::judge_each(check.id(), ctx.inventory, Target::Cluster, |cluster| {
+        evaluate_cluster(check.id(), ctx.inventory, &hops, cluster)
+    })
 }
 
 fn evaluate_cluster(check: &str, inv: &Inventory, hops: &[String], cluster: &Value) -> Finding {

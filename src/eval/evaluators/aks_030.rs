@@ -37,17 +37,10 @@ const KNOWN_CHANNELS: [&str; 5] = ["rapid", "stable", "patch", "node-image", "no
 const LTS_NOTE: &str = "how AKSLongTermSupport clusters relate to the region's list (capabilities.supportPlan) is an unverified detail (catalogue U)";
 
 pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
-    let (clusters, mut findings) = targets::resources(check.id(), ctx.inventory, Target::Cluster);
     let allowed = ctx.param_strings("allowed_upgrade_channels");
-    for cluster in clusters {
-        findings.push(evaluate_cluster(
-            check.id(),
-            ctx.inventory,
-            &allowed,
-            cluster,
-        ));
-    }
-    findings
+    targets::judge_each(check.id(), ctx.inventory, Target::Cluster, |cluster| {
+        evaluate_cluster(check.id(), ctx.inventory, &allowed, cluster)
+    })
 }
 
 fn evaluate_cluster(check: &str, inv: &Inventory, allowed: &[String], cluster: &Value) -> Finding {

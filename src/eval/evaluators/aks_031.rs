@@ -25,17 +25,10 @@ use crate::inventory::{Inventory, arm};
 const CATEGORIES: [&str; 2] = ["kube-audit-admin", "kube-audit"];
 
 pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
-    let (clusters, mut findings) = targets::resources(check.id(), ctx.inventory, Target::Cluster);
     let groups = ctx.param_strings("category_groups");
-    for cluster in clusters {
-        findings.push(evaluate_cluster(
-            check.id(),
-            ctx.inventory,
-            &groups,
-            cluster,
-        ));
-    }
-    findings
+    targets::judge_each(check.id(), ctx.inventory, Target::Cluster, |cluster| {
+        evaluate_cluster(check.id(), ctx.inventory, &groups, cluster)
+    })
 }
 
 fn evaluate_cluster(check: &str, inv: &Inventory, groups: &[String], cluster: &Value) -> Finding {
