@@ -162,6 +162,10 @@ pub struct ScopeArgs {
     /// Audit this subscription (repeatable). Default: every subscription the identity can list.
     #[arg(long, value_name = "ID")]
     pub subscription: Vec<String>,
+    /// Accept a scope that holds no Enabled subscription this identity can read (by default
+    /// that is an error, exit 2: an audit of nothing must not look like a clean tenant).
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 #[derive(Debug, Args)]

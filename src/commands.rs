@@ -256,6 +256,11 @@ fn live_inventory(
             o.clear();
         }
         let inventory = inventory?;
+        if !scope.allow_empty
+            && let Some(empty) = collect::empty_scope(&inventory)
+        {
+            return Err(empty.into());
+        }
         let stats = client.stats();
         tracing::info!(
             "collected in {:.2?}: {} requests, {} retries, {} throttled",

@@ -327,13 +327,26 @@ fn credential_error(method: AuthMethod, err: &azure_core::Error) -> AuthError {
     }
 }
 
+/// Builds a new credential of the method signed in with. azure_identity's credentials keep
+/// their own token cache, which nothing can flush: after ARM refuses a token, asking the same
+/// credential again hands back the same refused token. A fresh credential has an empty cache.
+pub(crate) type CredentialFactory =
+    Arc<dyn Fn() -> Result<Arc<dyn TokenCredential>, AuthError> + Send + Sync>;
+
 /// The bearer token source shared by every request: one credential, one scope, a cache that
-/// renews `RENEW_MARGIN` before expiry and can be invalidated after a 401.
+/// renews `RENEW_MARGIN` before expiry and is renewed after a 401.
 pub(crate) struct TokenCache {
-    credential: Arc<dyn TokenCredential>,
     scope: String,
     method: AuthMethod,
-    cached: tokio::sync::Mutex<Option<AccessToken>>,
+    /// Makes a new credential when a token is refused; without one, the same credential is
+    /// asked again (the Azure CLI, which keeps no cache of ours).
+    renew: Option<CredentialFactory>,
+    state: tokio::sync::Mutex<CacheState>,
+}
+
+struct CacheState {
+    credential: Arc<dyn TokenCredential>,
+    cached: Option<AccessToken>,
 }
 
 impl fmt::Debug for TokenCache {
@@ -341,7 +354,7 @@ impl fmt::Debug for TokenCache {
         f.debug_struct("TokenCache")
             .field("method", &self.method)
             .field("scope", &self.scope)
-            .field("credential", &self.credential)
+            .field("renewable", &self.renew.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -353,11 +366,20 @@ impl TokenCache {
         method: AuthMethod,
     ) -> TokenCache {
         TokenCache {
-            credential,
             scope,
             method,
-            cached: tokio::sync::Mutex::new(None),
+            renew: None,
+            state: tokio::sync::Mutex::new(CacheState {
+                credential,
+                cached: None,
+            }),
         }
+    }
+
+    /// The same cache, building a new credential with `renew` whenever a token is refused.
+    pub(crate) fn renewing_with(mut self, renew: CredentialFactory) -> TokenCache {
+        self.renew = Some(renew);
+        self
     }
 
     pub(crate) fn method(&self) -> AuthMethod {
@@ -367,26 +389,41 @@ impl TokenCache {
     /// A valid token: the cached one unless it expires within the margin. Concurrent callers
     /// wait for one renewal instead of each asking the credential.
     pub(crate) async fn token(&self) -> Result<Secret, AuthError> {
-        let mut cached = self.cached.lock().await;
-        if let Some(token) = cached.as_ref()
+        let mut state = self.state.lock().await;
+        if let Some(token) = state.cached.as_ref()
             && token.expires_on - RENEW_MARGIN > time::OffsetDateTime::now_utc()
         {
             return Ok(token.token.clone());
         }
-        let fresh = self
+        let fresh = state
             .credential
             .get_token(&[self.scope.as_str()], None)
             .await
             .map_err(|e| credential_error(self.method, &e))?;
         debug!(method = %self.method, expires_on = %fresh.expires_on, "acquired an access token");
         let secret = fresh.token.clone();
-        *cached = Some(fresh);
+        state.cached = Some(fresh);
         Ok(secret)
     }
 
-    /// Forgets the cached token, so the next request asks the credential again.
-    pub(crate) async fn invalidate(&self) {
-        *self.cached.lock().await = None;
+    /// Forgets `refused` after ARM answered 401 to it, so the next request signs in again with
+    /// a new credential (and so an empty azure_identity cache). When another request already
+    /// replaced that token, nothing happens: one revocation costs one renewal, not one per
+    /// request in flight.
+    pub(crate) async fn invalidate(&self, refused: &Secret) -> Result<(), AuthError> {
+        let mut state = self.state.lock().await;
+        let still_cached = state
+            .cached
+            .as_ref()
+            .is_none_or(|t| t.token.secret() == refused.secret());
+        if !still_cached {
+            return Ok(());
+        }
+        state.cached = None;
+        if let Some(renew) = &self.renew {
+            state.credential = renew()?;
+        }
+        Ok(())
     }
 }
 
@@ -812,7 +849,23 @@ impl SignIn<'_> {
     /// Builds `method`'s credential and acquires a first token with it.
     async fn try_method(&self, method: AuthMethod) -> Result<TokenCache, AuthError> {
         let credential = self.credential(method)?;
-        let tokens = TokenCache::new(credential, self.endpoints.scope.clone(), method);
+        let (options, env, endpoints, http) = (
+            self.options.clone(),
+            self.env.clone(),
+            self.endpoints.clone(),
+            self.http.clone(),
+        );
+        let renew: CredentialFactory = Arc::new(move || {
+            SignIn {
+                options: &options,
+                env: &env,
+                endpoints: &endpoints,
+                http: &http,
+            }
+            .credential(method)
+        });
+        let tokens =
+            TokenCache::new(credential, self.endpoints.scope.clone(), method).renewing_with(renew);
         let first = tokens.token();
         if method == AuthMethod::ManagedIdentity && self.options.auth == AuthMethod::Auto {
             // The IMDS credential retries for over a minute; under auto, bound it.
@@ -957,8 +1010,37 @@ pub(crate) mod tests {
         assert_eq!(cache.token().await.unwrap().secret(), "secret-token-1");
         assert_eq!(cache.token().await.unwrap().secret(), "secret-token-1");
         assert_eq!(long.calls.load(Ordering::SeqCst), 1);
-        cache.invalidate().await;
+        // A refused token that was already replaced changes nothing.
+        cache
+            .invalidate(&Secret::new("secret-token-0"))
+            .await
+            .unwrap();
+        assert_eq!(cache.token().await.unwrap().secret(), "secret-token-1");
+        cache
+            .invalidate(&Secret::new("secret-token-1"))
+            .await
+            .unwrap();
         assert_eq!(cache.token().await.unwrap().secret(), "secret-token-2");
+
+        // With a factory, a refused token brings a new credential (azure_identity credentials
+        // cache their tokens and would hand the refused one back).
+        let first = counting(time::Duration::hours(1));
+        let second = counting(time::Duration::hours(1));
+        let next = second.clone();
+        let cache = TokenCache::new(first.clone(), "s/.default".into(), AuthMethod::Env)
+            .renewing_with(Arc::new(move || {
+                Ok(next.clone() as Arc<dyn TokenCredential>)
+            }));
+        let token = cache.token().await.unwrap();
+        cache.invalidate(&token).await.unwrap();
+        cache.token().await.unwrap();
+        assert_eq!(
+            (
+                first.calls.load(Ordering::SeqCst),
+                second.calls.load(Ordering::SeqCst)
+            ),
+            (1, 1)
+        );
 
         // A token inside the renewal margin is used once but never reused.
         let short = counting(time::Duration::minutes(4));

@@ -6,8 +6,9 @@
 //! retry policy (429 and 5xx and transport failures, honouring `Retry-After`, otherwise
 //! exponential backoff with full jitter, a bounded number of attempts), the concurrency limit,
 //! the request counters the report and benchmarks show, and the parsing of ARM's error
-//! envelope into an `ArmError` that maps onto a coverage `ReadStatus`. A 401 invalidates the
-//! cached token and is retried once; a second 401 is a sign-in problem, not a coverage gap.
+//! envelope into an `ArmError` that maps onto a coverage `ReadStatus`. A 401 renews the token
+//! (with a new credential) and retries, up to `MAX_TOKEN_RENEWALS` times; a token refused
+//! after that is a sign-in problem, not a coverage gap.
 //! The client refuses to send its token to any origin other than the configured ARM endpoint,
 //! so a next link pointing elsewhere cannot leak it. The retry decisions are pure functions
 //! below, unit-tested without a server; the request loop itself is exercised against the
@@ -152,6 +153,91 @@ impl fmt::Display for Method {
     }
 }
 
+/// What a 2xx answer must look like. A body that is not what the API promises is a failed
+/// read, never an empty one: `{}` or `{"value": null}` on a list call would otherwise read as
+/// "no clusters here" and turn into passes. A malformed body is retried like a 5xx (a proxy or a
+/// front door may have cut or replaced it), then recorded as a failed read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// A list page whose items are ARM resources: an object with a `value` array of objects that
+    /// each carry a string `id`. Next links are the pager's business.
+    Resources,
+    /// A list page whose items are records without an `id` (PolicyInsights `queryResults`): an
+    /// object with a `value` array of objects.
+    Records,
+    /// One ARM resource: an object with a non-empty string `id`.
+    Resource,
+    /// An object carrying an array under this key (`locations/{l}/kubernetesVersions` answers
+    /// `{"values": [...]}`).
+    ArrayField(&'static str),
+}
+
+impl Expect {
+    /// Why `body` is not what this call promises; `None` when it is.
+    pub fn violation(self, body: &Value) -> Option<String> {
+        let Some(object) = body.as_object() else {
+            return Some(format!(
+                "the answer is {}, not a JSON object",
+                json_kind(body)
+            ));
+        };
+        let (field, each) = match self {
+            Expect::Resource => {
+                return match object.get("id") {
+                    Some(Value::String(id)) if !id.trim().is_empty() => None,
+                    Some(other) => Some(format!(
+                        "malformed resource: `id` is {}, not a resource ID",
+                        json_kind(other)
+                    )),
+                    None => Some("malformed resource: the answer has no `id`".into()),
+                };
+            }
+            Expect::ArrayField(field) => (field, None),
+            Expect::Resources => ("value", Some(true)),
+            Expect::Records => ("value", Some(false)),
+        };
+        let noun = if each.is_some() {
+            "malformed list response"
+        } else {
+            "malformed response"
+        };
+        let items = match object.get(field) {
+            Some(Value::Array(items)) => items,
+            Some(other) => {
+                return Some(format!(
+                    "{noun}: `{field}` is {}, not an array",
+                    json_kind(other)
+                ));
+            }
+            None => return Some(format!("{noun}: the answer has no `{field}` array")),
+        };
+        let needs_id = each?;
+        items.iter().enumerate().find_map(|(i, item)| match item {
+            Value::Object(_) if !needs_id => None,
+            Value::Object(fields) => match fields.get("id") {
+                Some(Value::String(id)) if !id.trim().is_empty() => None,
+                _ => Some(format!("{noun}: item {i} of `value` has no resource `id`")),
+            },
+            other => Some(format!(
+                "{noun}: item {i} of `value` is {}, not an object",
+                json_kind(other)
+            )),
+        })
+    }
+}
+
+/// `null`, `a string`, `an array` …: what a JSON value is, for error messages.
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// What went wrong with one ARM request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArmErrorKind {
@@ -171,6 +257,8 @@ pub enum ArmErrorKind {
     ForeignHost,
     /// A `nextLink` repeated an earlier page.
     PagingLoop,
+    /// The answer exceeded [`MAX_RESPONSE_BYTES`].
+    TooLarge,
 }
 
 /// One failed ARM request, with ARM's own error code and message when it sent an envelope.
@@ -418,25 +506,32 @@ impl ArmClient {
             && url.port_or_known_default() == self.base.port_or_known_default()
     }
 
-    /// GETs one ARM URL and parses its JSON body, retrying as the policy says.
-    pub async fn get(&self, url: &Url) -> Result<Value, ArmError> {
-        self.send(Method::Get, url).await
+    /// GETs one ARM URL and parses its JSON body, retrying as the policy says; a body that is
+    /// not what `expect` says is an error.
+    pub async fn get(&self, url: &Url, expect: Expect) -> Result<Value, ArmError> {
+        self.send(Method::Get, url, expect).await
     }
 
     /// POSTs an empty body to one ARM read action (its parameters travel in the query string)
     /// and parses the JSON answer, retrying as the policy says.
-    pub async fn post(&self, url: &Url) -> Result<Value, ArmError> {
-        self.send(Method::Post, url).await
+    pub async fn post(&self, url: &Url, expect: Expect) -> Result<Value, ArmError> {
+        self.send(Method::Post, url, expect).await
     }
 
-    /// Sends one request: origin guard, token, concurrency limit, retries, error parsing.
-    pub async fn send(&self, method: Method, url: &Url) -> Result<Value, ArmError> {
-        self.send_inner(method, url)
+    /// Sends one request: origin guard, token, concurrency limit, retries, error parsing, and
+    /// the check that the answer has the shape `expect` names.
+    pub async fn send(&self, method: Method, url: &Url, expect: Expect) -> Result<Value, ArmError> {
+        self.send_inner(method, url, expect)
             .await
             .map_err(|e| e.with_method(method))
     }
 
-    async fn send_inner(&self, method: Method, url: &Url) -> Result<Value, ArmError> {
+    async fn send_inner(
+        &self,
+        method: Method,
+        url: &Url,
+        expect: Expect,
+    ) -> Result<Value, ArmError> {
         if !self.same_origin(url) {
             return Err(ArmError::new(
                 url,
@@ -448,7 +543,8 @@ impl ArmClient {
             ));
         }
         let mut retry: u32 = 0;
-        let mut refreshed = false;
+        let mut renewals = 0u32;
+        let mut unparsable = 0u32;
         loop {
             let token = self
                 .tokens
@@ -465,15 +561,24 @@ impl ArmClient {
                 self.attempt(method, url, token.secret()).await
             };
             let (error, retry_after, throttled) = match attempt {
-                Attempt::Done(value) => return Ok(value),
+                Attempt::Done(value) => match expect.violation(&value) {
+                    None => return Ok(value),
+                    Some(why) => {
+                        let error = ArmError::new(url, ArmErrorKind::Body, why);
+                        (error, None, false)
+                    }
+                },
                 Attempt::Status {
                     status: 401, body, ..
                 } => {
                     let error = ArmError::from_response(url, 401, &body);
-                    if !refreshed {
-                        refreshed = true;
-                        debug!(%method, %url, code = ?error.code, "401: renewing the token and retrying once");
-                        self.tokens.invalidate().await;
+                    if renewals < MAX_TOKEN_RENEWALS {
+                        renewals += 1;
+                        debug!(%method, %url, code = ?error.code, "401: renewing the token and retrying");
+                        self.tokens
+                            .invalidate(&token)
+                            .await
+                            .map_err(|e| ArmError::new(url, ArmErrorKind::SignIn, e.to_string()))?;
                         self.counters.retries.fetch_add(1, Ordering::Relaxed);
                         continue;
                     }
@@ -495,6 +600,14 @@ impl ArmClient {
                         return Err(error);
                     }
                     (error, retry_after, status == 429)
+                }
+                Attempt::Failed(error) if error.kind == ArmErrorKind::Body => {
+                    // Unparsable JSON: once may be a cut connection, twice is the answer.
+                    unparsable += 1;
+                    if unparsable > MALFORMED_JSON_RETRIES {
+                        return Err(error);
+                    }
+                    (error, None, false)
                 }
                 Attempt::Failed(error) => {
                     if !error.is_unreachable() {
@@ -550,15 +663,28 @@ impl ArmClient {
             debug!(%url, status, remaining, "x-ms-ratelimit-remaining-subscription-reads");
         }
         let retry_after = retry_after(response.headers());
-        let body = match response.bytes().await {
+        let body = match read_body(response, MAX_RESPONSE_BYTES).await {
             Ok(b) => b,
-            Err(e) => return Attempt::Failed(transport_error(url, &e)),
+            Err(BodyError::Transport(e)) => return Attempt::Failed(transport_error(url, &e)),
+            Err(BodyError::TooLarge) => {
+                return Attempt::Failed(ArmError {
+                    http_status: Some(status),
+                    ..ArmError::new(
+                        url,
+                        ArmErrorKind::TooLarge,
+                        format!(
+                            "the answer is larger than {} MiB; not read",
+                            MAX_RESPONSE_BYTES >> 20
+                        ),
+                    )
+                });
+            }
         };
         if !(200..300).contains(&status) {
             return Attempt::Status {
                 status,
                 retry_after,
-                body: body.to_vec(),
+                body,
             };
         }
         match serde_json::from_slice::<Value>(&body) {
@@ -580,9 +706,45 @@ impl FetchJson for ArmClient {
         &self,
         method: Method,
         url: &Url,
+        expect: Expect,
     ) -> impl Future<Output = Result<Value, ArmError>> + Send {
-        self.send(method, url)
+        self.send(method, url, expect)
     }
+}
+
+/// The largest answer read from ARM. An ARM list page is a few MB at most (ARG caps its own at
+/// 16 MB); anything near this is a broken or hostile endpoint, and reading it whole would grow
+/// memory without bound.
+pub const MAX_RESPONSE_BYTES: usize = 64 << 20;
+
+/// A request whose token ARM refuses (401) renews it and retries this many times: tokens
+/// revoked or rotated mid-run (even twice while one request waits) still recover, while a
+/// credential whose every token is refused fails after a few tries as a sign-in problem, not a
+/// coverage gap.
+pub const MAX_TOKEN_RENEWALS: u32 = 3;
+
+/// Unparsable JSON is retried this many times before it is a failed read.
+pub const MALFORMED_JSON_RETRIES: u32 = 1;
+
+enum BodyError {
+    Transport(reqwest::Error),
+    TooLarge,
+}
+
+/// Reads a response body chunk by chunk, refusing it once it passes `limit` bytes (whatever
+/// `Content-Length` claims).
+async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// 429 and every 5xx are worth another try.
@@ -764,10 +926,13 @@ mod tests {
             "http://127.0.0.1:10/subscriptions",
             "http://evil.example/subscriptions",
         ] {
-            let err = client.get(&Url::parse(foreign).unwrap()).await.unwrap_err();
+            let err = client
+                .get(&Url::parse(foreign).unwrap(), Expect::Resource)
+                .await
+                .unwrap_err();
             assert_eq!(err.kind, ArmErrorKind::ForeignHost, "{foreign}");
             let err = client
-                .post(&Url::parse(foreign).unwrap())
+                .post(&Url::parse(foreign).unwrap(), Expect::Records)
                 .await
                 .unwrap_err();
             assert_eq!(

@@ -16,6 +16,6 @@ pub mod paging;
 pub use auth::{
     AUTO_ORDER, AuthError, AuthMethod, ConnectOptions, Environment, connect, connect_with,
 };
-pub use client::{ArmClient, ArmError, ArmErrorKind, ClientStats, Method, RetryPolicy};
+pub use client::{ArmClient, ArmError, ArmErrorKind, ClientStats, Expect, Method, RetryPolicy};
 pub use endpoints::{Cloud, EndpointError, Endpoints};
 pub use paging::{list_all, list_all_with};

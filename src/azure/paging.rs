@@ -19,7 +19,7 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::client::{ArmError, ArmErrorKind, Method};
+use super::client::{ArmError, ArmErrorKind, Expect, Method};
 
 /// Anything that can send a read and parse its JSON answer: the `ArmClient`, or a fake in tests.
 pub trait FetchJson {
@@ -27,6 +27,7 @@ pub trait FetchJson {
         &self,
         method: Method,
         url: &Url,
+        expect: Expect,
     ) -> impl Future<Output = Result<Value, ArmError>> + Send;
 }
 
@@ -37,23 +38,27 @@ pub const MAX_PAGES: usize = 10_000;
 /// The fields a list answer may carry its next link in: ARM's, then OData's.
 pub const NEXT_LINK_FIELDS: &[&str] = &["nextLink", "@odata.nextLink"];
 
-/// GETs `url` and every `nextLink` after it; returns all `value` items in order.
+/// GETs `url` and every `nextLink` after it; returns all `value` items (ARM resources) in order.
 pub async fn list_all<C: FetchJson + ?Sized>(client: &C, url: Url) -> Result<Vec<Value>, ArmError> {
-    list_all_with(client, Method::Get, url).await
+    list_all_with(client, Method::Get, url, Expect::Resources).await
 }
 
 /// Sends `method` to `url` and to every next link after it; returns all `value` items in order.
+/// Every page must have the shape `expect` names (a `value` array; the client checks it and
+/// retries a malformed page): a page without one is a failed read, never an empty page.
 pub async fn list_all_with<C: FetchJson + ?Sized>(
     client: &C,
     method: Method,
     url: Url,
+    expect: Expect,
 ) -> Result<Vec<Value>, ArmError> {
     let mut items = Vec::new();
+    let mut seen_items = HashSet::new();
     let mut seen = HashSet::new();
     let mut current = url;
     seen.insert(current.to_string());
     for _ in 0..MAX_PAGES {
-        let page = client.fetch_json(method, &current).await?;
+        let page = client.fetch_json(method, &current, expect).await?;
         let body_error = |message: &str| ArmError {
             method,
             url: current.to_string(),
@@ -66,9 +71,16 @@ pub async fn list_all_with<C: FetchJson + ?Sized>(
             .as_object()
             .ok_or_else(|| body_error("a list answer must be a JSON object with `value`"))?;
         match object.get("value") {
-            Some(Value::Array(values)) => items.extend(values.iter().cloned()),
-            None | Some(Value::Null) => {}
-            Some(_) => return Err(body_error("`value` of a list answer is not an array")),
+            Some(Value::Array(values)) => {
+                for item in values {
+                    // Pages shift while a collection changes, so an item can come twice (ARM
+                    // and Resource Graph both warn of it): keep the first.
+                    if seen_items.insert(identity(item)) {
+                        items.push(item.clone());
+                    }
+                }
+            }
+            _ => return Err(body_error("malformed list response: no `value` array")),
         }
         let Some(next) = next_link(object).map_err(|m| body_error(&m))? else {
             return Ok(items);
@@ -96,6 +108,15 @@ pub async fn list_all_with<C: FetchJson + ?Sized>(
         message: format!("more than {MAX_PAGES} pages; stopping"),
         kind: ArmErrorKind::PagingLoop,
     })
+}
+
+/// What makes two list items the same: the resource ID (any casing), or for records without
+/// one (policy states) the whole record.
+fn identity(item: &Value) -> String {
+    match item.get("id").and_then(Value::as_str) {
+        Some(id) => id.to_ascii_lowercase(),
+        None => format!("\u{0}{item}"),
+    }
 }
 
 /// The next link of a list answer: `None` when every next-link field is absent, `null` or
@@ -152,6 +173,7 @@ mod tests {
             &self,
             method: Method,
             url: &Url,
+            _expect: Expect,
         ) -> impl Future<Output = Result<Value, ArmError>> + Send {
             self.asked.lock().unwrap().push(format!("{method} {url}"));
             let answer = self
@@ -205,8 +227,58 @@ mod tests {
             json!({"value": [], "nextLink": ""}),
         )]);
         assert!(list_all(&pages, start()).await.unwrap().is_empty());
-        let pages = Pages::new(&[("http://127.0.0.1/list?api-version=1", json!({}))]);
-        assert!(list_all(&pages, start()).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_page_without_a_value_array_is_a_failed_read_not_an_empty_list() {
+        for body in [
+            json!({}),
+            json!({"value": null}),
+            json!({"properties": null}),
+        ] {
+            let pages = Pages::new(&[("http://127.0.0.1/list?api-version=1", body.clone())]);
+            let err = list_all(&pages, start()).await.unwrap_err();
+            assert_eq!(err.kind, ArmErrorKind::Body, "{body}");
+            assert!(err.message.contains("malformed list response"), "{err}");
+        }
+        // A later page without `value` fails the whole list too.
+        let pages = Pages::new(&[
+            (
+                "http://127.0.0.1/list?api-version=1",
+                json!({"value": [1], "nextLink": "http://127.0.0.1/list?p=2"}),
+            ),
+            ("http://127.0.0.1/list?p=2", json!({"nextLink": null})),
+        ]);
+        assert_eq!(
+            list_all(&pages, start()).await.unwrap_err().kind,
+            ArmErrorKind::Body
+        );
+    }
+
+    #[tokio::test]
+    async fn items_repeated_across_pages_are_kept_once() {
+        let pages = Pages::new(&[
+            (
+                "http://127.0.0.1/list?api-version=1",
+                json!({"value": [{"id": "/a"}, {"id": "/b"}, {"id": "/A"}],
+                       "nextLink": "http://127.0.0.1/list?api-version=1&p=2"}),
+            ),
+            (
+                "http://127.0.0.1/list?api-version=1&p=2",
+                json!({"value": [{"id": "/b"}, {"id": "/c"}, {"r": 1}, {"r": 1}, {"r": 2}]}),
+            ),
+        ]);
+        let items = list_all(&pages, start()).await.unwrap();
+        assert_eq!(
+            items,
+            vec![
+                json!({"id": "/a"}),
+                json!({"id": "/b"}),
+                json!({"id": "/c"}),
+                json!({"r": 1}),
+                json!({"r": 2})
+            ]
+        );
     }
 
     #[tokio::test]
@@ -268,9 +340,14 @@ mod tests {
                 json!({"@odata.count": 1, "value": [2], "@odata.nextLink": null}),
             ),
         ]);
-        let items = list_all_with(&pages, Method::Post, Url::parse(first).unwrap())
-            .await
-            .unwrap();
+        let items = list_all_with(
+            &pages,
+            Method::Post,
+            Url::parse(first).unwrap(),
+            Expect::Records,
+        )
+        .await
+        .unwrap();
         assert_eq!(items, vec![json!(1), json!(2)]);
         let asked = pages.asked.lock().unwrap();
         assert_eq!(asked.len(), 2);

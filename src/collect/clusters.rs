@@ -23,6 +23,7 @@ use serde_json::Value;
 use tracing::debug;
 
 use super::{CollectError, Ctx};
+use crate::azure::Expect;
 use crate::azure::endpoints::route;
 use crate::inventory::snapshot::redact_secrets;
 use crate::inventory::views::{kubernetes_versions_scope, location_key};
@@ -134,7 +135,7 @@ async fn versions_of(ctx: &Ctx<'_>, location: &str, subs: &[String]) -> Result<(
     let mut first_error = None;
     for sub in subs {
         let url = route::kubernetes_versions(ctx.base(), sub, location);
-        match ctx.client.get(&url).await {
+        match ctx.client.get(&url, Expect::ArrayField("values")).await {
             Ok(mut versions) => {
                 redact_secrets(&mut versions);
                 ctx.update(|inv| {

@@ -32,11 +32,11 @@ use thiserror::Error;
 use tracing::{debug, info};
 use url::Url;
 
-use crate::azure::{ArmClient, ArmError, Method, list_all_with};
+use crate::azure::{ArmClient, ArmError, Expect, Method, list_all_with};
 use crate::inventory::snapshot::redact_secrets;
 use crate::inventory::{Inventory, Read, RequestedScope, Subscription, api, arm};
 
-pub use scope::MANAGEMENT_GROUPS_API;
+pub use scope::{MANAGEMENT_GROUPS_API, empty_scope};
 
 /// What to collect: the coverage API names the selected checks read (`data`) and the policy
 /// definition GUIDs they care about (`policies`).
@@ -208,6 +208,14 @@ pub enum CollectError {
     /// The ARM endpoint did not answer while resolving the scope, after every retry.
     #[error("cannot reach ARM at {url}: {message}")]
     Unreachable { url: String, message: String },
+    /// The call that says which subscriptions are audited (the subscription list, or the
+    /// descendants of `--management-group`) failed: without it there is no scope to audit, and
+    /// an empty audit must not pass for a clean one.
+    #[error("cannot resolve the audit scope: {call} failed: {cause}")]
+    Discovery { call: String, cause: String },
+    /// The scope resolved, but holds no subscription that can be audited.
+    #[error("{0} (pass --allow-empty to accept an empty audit)")]
+    EmptyScope(String),
 }
 
 /// Watches a collection from outside (a progress bar, log lines). Collectors never see it: `run`
@@ -351,6 +359,37 @@ impl Ctx<'_> {
         self.update(|inv| inv.reads.push(read));
     }
 
+    /// Reads every page of a scope-discovery list; any failure ends the run (see
+    /// `CollectError::Discovery`), since no scope means nothing to audit.
+    async fn discover(
+        &self,
+        url: Url,
+        scope: &str,
+        api: &str,
+        call: &str,
+    ) -> Result<Vec<Value>, CollectError> {
+        match list_all_with(self.client, Method::Get, url, Expect::Resources).await {
+            Ok(mut items) => {
+                items.iter_mut().for_each(redact_secrets);
+                self.record(Read::ok(scope, api));
+                Ok(items)
+            }
+            Err(err) if err.is_sign_in() => Err(CollectError::SignIn {
+                method: err.method,
+                url: err.url,
+                message: err.message,
+            }),
+            Err(err) if err.is_unreachable() => Err(CollectError::Unreachable {
+                url: err.url,
+                message: err.message,
+            }),
+            Err(err) => Err(CollectError::Discovery {
+                call: call.to_string(),
+                cause: err.to_string(),
+            }),
+        }
+    }
+
     /// Records a failed read, or stops the run when the failure is a sign-in problem (and,
     /// with `scope_phase`, when ARM is unreachable).
     fn failed(
@@ -418,7 +457,11 @@ impl Ctx<'_> {
         api: &str,
         scope_phase: bool,
     ) -> Result<Option<Vec<Value>>, CollectError> {
-        match list_all_with(self.client, method, url).await {
+        let expect = match method {
+            Method::Get => Expect::Resources,
+            Method::Post => Expect::Records,
+        };
+        match list_all_with(self.client, method, url, expect).await {
             Ok(mut items) => {
                 items.iter_mut().for_each(redact_secrets);
                 self.record(Read::ok(scope, api));
@@ -440,7 +483,7 @@ impl Ctx<'_> {
         api: &str,
         scope_phase: bool,
     ) -> Result<Option<Value>, CollectError> {
-        match self.client.get(&url).await {
+        match self.client.get(&url, Expect::Resource).await {
             Ok(mut value) => {
                 redact_secrets(&mut value);
                 self.record(Read::ok(scope, api));

@@ -17,7 +17,7 @@ use serde_json::Value;
 use super::{CollectError, Ctx};
 use crate::azure::endpoints::route;
 use crate::inventory::{
-    ManagementGroup, RequestedScope, SkippedSubscription, Subscription, api, arm,
+    Inventory, ManagementGroup, RequestedScope, SkippedSubscription, Subscription, api, arm,
 };
 
 /// Coverage name of `GET managementGroups/{name}`, used only to find the chain above
@@ -91,14 +91,24 @@ pub(super) async fn resolve(ctx: &Ctx<'_>, requested: &RequestedScope) -> Result
         }
         None => {
             let url = route::subscriptions(ctx.base());
-            if let Some(items) = ctx.list_in(url, "/", api::SUBSCRIPTIONS, true).await? {
-                candidates.extend(items.iter().filter_map(Candidate::from_arm));
-            }
+            let items = ctx
+                .discover(
+                    url,
+                    "/",
+                    api::SUBSCRIPTIONS,
+                    "listing the subscriptions this identity can read",
+                )
+                .await?;
+            candidates.extend(items.iter().filter_map(Candidate::from_arm));
         }
         Some(name) => {
             let url = route::management_group_descendants(ctx.base(), name);
             let mg_id = arm::management_group_id(name);
-            group_rows = ctx.list_in(url, &mg_id, api::MG_DESCENDANTS, true).await?;
+            let call = format!("listing the descendants of management group '{name}'");
+            group_rows = Some(
+                ctx.discover(url, &mg_id, api::MG_DESCENDANTS, &call)
+                    .await?,
+            );
             if let Some(rows) = &group_rows {
                 let under: Vec<String> = Tree::from_rows(rows).subscriptions();
                 let listed: Vec<Candidate> = if under.is_empty() {
@@ -190,6 +200,42 @@ pub(super) async fn resolve(ctx: &Ctx<'_>, requested: &RequestedScope) -> Result
         inv.management_groups = groups;
     });
     Ok(())
+}
+
+/// Why the resolved scope cannot be audited: it holds no `Enabled` subscription the identity
+/// could read. `None` when at least one subscription is audited. An audit of nothing would
+/// report no findings and no gaps, which a pipeline cannot tell from a clean tenant.
+pub fn empty_scope(inventory: &Inventory) -> Option<CollectError> {
+    if !inventory.subscriptions.is_empty() {
+        return None;
+    }
+    let scope = &inventory.scope;
+    let mut message = match (&scope.management_group, scope.subscriptions.is_empty()) {
+        (Some(group), _) => format!(
+            "management group '{group}' holds no Enabled subscription this identity can read"
+        ),
+        (None, false) => {
+            "none of the requested subscriptions is Enabled and readable by this identity"
+                .to_string()
+        }
+        (None, true) => "this identity can list no Enabled subscription".to_string(),
+    };
+    let mut reasons: Vec<String> = inventory
+        .skipped_subscriptions
+        .iter()
+        .map(|s| format!("{} ({}): {}", s.display_name, s.id, s.reason))
+        .collect();
+    reasons.extend(
+        inventory
+            .gaps()
+            .filter(|r| arm::eq_ci(&r.api, api::SUBSCRIPTIONS))
+            .map(|r| r.describe()),
+    );
+    if !reasons.is_empty() {
+        message.push_str(": ");
+        message.push_str(&reasons.join("; "));
+    }
+    Some(CollectError::EmptyScope(message))
 }
 
 /// `GET /subscriptions/{id}`; a failure is recorded against that subscription.

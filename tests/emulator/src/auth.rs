@@ -72,6 +72,23 @@ impl Tokens {
         token
     }
 
+    /// Revokes one issued token (static tokens cannot be revoked); the next request with it
+    /// gets 401 `InvalidAuthenticationToken`.
+    pub(crate) fn revoke(&self, token: &str) {
+        self.issued
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(token);
+    }
+
+    /// Revokes every token issued so far, as a signing-key rotation would.
+    pub(crate) fn revoke_all(&self) {
+        self.issued
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+
     /// Checks an `Authorization` header value.
     pub(crate) fn check(
         &self,
@@ -262,6 +279,7 @@ pub(crate) fn oidc_token(
             status: StatusCode::UNAUTHORIZED,
             body: json!({"message": "TF400813: The user '' is not authorized to access this resource.", "typeKey": "UnauthorizedRequestException"}),
             headers: Vec::new(),
+            wire: Default::default(),
         };
     }
     if service_connection_id.is_none_or(str::is_empty) {
@@ -269,6 +287,7 @@ pub(crate) fn oidc_token(
             status: StatusCode::BAD_REQUEST,
             body: json!({"message": "The serviceConnectionId query parameter is required.", "typeKey": "InvalidRequestException"}),
             headers: Vec::new(),
+            wire: Default::default(),
         };
     }
     // {"alg":"RS256","typ":"JWT"} . {"iss":"https://vstoken.dev.azure.com/emulator","sub":"sc://emulator"} . random

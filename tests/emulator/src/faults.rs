@@ -8,6 +8,7 @@
 
 use std::str::FromStr;
 
+use crate::chaos::{Chaos, ChaosState};
 use crate::scope;
 
 /// Behaviour switches and injected faults. `Default` serves everything in one page, with no
@@ -23,6 +24,8 @@ pub struct Options {
     pub fail: Vec<Fail>,
     /// Lifetime of issued tokens; 0 means 3600.
     pub token_lifetime_secs: u64,
+    /// Seeded faults drawn per request (see `chaos`).
+    pub chaos: Option<Chaos>,
 }
 
 /// Answer 403 `AuthorizationFailed` to requests for `api` at or below `scope`. `scope` is an
@@ -86,6 +89,7 @@ pub(crate) struct FaultState {
     fixed_deny: Vec<Deny>,
     throttled: Vec<usize>,
     failed: Vec<usize>,
+    pub(crate) chaos: ChaosState,
 }
 
 impl FaultState {
@@ -101,6 +105,7 @@ impl FaultState {
     pub(crate) fn replace(&mut self, options: Options) {
         self.throttled = vec![0; options.throttle.len()];
         self.failed = vec![0; options.fail.len()];
+        self.chaos = ChaosState::default();
         self.options = options;
     }
 

@@ -36,6 +36,7 @@
 
 mod arm;
 mod auth;
+mod chaos;
 mod clock;
 mod faults;
 mod filter;
@@ -49,6 +50,7 @@ mod server;
 mod tenant;
 mod tls;
 
+pub use chaos::{Chaos, ChaosKind, Shape};
 pub use faults::{Deny, Fail, Options, Throttle};
 pub use serve::{OIDC_API, RequestLog, TOKEN_API};
 pub use server::Emulator;

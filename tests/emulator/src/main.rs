@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use lzaudit_emulator::{Deny, Emulator, Options, Tenant};
+use lzaudit_emulator::{Chaos, ChaosKind, Deny, Emulator, Options, Tenant};
 
 /// Serve a fixture tenant as a loopback ARM / Entra ID emulator.
 #[derive(Debug, Parser)]
@@ -33,6 +33,22 @@ struct Args {
     /// `/subscriptions/…=Microsoft.Security/pricings`.
     #[arg(long, value_name = "SCOPE=API")]
     deny: Vec<Deny>,
+    /// Seeded faults drawn per request (repeatable), by name: throttle, status-500, status-502,
+    /// status-503, status-504, drop-before-headers, drop-mid-body, truncated-json,
+    /// malformed-json, shape-emptyobject, shape-nullvalue, shape-nullproperties, shape-array,
+    /// shape-string, slow, next-link-loop, next-link-foreign, duplicate-items, revoke-token,
+    /// rotate-tokens.
+    #[arg(long, value_name = "KIND")]
+    chaos: Vec<ChaosKind>,
+    /// Probability that a request is faulted (with --chaos).
+    #[arg(long, value_name = "P", default_value_t = 0.1)]
+    chaos_rate: f64,
+    /// Probability that a faulted request stays faulted on every retry (with --chaos).
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    chaos_persistent: f64,
+    /// Seed of the fault draw (with --chaos): the same seed faults the same requests.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    chaos_seed: u64,
     /// Write the PEM of the emulator's CA certificate here.
     #[arg(long, value_name = "FILE")]
     ca_out: Option<PathBuf>,
@@ -57,6 +73,13 @@ async fn main() -> ExitCode {
         page_size: args.page_size,
         null_next_link: args.null_next_link,
         deny: args.deny,
+        chaos: (!args.chaos.is_empty()).then(|| Chaos {
+            seed: args.chaos_seed,
+            rate: args.chaos_rate,
+            persistent: args.chaos_persistent,
+            kinds: args.chaos.clone(),
+            apis: Vec::new(),
+        }),
         ..Options::default()
     };
     let emulator = match Emulator::start_on_ports(tenant, options, args.port, args.https_port).await

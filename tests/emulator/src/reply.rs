@@ -16,7 +16,27 @@ pub(crate) struct Reply {
     pub(crate) status: StatusCode,
     pub(crate) body: Value,
     pub(crate) headers: Vec<(HeaderName, String)>,
+    /// How the body is damaged on the wire, if it is (chaos faults). Boxed: rarely anything
+    /// but `Intact`, and replies travel by value.
+    pub(crate) wire: Box<Wire>,
 }
+
+/// How a reply travels: intact, replaced by other bytes, cut, or not at all.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Wire {
+    #[default]
+    Intact,
+    /// These bytes instead of the JSON body (a complete HTTP message).
+    Bytes(Vec<u8>),
+    /// `Content-Length` of the whole body, but the connection closes after half of it.
+    CutMidBody,
+    /// The connection closes before any byte of the response.
+    Drop,
+}
+
+/// Marks a response whose connection the server must close instead of answering.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DropConnection;
 
 impl Reply {
     pub(crate) fn ok(body: Value) -> Reply {
@@ -24,6 +44,7 @@ impl Reply {
             status: StatusCode::OK,
             body,
             headers: Vec::new(),
+            wire: Box::default(),
         }
     }
 
@@ -33,6 +54,7 @@ impl Reply {
             status,
             body: json!({"error": {"code": code, "message": message.into()}}),
             headers: Vec::new(),
+            wire: Box::default(),
         }
     }
 
@@ -65,6 +87,7 @@ impl Reply {
                 "error_uri": format!("https://login.microsoftonline.com/error?code={aadsts}"),
             }),
             headers: Vec::new(),
+            wire: Box::default(),
         }
     }
 
@@ -84,9 +107,40 @@ impl Reply {
 
     /// Converts to HTTP. Header values that are not valid HTTP (impossible for the values
     /// built here) are dropped rather than allowed to panic.
+    pub(crate) fn with_wire(mut self, wire: Wire) -> Reply {
+        self.wire = Box::new(wire);
+        self
+    }
+
     pub(crate) fn into_response(self) -> Response {
-        let bytes = serde_json::to_vec(&self.body).unwrap_or_default();
-        let mut response = Response::new(Body::from(bytes));
+        let json = serde_json::to_vec(&self.body).unwrap_or_default();
+        let body = match *self.wire {
+            Wire::Intact => Body::from(json),
+            Wire::Bytes(bytes) => Body::from(bytes),
+            Wire::CutMidBody => {
+                let half = json[..json.len() / 2].to_vec();
+                let chunks: Vec<Result<Vec<u8>, std::io::Error>> = vec![
+                    Ok(half),
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionReset,
+                        "connection dropped mid-body (injected fault)",
+                    )),
+                ];
+                let mut response =
+                    Response::new(Body::from_stream(futures_util::stream::iter(chunks)));
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_LENGTH, HeaderValue::from(json.len()));
+                *response.status_mut() = self.status;
+                return response;
+            }
+            Wire::Drop => {
+                let mut response = Response::new(Body::empty());
+                response.extensions_mut().insert(DropConnection);
+                return response;
+            }
+        };
+        let mut response = Response::new(body);
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
         headers.insert(

@@ -93,6 +93,22 @@ pub(crate) enum Route {
     },
 }
 
+impl Route {
+    /// Whether the route answers with a list envelope.
+    pub(crate) fn is_list(&self) -> bool {
+        matches!(
+            self,
+            Route::ListSubscriptions
+                | Route::ListGroups
+                | Route::Descendants(_)
+                | Route::Scoped { .. }
+                | Route::PolicyStates { .. }
+                | Route::TypeList { .. }
+                | Route::Children { .. }
+        )
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Classified {
     pub(crate) route: Route,

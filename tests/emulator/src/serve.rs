@@ -16,9 +16,10 @@ use axum::http::{HeaderName, Method, StatusCode, header};
 use axum::response::Response;
 
 use crate::arm::{self, Served};
-use crate::auth::{self, Principal, Tokens};
+use crate::auth::{self, Principal, Rejection, Tokens};
+use crate::chaos::{ChaosKind, Draw};
 use crate::faults::{Fault, FaultState, Options};
-use crate::reply::Reply;
+use crate::reply::{Reply, Wire};
 use crate::route;
 use crate::tenant::Tenant;
 use crate::{clock, filter, paging, scope};
@@ -256,13 +257,25 @@ async fn respond(listener: &Listener, request: Request) -> (Reply, Option<String
         return (reply, api);
     }
 
-    let (fault, page_size, null_next_link) = {
+    let (fault, page_size, null_next_link, draw) = {
         let mut faults = shared.faults();
         let fault = faults.check(&classified.scope, api.as_deref(), true);
+        let chaos = faults.options.chaos.clone();
+        let draw = match (fault.is_none(), &chaos, api.as_deref()) {
+            (true, Some(chaos), Some(api_name)) => faults.chaos.draw(
+                chaos,
+                parts.method.as_str(),
+                &path_and_query(&parts.uri),
+                api_name,
+                classified.route.is_list(),
+            ),
+            _ => None,
+        };
         (
             fault,
             faults.options.page_size,
             faults.options.null_next_link,
+            draw,
         )
     };
     if let (Some(fault), Some(api_name)) = (fault, api.as_deref()) {
@@ -270,6 +283,20 @@ async fn respond(listener: &Listener, request: Request) -> (Reply, Option<String
             fault_reply(&fault, &classified.scope, api_name, Some(&principal)),
             api,
         );
+    }
+    let chaos = draw.map(|Draw { kind, .. }| kind);
+    if let Some(kind) = &chaos
+        && let Some(reply) = chaos_before_route(
+            kind,
+            shared,
+            authorization,
+            &classified.scope,
+            api.as_deref().unwrap_or_default(),
+            &principal,
+        )
+        .await
+    {
+        return (reply, api);
     }
 
     let filter = match param("$filter").map(filter::parse).transpose() {
@@ -305,11 +332,16 @@ async fn respond(listener: &Listener, request: Request) -> (Reply, Option<String
         Ok(Served::One(object)) => Reply::ok(object),
         Ok(Served::List(items)) => {
             let (range, next) = paging::page(items.len(), page_size, offset);
-            let page: Vec<_> = items
+            let mut page: Vec<_> = items
                 .into_iter()
                 .skip(range.start)
                 .take(range.len())
                 .collect();
+            if chaos == Some(ChaosKind::DuplicateItems)
+                && let Some(first) = page.first().cloned()
+            {
+                page.push(first);
+            }
             let host = parts
                 .headers
                 .get(header::HOST)
@@ -318,8 +350,22 @@ async fn respond(listener: &Listener, request: Request) -> (Reply, Option<String
                 .or_else(|| parts.uri.authority().map(|a| a.to_string()))
                 .unwrap_or_else(|| listener.local.to_string());
             let base = format!("{}://{host}", listener.scheme);
-            let next_link =
+            let mut next_link =
                 next.map(|next| paging::next_link(&base, parts.uri.path(), raw_query, next));
+            match &chaos {
+                Some(ChaosKind::NextLinkLoop) => {
+                    next_link = Some(format!("{base}{}", path_and_query(&parts.uri)));
+                }
+                Some(ChaosKind::NextLinkForeign) => {
+                    next_link = Some(format!(
+                        "{}://127.0.0.2:{}{}",
+                        listener.scheme,
+                        listener.local.port(),
+                        path_and_query(&parts.uri)
+                    ));
+                }
+                _ => {}
+            }
             if is_query {
                 let resource = match &classified.route {
                     route::Route::PolicyStates { resource, .. } => resource.to_ascii_lowercase(),
@@ -340,7 +386,91 @@ async fn respond(listener: &Listener, request: Request) -> (Reply, Option<String
             }
         }
     };
+    let reply = match &chaos {
+        Some(kind) if reply.status == StatusCode::OK => chaos_on_the_wire(kind, reply),
+        _ => reply,
+    };
     (reply, api)
+}
+
+fn path_and_query(uri: &axum::http::Uri) -> String {
+    uri.path_and_query()
+        .map_or_else(|| uri.path().to_string(), |p| p.as_str().to_string())
+}
+
+/// The chaos faults that answer instead of the route (or, for `Slow`, delay it): `None` means
+/// serve the route.
+async fn chaos_before_route(
+    kind: &ChaosKind,
+    shared: &Shared,
+    authorization: Option<&str>,
+    request_scope: &str,
+    api: &str,
+    principal: &Principal,
+) -> Option<Reply> {
+    match kind {
+        ChaosKind::Throttle { retry_after_ms } => {
+            let seconds = retry_after_ms.div_ceil(1000);
+            let reply = fault_reply(
+                &Fault::Throttle {
+                    retry_after_secs: seconds,
+                },
+                request_scope,
+                api,
+                Some(principal),
+            );
+            Some(reply.with_header(
+                HeaderName::from_static("retry-after-ms"),
+                retry_after_ms.to_string(),
+            ))
+        }
+        ChaosKind::Status(status) => Some(fault_reply(
+            &Fault::Fail { status: *status },
+            request_scope,
+            api,
+            Some(principal),
+        )),
+        ChaosKind::DropBeforeHeaders => {
+            Some(Reply::ok(serde_json::Value::Null).with_wire(Wire::Drop))
+        }
+        ChaosKind::Slow { millis } => {
+            tokio::time::sleep(std::time::Duration::from_millis(*millis)).await;
+            None
+        }
+        ChaosKind::RevokeToken | ChaosKind::RotateTokens => {
+            if *kind == ChaosKind::RotateTokens {
+                shared.tokens.revoke_all();
+            } else if let Some((_, token)) = authorization.and_then(|a| a.trim().split_once(' ')) {
+                shared.tokens.revoke(token.trim());
+            }
+            Some(auth::unauthorized(
+                &Rejection::Invalid,
+                &shared.https_base,
+                shared.tenant.tenant_id(),
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// The chaos faults that damage a 200 on its way out.
+fn chaos_on_the_wire(kind: &ChaosKind, reply: Reply) -> Reply {
+    match kind {
+        ChaosKind::DropMidBody => reply.with_wire(Wire::CutMidBody),
+        ChaosKind::TruncatedJson => {
+            let json = serde_json::to_vec(&reply.body).unwrap_or_default();
+            let half = json[..json.len() / 2].to_vec();
+            reply.with_wire(Wire::Bytes(half))
+        }
+        ChaosKind::MalformedJson => reply.with_wire(Wire::Bytes(
+            b"<html><head><title>502 Bad Gateway</title></head><body>Bad Gateway</body></html>"
+                .to_vec(),
+        )),
+        ChaosKind::WrongShape(shape) => {
+            reply.with_wire(Wire::Bytes(shape.body().as_bytes().to_vec()))
+        }
+        _ => reply,
+    }
 }
 
 /// The injected answer. `principal` is absent for the token endpoint, which cannot be

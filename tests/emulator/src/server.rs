@@ -13,13 +13,13 @@ use std::time::Duration;
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
 use crate::faults::Options;
+use crate::reply::DropConnection;
 use crate::serve::{self, Listener, RequestLog, Shared};
 use crate::tenant::Tenant;
 use crate::tls;
@@ -202,6 +202,11 @@ impl Emulator {
         self.shared.log().clone()
     }
 
+    /// The chaos faults injected since the options were last set, by kind name.
+    pub fn chaos_injected(&self) -> std::collections::BTreeMap<String, usize> {
+        self.shared.faults().chaos.injected.clone()
+    }
+
     /// Replaces paging and fault options; throttle and fail counters start again from zero.
     /// Tokens already issued keep their expiry.
     pub fn set_options(&self, options: Options) {
@@ -265,6 +270,34 @@ impl std::fmt::Debug for Emulator {
     }
 }
 
+/// The router as a hyper service that closes the connection, instead of answering, when the
+/// response is marked `DropConnection` (a chaos fault): hyper drops a connection whose service
+/// fails, which is what a client sees when a front door dies mid-request.
+fn dropping_service(
+    router: Router,
+) -> impl hyper::service::Service<
+    hyper::Request<hyper::body::Incoming>,
+    Response = axum::response::Response,
+    Error = io::Error,
+    Future = impl Future<Output = Result<axum::response::Response, io::Error>> + Send,
+> + Clone {
+    hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+        let router = router.clone();
+        async move {
+            let response = tower::ServiceExt::oneshot(router, request)
+                .await
+                .unwrap_or_else(|never| match never {});
+            if response.extensions().get::<DropConnection>().is_some() {
+                return Err(io::Error::new(
+                    io::ErrorKind::ConnectionAborted,
+                    "connection dropped before the response (injected fault)",
+                ));
+            }
+            Ok(response)
+        }
+    })
+}
+
 /// Accepts connections until told to stop, serving each on its own task. TLS handshakes
 /// happen on the connection task so a slow or broken client cannot stall accepting.
 async fn accept_loop(
@@ -295,7 +328,7 @@ async fn accept_loop(
                 // two parts waits out the client's delayed ACK (~40 ms on Linux loopback), which
                 // would make request timings of the emulator meaningless.
                 let _ = stream.set_nodelay(true);
-                let service = TowerToHyperService::new(router.clone());
+                let service = dropping_service(router.clone());
                 let tls = tls.clone();
                 connections.spawn(async move {
                     let builder = Builder::new(TokioExecutor::new());
