@@ -143,15 +143,21 @@ pub struct ConnectArgs {
     /// Where inventory comes from: `arm` (REST); `arg` (Resource Graph) is not available yet; `auto` = arm.
     #[arg(long, value_enum, default_value_t = SourceArg::Auto)]
     pub source: SourceArg,
-    /// At most N ARM requests in flight.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// At most N ARM requests in flight. The client starts lower and adapts: it grows while
+    /// answers come back fast and unthrottled and halves on throttling (429).
+    #[arg(long, value_name = "N", default_value_t = crate::azure::auth::DEFAULT_CONCURRENCY as u16, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: u16,
     /// Per-request timeout in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
-    /// Retries of a throttled (429), failed (5xx) or dropped request.
+    /// Retries of a failed (5xx), dropped, timed-out or malformed answer. Throttled requests
+    /// (429) are not counted: they are retried after the server's wait until --deadline.
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub max_retries: u32,
+    /// The run's time budget in seconds: reads still throttled when it is spent are given up
+    /// and reported as coverage gaps (exit 3).
+    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    pub deadline: u64,
 }
 
 #[derive(Debug, Args)]

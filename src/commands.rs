@@ -223,6 +223,7 @@ fn live_inventory(
         concurrency: usize::from(connect.concurrency),
         timeout: Duration::from_secs(connect.timeout.max(1)),
         max_retries: connect.max_retries,
+        deadline: Some(Duration::from_secs(connect.deadline.max(1))),
     };
     let (apis, policy_guids) = audit::needs(catalogue, profile);
     let plan = Plan { apis, policy_guids };

@@ -124,10 +124,12 @@ pub struct ConnectOptions {
     pub authority_host: Option<String>,
     /// `--ca-cert FILE`: PEM certificates trusted in addition to the system roots.
     pub ca_cert: Option<PathBuf>,
-    /// `--concurrency N`: ARM requests in flight at once.
+    /// `--concurrency N`: the most ARM requests in flight at once (the client adapts below it).
     pub concurrency: usize,
     /// Per-request timeout (token and ARM requests alike).
     pub timeout: Duration,
+    /// `--deadline SECS`: how long the run may take; throttled reads are retried until then.
+    pub deadline: Option<Duration>,
     /// Retries of one ARM request after 429, 5xx or a transport error.
     pub max_retries: u32,
 }
@@ -141,8 +143,9 @@ impl Default for ConnectOptions {
             arm_endpoint: None,
             authority_host: None,
             ca_cert: None,
-            concurrency: 8,
+            concurrency: DEFAULT_CONCURRENCY,
             timeout: Duration::from_secs(30),
+            deadline: None,
             max_retries: RetryPolicy::default().max_retries,
         }
     }
@@ -512,15 +515,23 @@ pub async fn connect_with(
         max_retries: options.max_retries,
         ..RetryPolicy::default()
     };
-    Ok(ArmClient::new(
+    let client = ArmClient::new(
         endpoints.arm.clone(),
         http,
         Arc::new(tokens),
         options.concurrency,
         retry,
         tenant,
-    ))
+    );
+    Ok(match options.deadline {
+        Some(deadline) => client.with_deadline(std::time::Instant::now() + deadline),
+        None => client,
+    })
 }
+
+/// The default ceiling of requests in flight (`--concurrency`); see the README's "Large
+/// tenants" for the measurement behind it.
+pub const DEFAULT_CONCURRENCY: usize = 128;
 
 struct SignIn<'a> {
     options: &'a ConnectOptions,

@@ -17,31 +17,31 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, CONTENT_LENGTH, HeaderMap, RETRY_AFTER};
 use serde_json::Value;
-use tokio::sync::Semaphore;
 use tracing::debug;
 use url::Url;
 
 use super::auth::{AuthError, TokenCache, error_chain};
+use super::pacing::{AdaptiveLimit, Admission, BucketKey, Buckets, jittered};
 use super::paging::FetchJson;
 use crate::inventory::{Read, ReadStatus};
 
 /// How one request is retried. Every delay goes through `delay_scale`, so tests can run the
-/// real policy in milliseconds.
+/// real policy in milliseconds. A 429 is not counted against `max_retries`: it is retried
+/// after the server's wait until the run's deadline (see `pacing`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
-    /// Retries after the first attempt (429, 5xx, transport error, timeout).
+    /// Retries after the first attempt of a failure that is not throttling (5xx, transport
+    /// error, timeout, malformed answer).
     pub max_retries: u32,
     /// Backoff ceiling of the first retry; it doubles per retry.
     pub base_delay: Duration,
     /// Largest backoff ceiling.
     pub max_delay: Duration,
-    /// Largest `Retry-After` honoured; longer requests are capped to this.
-    pub retry_after_cap: Duration,
     /// Multiplies every delay (1.0 in production).
     pub delay_scale: f64,
 }
@@ -52,8 +52,6 @@ pub const DEFAULT_MAX_RETRIES: u32 = 4;
 pub const DEFAULT_BASE_DELAY: Duration = Duration::from_millis(500);
 /// Default largest backoff ceiling.
 pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(30);
-/// Default `Retry-After` cap.
-pub const DEFAULT_RETRY_AFTER_CAP: Duration = Duration::from_secs(60);
 
 impl Default for RetryPolicy {
     fn default() -> Self {
@@ -61,7 +59,6 @@ impl Default for RetryPolicy {
             max_retries: DEFAULT_MAX_RETRIES,
             base_delay: DEFAULT_BASE_DELAY,
             max_delay: DEFAULT_MAX_DELAY,
-            retry_after_cap: DEFAULT_RETRY_AFTER_CAP,
             delay_scale: 1.0,
         }
     }
@@ -80,14 +77,15 @@ impl RetryPolicy {
         Duration::from_micros(fastrand::u64(0..=ceiling))
     }
 
-    /// The wait before retry `retry`: the server's `Retry-After` (capped) when it sent one,
-    /// else the jittered backoff; then scaled.
+    /// The wait before retry `retry`: the server's `Retry-After` when it sent one (a request
+    /// sent earlier is refused again), else the jittered backoff; then scaled.
     pub fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
-        let unscaled = match retry_after {
-            Some(wait) => wait.min(self.retry_after_cap),
-            None => self.backoff(retry),
-        };
-        unscaled.mul_f64(self.delay_scale.max(0.0))
+        self.scaled(retry_after.unwrap_or_else(|| self.backoff(retry)))
+    }
+
+    /// `wait` times the policy's scale.
+    pub fn scaled(&self, wait: Duration) -> Duration {
+        wait.mul_f64(self.delay_scale.max(0.0))
     }
 }
 
@@ -259,6 +257,8 @@ pub enum ArmErrorKind {
     PagingLoop,
     /// The answer exceeded [`MAX_RESPONSE_BYTES`].
     TooLarge,
+    /// The run deadline passed while the read waited to be retried.
+    Deadline,
 }
 
 /// One failed ARM request, with ARM's own error code and message when it sent an envelope.
@@ -379,17 +379,25 @@ pub fn parse_envelope(body: &[u8]) -> (Option<String>, Option<String>) {
     (field("code"), field("message"))
 }
 
-/// Request counters, for the report and benchmarks.
+/// Request counters, for the report, the progress line and benchmarks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ClientStats {
     /// HTTP requests sent to ARM (each retry counts).
     pub requests: u64,
-    /// Requests repeated after 429, 5xx, a transport error or a 401.
+    /// Requests repeated after 429, 5xx, a transport error, a malformed answer or a 401.
     pub retries: u64,
     /// 429 answers waited out.
     pub throttled: u64,
-    /// Total time spent waiting before retries.
+    /// Time spent waiting out failures (backoff before retries, and pauses after a 429),
+    /// summed over requests; waiting for the read bucket to refill is pacing, not counted.
     pub waited: Duration,
+    /// Reads given up after a retryable failure (retries spent, or the run deadline passed):
+    /// each one is a coverage gap.
+    pub abandoned: u64,
+    /// Requests waiting right now for a throttled key to reopen.
+    pub throttle_waiting: u64,
+    /// Requests allowed in flight right now (the adaptive limit).
+    pub concurrency: usize,
 }
 
 #[derive(Debug, Default)]
@@ -398,19 +406,24 @@ struct Counters {
     retries: AtomicU64,
     throttled: AtomicU64,
     waited_micros: AtomicU64,
+    abandoned: AtomicU64,
+    throttle_waiting: AtomicU64,
 }
 
-/// The ARM REST client. Cheap to clone; clones share the token, limit and counters.
+/// The ARM REST client. Cheap to clone; clones share the token, pacing and counters.
 #[derive(Clone)]
 pub struct ArmClient {
     base: Url,
     http: reqwest::Client,
     tokens: Arc<TokenCache>,
-    limiter: Arc<Semaphore>,
-    concurrency: usize,
+    limit: Arc<AdaptiveLimit>,
+    buckets: Arc<Buckets>,
     retry: RetryPolicy,
     counters: Arc<Counters>,
     tenant: Option<String>,
+    /// When the run must end: throttled reads are retried until then, and every wait stops
+    /// there.
+    deadline: Option<Instant>,
 }
 
 impl fmt::Debug for ArmClient {
@@ -418,7 +431,7 @@ impl fmt::Debug for ArmClient {
         f.debug_struct("ArmClient")
             .field("base", &self.base.as_str())
             .field("auth", &self.tokens.method())
-            .field("concurrency", &self.concurrency)
+            .field("concurrency", &self.limit.max())
             .field("retry", &self.retry)
             .field("tenant", &self.tenant)
             .finish_non_exhaustive()
@@ -436,7 +449,23 @@ enum Attempt {
     Failed(ArmError),
 }
 
+/// What the retry loop does after an attempt that did not succeed.
+enum Next {
+    /// Retry after a backoff (`Some`: the server's `Retry-After`), counting against
+    /// `max_retries`.
+    Backoff(ArmError, Option<Duration>),
+    /// 429: pause the key for the server's wait and retry, until the deadline.
+    Throttled(ArmError, Option<Duration>),
+}
+
+/// Requests in flight when a client starts: slow start doubles it every round trip while
+/// answers come back fast and unthrottled.
+pub const INITIAL_CONCURRENCY: usize = 16;
+/// The adaptive limit never cuts below this.
+pub const MIN_CONCURRENCY: usize = 2;
+
 impl ArmClient {
+    /// A client that allows at most `concurrency` requests in flight (adapting below that).
     pub(crate) fn new(
         base: Url,
         http: reqwest::Client,
@@ -445,22 +474,41 @@ impl ArmClient {
         retry: RetryPolicy,
         tenant: Option<String>,
     ) -> ArmClient {
-        let concurrency = concurrency.max(1);
+        let max = concurrency.max(1);
         ArmClient {
             base,
             http,
             tokens,
-            limiter: Arc::new(Semaphore::new(concurrency)),
-            concurrency,
+            limit: AdaptiveLimit::new(
+                INITIAL_CONCURRENCY.min(max),
+                MIN_CONCURRENCY.min(max),
+                max,
+            ),
+            buckets: Arc::new(Buckets::arm_reads()),
             retry,
             counters: Arc::new(Counters::default()),
             tenant,
+            deadline: None,
         }
     }
 
     /// Replaces the retry policy (tests scale the delays down).
     pub fn with_retry_policy(mut self, retry: RetryPolicy) -> ArmClient {
         self.retry = retry;
+        self
+    }
+
+    /// Ends every wait and retry at `deadline`: reads still throttled then are given up (and
+    /// recorded as gaps).
+    pub fn with_deadline(mut self, deadline: Instant) -> ArmClient {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Replaces the local copies of ARM's read buckets (tests and benchmarks that model other
+    /// limits).
+    pub fn with_buckets(mut self, buckets: Buckets) -> ArmClient {
+        self.buckets = Arc::new(buckets);
         self
     }
 
@@ -479,9 +527,9 @@ impl ArmClient {
         self.tenant.as_deref()
     }
 
-    /// How many requests may be in flight at once.
+    /// The most requests ever allowed in flight at once (`--concurrency`).
     pub fn concurrency(&self) -> usize {
-        self.concurrency
+        self.limit.max()
     }
 
     pub fn retry_policy(&self) -> &RetryPolicy {
@@ -495,6 +543,9 @@ impl ArmClient {
             retries: self.counters.retries.load(Ordering::Relaxed),
             throttled: self.counters.throttled.load(Ordering::Relaxed),
             waited: Duration::from_micros(self.counters.waited_micros.load(Ordering::Relaxed)),
+            abandoned: self.counters.abandoned.load(Ordering::Relaxed),
+            throttle_waiting: self.counters.throttle_waiting.load(Ordering::Relaxed),
+            concurrency: self.limit.current(),
         }
     }
 
@@ -542,32 +593,37 @@ impl ArmClient {
                 ),
             ));
         }
+        let key = BucketKey::of_path(url.path());
         let mut retry: u32 = 0;
+        let mut throttles: u32 = 0;
         let mut renewals = 0u32;
         let mut unparsable = 0u32;
+        let mut last: Option<ArmError> = None;
         loop {
+            self.admit(&key, url, last.as_ref()).await?;
             let token = self
                 .tokens
                 .token()
                 .await
                 .map_err(|e| ArmError::new(url, ArmErrorKind::SignIn, e.to_string()))?;
-            let attempt = {
-                let _permit = self
-                    .limiter
-                    .acquire()
-                    .await
-                    .expect("the limiter is never closed");
+            let started = Instant::now();
+            let (attempt, remaining) = {
+                let _slot = self.limit.acquire().await;
                 self.counters.requests.fetch_add(1, Ordering::Relaxed);
-                self.attempt(method, url, token.secret()).await
+                self.attempt(method, url, token.secret(), &key).await
             };
-            let (error, retry_after, throttled) = match attempt {
-                Attempt::Done(value) => match expect.violation(&value) {
-                    None => return Ok(value),
-                    Some(why) => {
-                        let error = ArmError::new(url, ArmErrorKind::Body, why);
-                        (error, None, false)
+            if let Some(remaining) = remaining {
+                self.buckets
+                    .observe_remaining(&key, remaining, Instant::now());
+            }
+            let next = match attempt {
+                Attempt::Done(value) => {
+                    self.limit.on_success(started.elapsed());
+                    match expect.violation(&value) {
+                        None => return Ok(value),
+                        Some(why) => Next::Backoff(ArmError::new(url, ArmErrorKind::Body, why), None),
                     }
-                },
+                }
                 Attempt::Status {
                     status: 401, body, ..
                 } => {
@@ -591,15 +647,21 @@ impl ArmClient {
                     });
                 }
                 Attempt::Status {
+                    status: 429,
+                    retry_after,
+                    body,
+                } => Next::Throttled(ArmError::from_response(url, 429, &body), retry_after),
+                Attempt::Status {
                     status,
                     retry_after,
                     body,
                 } => {
+                    self.limit.on_success(started.elapsed());
                     let error = ArmError::from_response(url, status, &body);
                     if !is_retryable_status(status) {
                         return Err(error);
                     }
-                    (error, retry_after, status == 429)
+                    Next::Backoff(error, retry_after)
                 }
                 Attempt::Failed(error) if error.kind == ArmErrorKind::Body => {
                     // Unparsable JSON: once may be a cut connection, twice is the answer.
@@ -607,40 +669,124 @@ impl ArmClient {
                     if unparsable > MALFORMED_JSON_RETRIES {
                         return Err(error);
                     }
-                    (error, None, false)
+                    Next::Backoff(error, None)
                 }
                 Attempt::Failed(error) => {
                     if !error.is_unreachable() {
                         return Err(error);
                     }
-                    (error, None, false)
+                    Next::Backoff(error, None)
                 }
             };
-            if retry >= self.retry.max_retries {
-                let mut error = error;
-                if retry > 0 {
-                    let noun = if retry == 1 { "retry" } else { "retries" };
-                    error.message = format!("{} (gave up after {retry} {noun})", error.message);
+            match next {
+                Next::Throttled(error, retry_after) => {
+                    // Throttling says "later", not "no": pause the key for the server's wait
+                    // (or a backoff when it named none) and try again until the deadline.
+                    self.counters.throttled.fetch_add(1, Ordering::Relaxed);
+                    let now = Instant::now();
+                    self.limit.on_throttle(now);
+                    let wait = self.retry.scaled(match retry_after {
+                        Some(wait) => wait,
+                        None => self.retry.backoff(throttles),
+                    });
+                    throttles += 1;
+                    self.buckets.pause(&key, now + wait, now);
+                    self.counters.retries.fetch_add(1, Ordering::Relaxed);
+                    debug!(%method, %url, ?wait, "throttled: {error}");
+                    last = Some(error);
                 }
-                return Err(error);
+                Next::Backoff(error, retry_after) => {
+                    if retry >= self.retry.max_retries {
+                        return Err(self.abandon(error, Some(retry)));
+                    }
+                    let delay = self.retry.delay(retry, retry_after);
+                    retry += 1;
+                    self.counters.retries.fetch_add(1, Ordering::Relaxed);
+                    self.counters
+                        .waited_micros
+                        .fetch_add(delay.as_micros() as u64, Ordering::Relaxed);
+                    debug!(%method, %url, retry, ?delay, "retrying after: {error}");
+                    self.sleep_until_deadline(delay, &error).await?;
+                    last = Some(error);
+                }
             }
-            let delay = self.retry.delay(retry, retry_after);
-            self.counters.retries.fetch_add(1, Ordering::Relaxed);
-            if throttled {
-                self.counters.throttled.fetch_add(1, Ordering::Relaxed);
-            }
-            self.counters
-                .waited_micros
-                .fetch_add(delay.as_micros() as u64, Ordering::Relaxed);
-            debug!(%method, %url, retry = retry + 1, ?delay, "retrying after: {error}");
-            tokio::time::sleep(delay).await;
-            retry += 1;
         }
+    }
+
+    /// Waits until `key` may send: a token in its bucket, and no 429 pause on it. A wait that
+    /// would pass the deadline gives the read up instead.
+    async fn admit(
+        &self,
+        key: &BucketKey,
+        url: &Url,
+        last: Option<&ArmError>,
+    ) -> Result<(), ArmError> {
+        loop {
+            let (wait, throttled) = match self.buckets.admit(key, Instant::now()) {
+                Admission::Go => return Ok(()),
+                Admission::Wait { wait, throttled } => (wait, throttled),
+            };
+            let cause = last.cloned().unwrap_or_else(|| {
+                ArmError::new(url, ArmErrorKind::Status, "waiting for ARM's read bucket")
+            });
+            if throttled {
+                // Everyone held back by one 429 would otherwise return in the same instant.
+                let wait = jittered(wait);
+                self.counters.throttle_waiting.fetch_add(1, Ordering::Relaxed);
+                self.counters
+                    .waited_micros
+                    .fetch_add(wait.as_micros() as u64, Ordering::Relaxed);
+                let slept = self.sleep_until_deadline(wait, &cause).await;
+                self.counters.throttle_waiting.fetch_sub(1, Ordering::Relaxed);
+                slept?;
+            } else {
+                self.sleep_until_deadline(wait, &cause).await?;
+            }
+        }
+    }
+
+    /// Sleeps `delay`, or gives the read up when the deadline comes first.
+    async fn sleep_until_deadline(&self, delay: Duration, cause: &ArmError) -> Result<(), ArmError> {
+        if let Some(deadline) = self.deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if delay > left {
+                tokio::time::sleep(left).await;
+                return Err(self.abandon(
+                    ArmError {
+                        message: format!(
+                            "{} (the run deadline passed before this read could be retried)",
+                            cause.message
+                        ),
+                        kind: ArmErrorKind::Deadline,
+                        ..cause.clone()
+                    },
+                    None,
+                ));
+            }
+        }
+        tokio::time::sleep(delay).await;
+        Ok(())
+    }
+
+    /// Counts a read given up after a retryable failure, and says so in its message.
+    fn abandon(&self, mut error: ArmError, retries: Option<u32>) -> ArmError {
+        self.counters.abandoned.fetch_add(1, Ordering::Relaxed);
+        if let Some(retries) = retries.filter(|r| *r > 0) {
+            let noun = if retries == 1 { "retry" } else { "retries" };
+            error.message = format!("{} (gave up after {retries} {noun})", error.message);
+        }
+        error
     }
 
     /// Sends one request and reads its body. A POST carries an empty body with an explicit
     /// `Content-Length: 0` (ARM's front door answers 411 to a length-less POST).
-    async fn attempt(&self, method: Method, url: &Url, token: &str) -> Attempt {
+    async fn attempt(
+        &self,
+        method: Method,
+        url: &Url,
+        token: &str,
+        key: &BucketKey,
+    ) -> (Attempt, Option<u64>) {
         let mut request = self
             .http
             .request(method.to_reqwest(), url.clone())
@@ -652,17 +798,26 @@ impl ArmClient {
         let sent = request.send().await;
         let response = match sent {
             Ok(r) => r,
-            Err(e) => return Attempt::Failed(transport_error(url, &e)),
+            Err(e) => return (Attempt::Failed(transport_error(url, &e)), None),
         };
         let status = response.status().as_u16();
-        if let Some(remaining) = response
+        let remaining = response
             .headers()
-            .get("x-ms-ratelimit-remaining-subscription-reads")
+            .get(key.remaining_header())
             .and_then(|v| v.to_str().ok())
-        {
-            debug!(%url, status, remaining, "x-ms-ratelimit-remaining-subscription-reads");
-        }
+            .and_then(|v| v.trim().parse::<u64>().ok());
         let retry_after = retry_after(response.headers());
+        (self.read_answer(url, status, retry_after, response).await, remaining)
+    }
+
+    /// Reads an answer's body and parses it as JSON when the status is a success.
+    async fn read_answer(
+        &self,
+        url: &Url,
+        status: u16,
+        retry_after: Option<Duration>,
+        response: reqwest::Response,
+    ) -> Attempt {
         let body = match read_body(response, MAX_RESPONSE_BYTES).await {
             Ok(b) => b,
             Err(BodyError::Transport(e)) => return Attempt::Failed(transport_error(url, &e)),
@@ -825,7 +980,8 @@ mod tests {
         assert!(low > 100, "{low}");
         assert_eq!(
             policy.delay(0, Some(Duration::from_secs(600))),
-            DEFAULT_RETRY_AFTER_CAP
+            Duration::from_secs(600),
+            "a long Retry-After is honoured (the run deadline bounds it)"
         );
         assert_eq!(
             policy.delay(3, Some(Duration::from_secs(2))),

@@ -11,6 +11,7 @@
 pub mod auth;
 pub mod client;
 pub mod endpoints;
+pub mod pacing;
 pub mod paging;
 
 pub use auth::{

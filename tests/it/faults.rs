@@ -425,6 +425,7 @@ pub async fn connect_first_client(
         .await
         .expect("sign-in")
         .with_retry_policy(fast_retries(4))
+        .with_buckets(tenants::fast_buckets())
 }
 
 /// The bundled example tenant.
