@@ -264,11 +264,12 @@ fn live_inventory(
         }
         let stats = client.stats();
         tracing::info!(
-            "collected in {:.2?}: {} requests, {} retries, {} throttled",
+            "collected in {:.2?}: {} requests, {} retries, {} throttled (429) waited out, {} reads given up",
             started.elapsed(),
             stats.requests,
             stats.retries,
-            stats.throttled
+            stats.throttled,
+            stats.abandoned
         );
         Ok(inventory)
     })

@@ -50,12 +50,11 @@ impl<'a> ProgressDisplay<'a> {
         })
     }
 
+    /// Requests so far, requests in flight allowed, and throttling: how many 429s were waited
+    /// out and how many requests wait on a throttled subscription right now (a stall that
+    /// would otherwise look like a hang).
     fn counters(&self) -> String {
-        let stats = self.client.stats();
-        format!(
-            "{} requests, {} throttled waits",
-            stats.requests, stats.throttled
-        )
+        counters_line(&self.client.stats())
     }
 
     /// Awaits `work`, refreshing the bar's request counters meanwhile (throttling can stall a
@@ -119,9 +118,44 @@ impl collect::Progress for ProgressDisplay<'_> {
     }
 }
 
+/// The counters part of the progress line.
+fn counters_line(stats: &crate::azure::ClientStats) -> String {
+    let mut line = format!(
+        "{} requests · {} in flight max",
+        stats.requests, stats.concurrency
+    );
+    if stats.throttled > 0 || stats.throttle_waiting > 0 {
+        line.push_str(&format!(
+            " · throttled: {} waited out, {} waiting now",
+            stats.throttled, stats.throttle_waiting
+        ));
+    }
+    if stats.abandoned > 0 {
+        line.push_str(&format!(" · {} reads given up", stats.abandoned));
+    }
+    line
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_counters_show_throttling_only_when_there_is_some() {
+        let mut stats = crate::azure::ClientStats {
+            requests: 120,
+            concurrency: 32,
+            ..Default::default()
+        };
+        assert_eq!(counters_line(&stats), "120 requests · 32 in flight max");
+        stats.throttled = 7;
+        stats.throttle_waiting = 3;
+        stats.abandoned = 1;
+        assert_eq!(
+            counters_line(&stats),
+            "120 requests · 32 in flight max · throttled: 7 waited out, 3 waiting now · 1 reads given up"
+        );
+    }
 
     #[test]
     fn the_progress_template_parses() {

@@ -120,7 +120,7 @@ fn progress_is_logged_with_verbose_and_silent_with_quiet() {
     );
     assert!(
         done.iter()
-            .all(|l| l.contains(" requests, ") && l.contains(" throttled waits"))
+            .all(|l| l.contains(" requests · ") && l.contains(" in flight max"))
     );
 
     let quiet = live_audit(&["-q"]);

@@ -8,6 +8,7 @@
 
 use std::str::FromStr;
 
+use crate::buckets::{BucketState, ReadBuckets};
 use crate::chaos::{Chaos, ChaosState};
 use crate::scope;
 
@@ -26,6 +27,11 @@ pub struct Options {
     pub token_lifetime_secs: u64,
     /// Seeded faults drawn per request (see `chaos`).
     pub chaos: Option<Chaos>,
+    /// A fixed delay before every ARM answer (sign-in endpoints excluded): the round trip of
+    /// a real region, so timings and concurrency behave as they would against Azure.
+    pub latency: std::time::Duration,
+    /// ARM's read throttling (see `buckets`); `None` serves without limit.
+    pub read_buckets: Option<ReadBuckets>,
 }
 
 /// Answer 403 `AuthorizationFailed` to requests for `api` at or below `scope`. `scope` is an
@@ -90,6 +96,7 @@ pub(crate) struct FaultState {
     throttled: Vec<usize>,
     failed: Vec<usize>,
     pub(crate) chaos: ChaosState,
+    pub(crate) buckets: BucketState,
 }
 
 impl FaultState {
@@ -106,6 +113,7 @@ impl FaultState {
         self.throttled = vec![0; options.throttle.len()];
         self.failed = vec![0; options.fail.len()];
         self.chaos = ChaosState::default();
+        self.buckets = BucketState::default();
         self.options = options;
     }
 

@@ -36,6 +36,7 @@
 
 mod arm;
 mod auth;
+mod buckets;
 mod chaos;
 mod clock;
 mod faults;
@@ -50,6 +51,7 @@ mod server;
 mod tenant;
 mod tls;
 
+pub use buckets::{BucketMode, ReadBuckets};
 pub use chaos::{Chaos, ChaosKind, Shape};
 pub use faults::{Deny, Fail, Options, Throttle};
 pub use serve::{OIDC_API, RequestLog, TOKEN_API};

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use lzaudit_emulator::{Chaos, ChaosKind, Deny, Emulator, Options, Tenant};
+use lzaudit_emulator::{
+    BucketMode, Chaos, ChaosKind, Deny, Emulator, Options, ReadBuckets, Tenant,
+};
 
 /// Serve a fixture tenant as a loopback ARM / Entra ID emulator.
 #[derive(Debug, Parser)]
@@ -49,6 +51,14 @@ struct Args {
     /// Seed of the fault draw (with --chaos): the same seed faults the same requests.
     #[arg(long, value_name = "N", default_value_t = 1)]
     chaos_seed: u64,
+    /// Delay every ARM answer by this many milliseconds (a region's round trip).
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    latency_ms: u64,
+    /// Throttle reads like ARM: `per-subscription` (a bucket per subscription and one for
+    /// tenant-level calls, 250 requests refilled 25 a second) or `shared` (one such bucket for
+    /// every request, the strictest reading of ARM's limits).
+    #[arg(long, value_name = "MODE", value_parser = ["per-subscription", "shared"])]
+    read_buckets: Option<String>,
     /// Write the PEM of the emulator's CA certificate here.
     #[arg(long, value_name = "FILE")]
     ca_out: Option<PathBuf>,
@@ -73,6 +83,14 @@ async fn main() -> ExitCode {
         page_size: args.page_size,
         null_next_link: args.null_next_link,
         deny: args.deny,
+        latency: std::time::Duration::from_millis(args.latency_ms),
+        read_buckets: args.read_buckets.as_deref().map(|mode| {
+            ReadBuckets::arm(if mode == "shared" {
+                BucketMode::Shared
+            } else {
+                BucketMode::PerSubscription
+            })
+        }),
         chaos: (!args.chaos.is_empty()).then(|| Chaos {
             seed: args.chaos_seed,
             rate: args.chaos_rate,

@@ -118,16 +118,29 @@ impl Reply {
             Wire::Intact => Body::from(json),
             Wire::Bytes(bytes) => Body::from(bytes),
             Wire::CutMidBody => {
+                // Half the body, a pause so that the headers and that half leave the server,
+                // then an error: hyper closes the connection with the body incomplete.
                 let half = json[..json.len() / 2].to_vec();
-                let chunks: Vec<Result<Vec<u8>, std::io::Error>> = vec![
-                    Ok(half),
-                    Err(std::io::Error::new(
-                        std::io::ErrorKind::ConnectionReset,
-                        "connection dropped mid-body (injected fault)",
-                    )),
-                ];
-                let mut response =
-                    Response::new(Body::from_stream(futures_util::stream::iter(chunks)));
+                let chunks = futures_util::stream::unfold(0u8, move |step| {
+                    let half = half.clone();
+                    async move {
+                        match step {
+                            0 => Some((Ok(half), 1)),
+                            1 => {
+                                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                                Some((
+                                    Err(std::io::Error::new(
+                                        std::io::ErrorKind::ConnectionReset,
+                                        "connection dropped mid-body (injected fault)",
+                                    )),
+                                    2,
+                                ))
+                            }
+                            _ => None,
+                        }
+                    }
+                });
+                let mut response = Response::new(Body::from_stream(chunks));
                 response
                     .headers_mut()
                     .insert(header::CONTENT_LENGTH, HeaderValue::from(json.len()));

@@ -22,7 +22,7 @@ use crate::faults::{Fault, FaultState, Options};
 use crate::reply::{Reply, Wire};
 use crate::route;
 use crate::tenant::Tenant;
-use crate::{clock, filter, paging, scope};
+use crate::{buckets, clock, filter, paging, scope};
 
 /// The API name the token endpoint is logged under; throttle and fail entries with this
 /// name apply to sign-in too.
@@ -32,6 +32,9 @@ pub const TOKEN_API: &str = "oauth2/v2.0/token";
 pub const OIDC_API: &str = "distributedtask/oidctoken";
 
 const MAX_FORM_BYTES: usize = 64 * 1024;
+
+const REMAINING_SUBSCRIPTION_READS: &str = "x-ms-ratelimit-remaining-subscription-reads";
+const REMAINING_TENANT_READS: &str = "x-ms-ratelimit-remaining-tenant-reads";
 
 /// One served request, in arrival order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -112,10 +115,16 @@ pub(crate) async fn handle(State(listener): State<Listener>, request: Request) -
         HeaderName::from_static("x-ms-correlation-request-id"),
         request_id,
     ));
-    reply.headers.push((
-        HeaderName::from_static("x-ms-ratelimit-remaining-subscription-reads"),
-        shared.next_reads_left().to_string(),
-    ));
+    let counted = reply
+        .headers
+        .iter()
+        .any(|(name, _)| name.as_str().starts_with("x-ms-ratelimit-remaining-"));
+    if !counted {
+        reply.headers.push((
+            HeaderName::from_static(REMAINING_SUBSCRIPTION_READS),
+            shared.next_reads_left().to_string(),
+        ));
+    }
     let status = reply.status.as_u16();
     tracing::debug!(%method, %path_and_query, ?api, status, "served");
     shared.log().push(RequestLog {
@@ -135,6 +144,21 @@ fn is_token_path(segs: &[&str]) -> bool {
 }
 
 async fn respond(listener: &Listener, request: Request) -> (Reply, Option<String>) {
+    let mut granted = None;
+    let (reply, api) = respond_inner(listener, request, &mut granted).await;
+    match granted {
+        Some((name, value)) => (reply.with_header(name, value), api),
+        None => (reply, api),
+    }
+}
+
+/// Serves one request; `granted` receives the remaining-reads header of the read bucket the
+/// request drew from, which every answer after admission carries.
+async fn respond_inner(
+    listener: &Listener,
+    request: Request,
+    granted: &mut Option<(HeaderName, String)>,
+) -> (Reply, Option<String>) {
     let shared = &listener.shared;
     let tenant = &shared.tenant;
     let (parts, body) = request.into_parts();
@@ -218,6 +242,10 @@ async fn respond(listener: &Listener, request: Request) -> (Reply, Option<String
 
     let classified = route::classify(tenant, &path);
     let api = classified.api.clone();
+    let latency = shared.faults().options.latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     let principal = match shared.tokens.check(tenant, authorization) {
         Ok(p) => p,
         Err(rejection) => {
@@ -257,6 +285,45 @@ async fn respond(listener: &Listener, request: Request) -> (Reply, Option<String
         return (reply, api);
     }
 
+    let bucket = {
+        let mut faults = shared.faults();
+        match faults.options.read_buckets {
+            Some(config) => Some(faults.buckets.draw(
+                &config,
+                &classified.scope,
+                std::time::Instant::now(),
+            )),
+            None => None,
+        }
+    };
+    let remaining_header = |tenant_level: bool| {
+        HeaderName::from_static(if tenant_level {
+            REMAINING_TENANT_READS
+        } else {
+            REMAINING_SUBSCRIPTION_READS
+        })
+    };
+    let remaining = match bucket {
+        Some(buckets::Draw::Throttled {
+            retry_after_secs,
+            tenant_level,
+        }) => {
+            let reply = fault_reply(
+                &Fault::Throttle { retry_after_secs },
+                &classified.scope,
+                api.as_deref().unwrap_or_default(),
+                Some(&principal),
+            )
+            .with_header(remaining_header(tenant_level), "0");
+            return (reply, api);
+        }
+        Some(buckets::Draw::Served {
+            remaining,
+            tenant_level,
+        }) => Some((remaining_header(tenant_level), remaining.to_string())),
+        None => None,
+    };
+    *granted = remaining;
     let (fault, page_size, null_next_link, draw) = {
         let mut faults = shared.faults();
         let fault = faults.check(&classified.scope, api.as_deref(), true);

@@ -1109,3 +1109,175 @@ async fn policy_state_queries_are_posts_paged_by_odata_next_links() {
         log.len() - 1
     );
 }
+
+#[tokio::test]
+async fn read_buckets_throttle_with_retry_after_and_count_down() {
+    use lzaudit_emulator::{BucketMode, ReadBuckets};
+    let options = |mode| Options {
+        read_buckets: Some(ReadBuckets {
+            mode,
+            capacity: 3.0,
+            refill_per_sec: 0.5,
+        }),
+        ..Options::default()
+    };
+    let emulator = Emulator::start(tenant(), options(BucketMode::PerSubscription))
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    let base = emulator.http_url();
+    let corp = format!("{base}{CORP}/providers/Microsoft.ContainerService/managedClusters?{V}");
+    let online = format!("{base}{ONLINE}/providers/Microsoft.ContainerService/managedClusters?{V}");
+    for left in ["2", "1", "0"] {
+        let got = get(&client, &corp, Some(STATIC)).await;
+        assert_eq!(got.status, 200);
+        assert_eq!(
+            got.headers["x-ms-ratelimit-remaining-subscription-reads"],
+            left
+        );
+    }
+    let throttled = get(&client, &corp, Some(STATIC)).await;
+    assert_eq!(throttled.status, 429);
+    assert_eq!(throttled.code(), "SubscriptionRequestsThrottled");
+    assert_eq!(
+        throttled.headers["retry-after"], "2",
+        "1 token at 0.5/s: 2 s"
+    );
+    // Another subscription has its own bucket; a tenant-level call counts in the tenant's.
+    assert_eq!(get(&client, &online, Some(STATIC)).await.status, 200);
+    let tenant_level = get(&client, &format!("{base}/subscriptions?{V}"), Some(STATIC)).await;
+    assert_eq!(
+        tenant_level.headers["x-ms-ratelimit-remaining-tenant-reads"],
+        "2"
+    );
+
+    let shared = Emulator::start(tenant(), options(BucketMode::Shared))
+        .await
+        .unwrap();
+    let base = shared.http_url();
+    let corp = format!("{base}{CORP}/providers/Microsoft.ContainerService/managedClusters?{V}");
+    let online = format!("{base}{ONLINE}/providers/Microsoft.ContainerService/managedClusters?{V}");
+    for url in [&corp, &online, &corp] {
+        assert_eq!(get(&client, url, Some(STATIC)).await.status, 200);
+    }
+    assert_eq!(
+        get(&client, &online, Some(STATIC)).await.status,
+        429,
+        "one bucket for all"
+    );
+}
+
+#[tokio::test]
+async fn latency_delays_every_arm_answer() {
+    let emulator = Emulator::start(
+        tenant(),
+        Options {
+            latency: Duration::from_millis(150),
+            ..Options::default()
+        },
+    )
+    .await
+    .unwrap();
+    let client = reqwest::Client::new();
+    let started = std::time::Instant::now();
+    let got = get(
+        &client,
+        &format!("{}/subscriptions?{V}", emulator.http_url()),
+        Some(STATIC),
+    )
+    .await;
+    assert_eq!(got.status, 200);
+    assert!(started.elapsed() >= Duration::from_millis(150));
+}
+
+#[tokio::test]
+async fn chaos_faults_break_the_wire_as_named() {
+    use lzaudit_emulator::{Chaos, ChaosKind, Shape};
+    let chaos = |kind: ChaosKind| Options {
+        chaos: Some(Chaos {
+            seed: 1,
+            rate: 1.0,
+            persistent: 1.0,
+            kinds: vec![kind],
+            apis: Vec::new(),
+        }),
+        ..Options::default()
+    };
+    let client = reqwest::Client::new();
+    let list = |e: &Emulator| {
+        format!(
+            "{}{CORP}/providers/Microsoft.ContainerService/managedClusters?{V}",
+            e.http_url()
+        )
+    };
+    let raw = |e: &Emulator| {
+        let client = client.clone();
+        let url = list(e);
+        async move {
+            client
+                .get(url)
+                .header("Authorization", format!("Bearer {STATIC}"))
+                .send()
+                .await
+        }
+    };
+
+    let e = Emulator::start(tenant(), chaos(ChaosKind::DropBeforeHeaders))
+        .await
+        .unwrap();
+    assert!(
+        raw(&e).await.is_err(),
+        "the connection closes before headers"
+    );
+
+    let e = Emulator::start(tenant(), chaos(ChaosKind::DropMidBody))
+        .await
+        .unwrap();
+    let response = raw(&e).await.expect("headers arrive");
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(response.bytes().await.is_err(), "the body is cut");
+
+    let e = Emulator::start(tenant(), chaos(ChaosKind::TruncatedJson))
+        .await
+        .unwrap();
+    let text = raw(&e).await.unwrap().text().await.unwrap();
+    assert!(serde_json::from_str::<Value>(&text).is_err(), "{text}");
+
+    for shape in Shape::ALL {
+        let e = Emulator::start(tenant(), chaos(ChaosKind::WrongShape(shape)))
+            .await
+            .unwrap();
+        let got = get(&client, &list(&e), Some(STATIC)).await;
+        assert_eq!(got.status, 200);
+        assert!(
+            got.body.get("value").and_then(Value::as_array).is_none(),
+            "{shape:?}: {}",
+            got.body
+        );
+    }
+
+    let e = Emulator::start(tenant(), chaos(ChaosKind::NextLinkLoop))
+        .await
+        .unwrap();
+    let got = get(&client, &list(&e), Some(STATIC)).await;
+    assert_eq!(got.body["nextLink"], Value::String(list(&e)));
+
+    let e = Emulator::start(
+        tenant(),
+        chaos(ChaosKind::Throttle {
+            retry_after_ms: 1500,
+        }),
+    )
+    .await
+    .unwrap();
+    let got = get(&client, &list(&e), Some(STATIC)).await;
+    assert_eq!(got.status, 429);
+    assert_eq!(
+        (
+            got.headers["retry-after"].to_str().unwrap(),
+            got.headers["retry-after-ms"].to_str().unwrap()
+        ),
+        ("2", "1500")
+    );
+    assert_eq!(e.chaos_injected().get("throttle"), Some(&1));
+}
