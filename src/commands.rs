@@ -283,8 +283,7 @@ fn diff_command(args: DiffArgs) -> anyhow::Result<ExitStatus> {
     let profile = Profile::load(&args.selection.profile, &catalogue)?;
     let now = now();
     let side = |path: &Path| -> anyhow::Result<diff::Side> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+        let text = crate::input::read_text(path, &crate::input::DIFF_INPUT)?;
         diff::Side::parse(&text, &path.display().to_string(), |inventory| {
             serde_json::to_value(audit::run(
                 inventory,

@@ -9,6 +9,7 @@ mod collect;
 mod diff;
 mod e2e;
 mod example;
+mod inputs;
 mod reports;
 mod support;
 mod terminal;
