@@ -10,6 +10,7 @@ mod diff;
 mod e2e;
 mod example;
 mod inputs;
+mod outputs;
 mod reports;
 mod support;
 mod terminal;
