@@ -7,6 +7,7 @@
 //! authorisation succeeded).
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use crate::scope;
 
@@ -23,6 +24,9 @@ pub struct Options {
     pub fail: Vec<Fail>,
     /// Lifetime of issued tokens; 0 means 3600.
     pub token_lifetime_secs: u64,
+    /// Waited before answering every request, sign-in included: a slow region or proxy, so a
+    /// test can act while a run is still collecting.
+    pub latency: Duration,
 }
 
 /// Answer 403 `AuthorizationFailed` to requests for `api` at or below `scope`. `scope` is an

@@ -1109,3 +1109,28 @@ async fn policy_state_queries_are_posts_paged_by_odata_next_links() {
         log.len() - 1
     );
 }
+
+#[tokio::test]
+async fn latency_delays_every_answer_and_can_be_turned_off() {
+    let latency = Duration::from_millis(300);
+    let emulator = Emulator::start(
+        tenant(),
+        Options {
+            latency,
+            ..Options::default()
+        },
+    )
+    .await
+    .expect("starts");
+    let client = https_client(&emulator);
+    let started = std::time::Instant::now();
+    let signed_in = sign_in(&client, &emulator, TENANT, SECRET).await;
+    assert_eq!(signed_in.status, 200);
+    let got = get(&client, &pricings_url(&emulator.http_url()), Some(STATIC)).await;
+    assert_eq!(got.status, 200);
+    assert!(started.elapsed() >= 2 * latency, "{:?}", started.elapsed());
+    emulator.set_options(Options::default());
+    let started = std::time::Instant::now();
+    get(&client, &pricings_url(&emulator.http_url()), Some(STATIC)).await;
+    assert!(started.elapsed() < latency, "{:?}", started.elapsed());
+}
