@@ -15,6 +15,7 @@ pub mod commands;
 pub mod eval;
 pub mod exit;
 pub mod input;
+pub mod interrupt;
 pub mod inventory;
 pub mod output;
 pub mod profile;

@@ -12,5 +12,6 @@ mod example;
 mod inputs;
 mod outputs;
 mod reports;
+mod signals;
 mod support;
 mod terminal;
