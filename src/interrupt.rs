@@ -11,15 +11,14 @@
 //! prompt. A second signal finds the thread already exiting and is never read, so it neither
 //! prints again nor kills the process half-way through the clean-up.
 
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use crate::exit::{INTERRUPTED, TERMINATED};
-use crate::output::{self, Abandoned};
+use crate::output::Abandoned;
 
 /// Starts the thread that handles SIGINT and SIGTERM. Call it once, early in `main`.
 #[cfg(unix)]
 pub fn install() -> std::io::Result<()> {
+    use crate::exit::{INTERRUPTED, TERMINATED};
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
     std::thread::Builder::new()
@@ -45,8 +44,9 @@ pub fn install() -> std::io::Result<()> {
 
 #[cfg(unix)]
 fn stop(signal: &str, code: u8) -> ! {
+    use std::io::{IsTerminal, Write};
     // Held until the process is gone: no file is staged or renamed after this point.
-    let abandoned = output::abandon();
+    let abandoned = crate::output::abandon();
     let mut stderr = std::io::stderr().lock();
     // On a terminal the progress bar may own the current line; start from a clean one.
     let clear = if stderr.is_terminal() {

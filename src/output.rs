@@ -113,7 +113,7 @@ impl<'r> Staged<'r> {
             ));
         }
         let dir = target.parent().unwrap_or(Path::new("/"));
-        {
+        let (mut file, id) = {
             // Created and registered under the lock: an interrupt in between would miss it.
             let mut registry = lock(self.registry);
             let file = tempfile::Builder::new()
@@ -121,22 +121,21 @@ impl<'r> Staged<'r> {
                 .suffix(".tmp")
                 .tempfile_in(dir)?;
             let id = registry.register(file.path(), path);
-            self.files.push(StagedFile {
-                id,
-                file,
-                target,
-                shown: path.to_path_buf(),
-            });
-        }
-        let staged = self.files.last_mut().expect("pushed above");
-        let written = write_contents(&mut staged.file, &staged.target, contents);
-        if written.is_err() {
-            let failed = self.files.pop().expect("pushed above");
+            (file, id)
+        };
+        if let Err(err) = write_contents(&mut file, &target, contents) {
             let mut registry = lock(self.registry);
-            registry.deregister(failed.id);
-            drop(failed.file);
+            drop(file);
+            registry.deregister(id);
+            return Err(err);
         }
-        written
+        self.files.push(StagedFile {
+            id,
+            file,
+            target,
+            shown: path.to_path_buf(),
+        });
+        Ok(())
     }
 
     /// Renames every staged file over its target. The renames happen under the registry's
