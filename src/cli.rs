@@ -53,7 +53,7 @@ pub enum Command {
     },
 }
 
-pub const DIFF_EXIT_CODES_HELP: &str = "Exit codes: 0 nothing got worse · 1 something got worse (a new failure, a status worsened from pass/not applicable/waived to warn, or to unknown) · 2 usage error, unreadable input, or inputs of different or unknown schemas";
+pub const DIFF_EXIT_CODES_HELP: &str = "Exit codes: 0 nothing got worse · 1 something got worse (a new failure, a status worsened from pass/not applicable/waived to warn, or to unknown) · 2 usage error, unreadable input, or inputs of different or unknown schemas · 130/143 interrupted by SIGINT/SIGTERM";
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {

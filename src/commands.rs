@@ -13,12 +13,12 @@ use crate::catalogue::explain::Explanation;
 use crate::catalogue::{Catalogue, Severity};
 use crate::cli::{
     AuditArgs, ChecksCommand, CollectArgs, Command, ConnectArgs, DiffArgs, DiffFormat, FailOn,
-    Format, ListFormat, ProfilesCommand, ReportTarget, ScopeArgs, SourceArg,
+    Format, ListFormat, ProfilesCommand, ScopeArgs, SourceArg,
 };
 use crate::collect::{self, Plan};
 use crate::exit::ExitStatus;
 use crate::inventory::{Inventory, RequestedScope, snapshot};
-use crate::output::write_atomic;
+use crate::output::{self, Staged, write_atomic};
 use crate::profile::{BUILTIN_PROFILES, Profile};
 use crate::progress::ProgressDisplay;
 use crate::report::{self, Origin, Report, diff};
@@ -57,7 +57,13 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
 }
 
 fn audit_command(args: AuditArgs) -> anyhow::Result<ExitStatus> {
-    check_report_targets(&args.report, args.output.as_deref())?;
+    let outputs: Vec<&Path> = args
+        .report
+        .iter()
+        .map(|t| t.path.as_path())
+        .chain(args.output.as_deref())
+        .collect();
+    check_outputs(&outputs, &[("snapshot", args.snapshot.as_deref())])?;
     let catalogue = catalogue(args.selection.checks.as_deref())?;
     let profile = Profile::load(&args.selection.profile, &catalogue)?;
     let (inventory, source) = match &args.snapshot {
@@ -86,9 +92,12 @@ fn audit_command(args: AuditArgs) -> anyhow::Result<ExitStatus> {
             generated_at: rfc3339(now),
         },
     );
+    // Every file is rendered and written aside first, then all are renamed together: a failure
+    // or an interrupt part-way leaves every previous report in place, never a mix of runs.
+    let mut staged = Staged::new();
     for target in &args.report {
         let text = render(&report, &catalogue, target.format, false);
-        write_atomic(&target.path, text.as_bytes()).with_context(|| {
+        staged.add(&target.path, text.as_bytes()).with_context(|| {
             format!(
                 "cannot write the {:?} report to {}",
                 target.format,
@@ -99,7 +108,15 @@ fn audit_command(args: AuditArgs) -> anyhow::Result<ExitStatus> {
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let color = to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let text = render(&report, &catalogue, args.format, color);
-    emit(&text, args.output.as_deref())?;
+    if let Some(path) = &args.output {
+        staged
+            .add(path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    staged.commit()?;
+    if args.output.is_none() {
+        emit(&text, None)?;
+    }
     if report::azure_devops::detected() {
         azure_pipelines(
             &report,
@@ -145,17 +162,43 @@ fn render(report: &Report, catalogue: &Catalogue, format: Format, color: bool) -
     }
 }
 
-/// Two outputs to one path would leave only the last: refuse before auditing.
-fn check_report_targets(targets: &[ReportTarget], output: Option<&Path>) -> anyhow::Result<()> {
-    let mut seen: Vec<&Path> = output.into_iter().collect();
-    for target in targets {
-        if seen.contains(&target.path.as_path()) {
+/// Two outputs to one file would leave only the last, and an output over an input would
+/// destroy it: refuse before auditing. Paths are compared as `output::resolve` sees them, so
+/// `r.json`, `./r.json`, `/abs/dir/r.json` and a symlink to it are all the same file.
+fn check_outputs(outputs: &[&Path], inputs: &[(&str, Option<&Path>)]) -> anyhow::Result<()> {
+    let mut seen: Vec<(&Path, std::path::PathBuf)> = Vec::new();
+    for &path in outputs {
+        let resolved = output::resolve(path)
+            .with_context(|| format!("cannot resolve the output path {}", path.display()))?;
+        if let Some((earlier, _)) = seen.iter().find(|(_, r)| *r == resolved) {
+            let named = if *earlier == path {
+                format!("{} is named twice", path.display())
+            } else {
+                format!(
+                    "{} and {} are the same file",
+                    earlier.display(),
+                    path.display()
+                )
+            };
             return Err(anyhow!(
-                "{} is named twice (by --report or --output): give every report its own file",
-                target.path.display()
+                "{named} (by --report or --output): give every report its own file"
             ));
         }
-        seen.push(&target.path);
+        seen.push((path, resolved));
+    }
+    for (what, input) in inputs {
+        let Some(input) = input else { continue };
+        // An input that cannot be resolved cannot be read either; reading says why.
+        let Ok(resolved) = output::resolve(input) else {
+            continue;
+        };
+        if let Some((path, _)) = seen.iter().find(|(_, r)| *r == resolved) {
+            return Err(anyhow!(
+                "{} is the {what} this run reads ({}): writing there would destroy it; choose another file",
+                path.display(),
+                input.display()
+            ));
+        }
     }
     Ok(())
 }
@@ -286,12 +329,19 @@ fn completions_command(shell: clap_complete::Shell) -> anyhow::Result<ExitStatus
 }
 
 fn diff_command(args: DiffArgs) -> anyhow::Result<ExitStatus> {
+    let output: Vec<&Path> = args.output.as_deref().into_iter().collect();
+    check_outputs(
+        &output,
+        &[
+            ("OLD input", Some(&args.old)),
+            ("NEW input", Some(&args.new)),
+        ],
+    )?;
     let catalogue = catalogue(args.selection.checks.as_deref())?;
     let profile = Profile::load(&args.selection.profile, &catalogue)?;
     let now = now();
     let side = |path: &Path| -> anyhow::Result<diff::Side> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+        let text = crate::input::read_text(path, &crate::input::DIFF_INPUT)?;
         diff::Side::parse(&text, &path.display().to_string(), |inventory| {
             serde_json::to_value(audit::run(
                 inventory,

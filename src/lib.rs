@@ -14,6 +14,8 @@ pub mod collect;
 pub mod commands;
 pub mod eval;
 pub mod exit;
+pub mod input;
+pub mod interrupt;
 pub mod inventory;
 pub mod output;
 pub mod profile;

@@ -19,6 +19,11 @@ fn main() -> ExitCode {
         }
     };
     init_logging(cli.verbose, cli.quiet);
+    if let Err(err) = lzaudit::interrupt::install() {
+        tracing::warn!(
+            "cannot handle SIGINT/SIGTERM ({err}): an interrupted run may leave a .lzaudit-*.tmp file behind"
+        );
+    }
     match lzaudit::commands::run(cli.command) {
         Ok(status) => ExitCode::from(status.code()),
         Err(err) => {

@@ -99,12 +99,8 @@ impl Catalogue {
         })?;
         files.sort();
         for path in files {
-            let shown = path.display().to_string();
-            let text = std::fs::read_to_string(&path).map_err(|e| SpecError::Toml {
-                file: shown.clone(),
-                message: e.to_string(),
-            })?;
-            catalogue.add(load(&text, &shown, false)?)?;
+            let text = crate::input::read_text(&path, &crate::input::CHECK_FILE)?;
+            catalogue.add(load(&text, &path.display().to_string(), false)?)?;
         }
         Ok(catalogue)
     }

@@ -172,6 +172,8 @@ pub enum SpecError {
         field: String,
         message: String,
     },
+    #[error(transparent)]
+    Read(#[from] crate::input::InputError),
 }
 
 /// Parses a check file's text; `file` names it in errors.

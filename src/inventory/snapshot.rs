@@ -16,11 +16,8 @@ use super::{Inventory, SCHEMA};
 pub enum SnapshotError {
     // The causes are part of the message, not `source`s: `main` prints the error chain, and a
     // source would repeat them.
-    #[error("cannot read snapshot {path}: {reason}")]
-    Io {
-        path: String,
-        reason: std::io::Error,
-    },
+    #[error(transparent)]
+    Read(#[from] crate::input::InputError),
     #[error("{path} is not JSON: {reason}")]
     NotJson {
         path: String,
@@ -69,14 +66,10 @@ pub fn from_str(text: &str, path: &str) -> Result<Inventory, SnapshotError> {
     })
 }
 
-/// Loads a snapshot file.
+/// Loads a snapshot file, within `input::SNAPSHOT`.
 pub fn load(path: &Path) -> Result<Inventory, SnapshotError> {
-    let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|reason| SnapshotError::Io {
-        path: shown.clone(),
-        reason,
-    })?;
-    from_str(&text, &shown)
+    let text = crate::input::read_text(path, &crate::input::SNAPSHOT)?;
+    from_str(&text, &path.display().to_string())
 }
 
 /// Serialises an inventory as pretty JSON with a trailing newline.

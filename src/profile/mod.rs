@@ -67,6 +67,8 @@ pub enum ProfileError {
         names = BUILTIN_PROFILES.iter().map(|p| p.0).collect::<Vec<_>>().join(", ")
     )]
     NotFound(String),
+    #[error(transparent)]
+    Read(#[from] crate::input::InputError),
 }
 
 /// A resolved profile.
@@ -92,10 +94,7 @@ impl Profile {
         }
         let path = Path::new(name_or_path);
         if path.exists() {
-            let text = std::fs::read_to_string(path).map_err(|e| ProfileError::File {
-                file: name_or_path.to_string(),
-                message: e.to_string(),
-            })?;
+            let text = crate::input::read_text(path, &crate::input::PROFILE)?;
             return Profile::parse(&text, name_or_path, catalogue, 0);
         }
         Err(ProfileError::NotFound(name_or_path.to_string()))

@@ -7,6 +7,7 @@
 //! authorisation succeeded).
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use crate::buckets::{BucketState, ReadBuckets};
 use crate::chaos::{Chaos, ChaosState};
@@ -27,9 +28,10 @@ pub struct Options {
     pub token_lifetime_secs: u64,
     /// Seeded faults drawn per request (see `chaos`).
     pub chaos: Option<Chaos>,
-    /// A fixed delay before every ARM answer (sign-in endpoints excluded): the round trip of
-    /// a real region, so timings and concurrency behave as they would against Azure.
-    pub latency: std::time::Duration,
+    /// Waited before answering every request, sign-in included: the round trip of a real
+    /// region (or a slow proxy), so timings and concurrency behave as they would against Azure,
+    /// and a test can act while a run is still collecting.
+    pub latency: Duration,
     /// ARM's read throttling (see `buckets`); `None` serves without limit.
     pub read_buckets: Option<ReadBuckets>,
 }

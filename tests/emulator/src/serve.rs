@@ -104,8 +104,12 @@ pub(crate) async fn handle(State(listener): State<Listener>, request: Request) -
         || request.uri().path().to_string(),
         |p| p.as_str().to_string(),
     );
-    let (mut reply, api) = respond(&listener, request).await;
     let shared = &listener.shared;
+    let latency = shared.faults().options.latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let (mut reply, api) = respond(&listener, request).await;
     let request_id = crate::random::guid();
     reply.headers.push((
         HeaderName::from_static("x-ms-request-id"),
@@ -242,10 +246,6 @@ async fn respond_inner(
 
     let classified = route::classify(tenant, &path);
     let api = classified.api.clone();
-    let latency = shared.faults().options.latency;
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
     let principal = match shared.tokens.check(tenant, authorization) {
         Ok(p) => p,
         Err(rejection) => {

@@ -1168,26 +1168,28 @@ async fn read_buckets_throttle_with_retry_after_and_count_down() {
 }
 
 #[tokio::test]
-async fn latency_delays_every_arm_answer() {
+async fn latency_delays_every_answer_and_can_be_turned_off() {
+    let latency = Duration::from_millis(300);
     let emulator = Emulator::start(
         tenant(),
         Options {
-            latency: Duration::from_millis(150),
+            latency,
             ..Options::default()
         },
     )
     .await
-    .unwrap();
-    let client = reqwest::Client::new();
+    .expect("starts");
+    let client = https_client(&emulator);
     let started = std::time::Instant::now();
-    let got = get(
-        &client,
-        &format!("{}/subscriptions?{V}", emulator.http_url()),
-        Some(STATIC),
-    )
-    .await;
+    let signed_in = sign_in(&client, &emulator, TENANT, SECRET).await;
+    assert_eq!(signed_in.status, 200);
+    let got = get(&client, &pricings_url(&emulator.http_url()), Some(STATIC)).await;
     assert_eq!(got.status, 200);
-    assert!(started.elapsed() >= Duration::from_millis(150));
+    assert!(started.elapsed() >= 2 * latency, "{:?}", started.elapsed());
+    emulator.set_options(Options::default());
+    let started = std::time::Instant::now();
+    get(&client, &pricings_url(&emulator.http_url()), Some(STATIC)).await;
+    assert!(started.elapsed() < latency, "{:?}", started.elapsed());
 }
 
 #[tokio::test]

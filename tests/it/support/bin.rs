@@ -83,6 +83,13 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 /// A snapshot with one subscription and one cluster (the official `ManagedClustersGet.json`
 /// payload, public, no authorized ranges) with `patch` merged into the cluster.
 pub fn small_snapshot(dir: &Path, patch: Value) -> PathBuf {
+    let text = snapshot::to_string(&inventory_with_clusters(1, patch));
+    write(dir, "snapshot.json", &text)
+}
+
+/// The inventory of `small_snapshot` with `count` such clusters, named `…-0`, `…-1` … after
+/// the first: enough of them make an audit run long enough to be interrupted.
+pub fn inventory_with_clusters(count: usize, patch: Value) -> Inventory {
     let text = std::fs::read_to_string(
         fixture::repo()
             .join("tests/fixtures/arm-examples/containerservice/ManagedClustersGet.json"),
@@ -100,7 +107,15 @@ pub fn small_snapshot(dir: &Path, patch: Value) -> PathBuf {
         state: "Enabled".into(),
         management_group_ancestors: Some(vec!["online".into(), "landingzones".into()]),
     });
-    inv.clusters.push(cluster);
+    inv.clusters.push(cluster.clone());
+    for i in 1..count {
+        let mut copy = cluster.clone();
+        for key in ["id", "name"] {
+            let renamed = format!("{}-{i}", copy[key].as_str().unwrap_or_default());
+            copy[key] = Value::String(renamed);
+        }
+        inv.clusters.push(copy);
+    }
     fixture::mark_read(&mut inv);
-    write(dir, "snapshot.json", &snapshot::to_string(&inv))
+    inv
 }
