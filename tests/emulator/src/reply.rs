@@ -14,16 +14,21 @@ use crate::{clock, random};
 #[derive(Clone, Debug)]
 pub(crate) struct Reply {
     pub(crate) status: StatusCode,
-    pub(crate) body: Value,
+    /// Boxed, to keep `Result<_, Reply>` small.
+    pub(crate) body: Box<Value>,
     pub(crate) headers: Vec<(HeaderName, String)>,
+    /// The client a sign-in endpoint issued a token (or an assertion) to, for the request
+    /// log; never sent.
+    pub(crate) client: Option<String>,
 }
 
 impl Reply {
     pub(crate) fn ok(body: Value) -> Reply {
         Reply {
             status: StatusCode::OK,
-            body,
+            body: Box::new(body),
             headers: Vec::new(),
+            client: None,
         }
     }
 
@@ -31,8 +36,9 @@ impl Reply {
     pub(crate) fn arm(status: StatusCode, code: &str, message: impl Into<String>) -> Reply {
         Reply {
             status,
-            body: json!({"error": {"code": code, "message": message.into()}}),
+            body: Box::new(json!({"error": {"code": code, "message": message.into()}})),
             headers: Vec::new(),
+            client: None,
         }
     }
 
@@ -55,7 +61,7 @@ impl Reply {
         );
         Reply {
             status,
-            body: json!({
+            body: Box::new(json!({
                 "error": error,
                 "error_description": description,
                 "error_codes": [aadsts],
@@ -63,8 +69,25 @@ impl Reply {
                 "trace_id": trace,
                 "correlation_id": correlation,
                 "error_uri": format!("https://login.microsoftonline.com/error?code={aadsts}"),
-            }),
+            })),
             headers: Vec::new(),
+            client: None,
+        }
+    }
+
+    /// Records who was issued a token by this reply (see `client`).
+    pub(crate) fn issued_to(mut self, client: impl Into<String>) -> Reply {
+        self.client = Some(client.into());
+        self
+    }
+
+    /// A 200 or error with a body of any shape (Azure DevOps, managed-identity endpoints).
+    pub(crate) fn json(status: StatusCode, body: Value) -> Reply {
+        Reply {
+            status,
+            body: Box::new(body),
+            headers: Vec::new(),
+            client: None,
         }
     }
 
