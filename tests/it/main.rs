@@ -10,5 +10,6 @@ mod diff;
 mod e2e;
 mod example;
 mod reports;
+mod signin;
 mod support;
 mod terminal;

@@ -100,7 +100,7 @@ async fn main() -> ExitCode {
         println!("client          {} {}", client.client_id, ways.join("; "));
     }
     if let Some(devops) = tenant.azure_devops() {
-        println!("OIDC (pipelines) {}", emulator.pipelines_oidc_url());
+        println!("pipelines OIDC  {}", emulator.pipelines_oidc_url());
         for connection in &devops.service_connections {
             println!(
                 "service conn.   {} ({})",
@@ -111,7 +111,7 @@ async fn main() -> ExitCode {
     }
     if !tenant.managed_identities().is_empty() {
         println!(
-            "IDENTITY_ENDPOINT {} IDENTITY_HEADER {}",
+            "managed id. env IDENTITY_ENDPOINT={} IDENTITY_HEADER={}",
             emulator.identity_endpoint(),
             emulator.identity_header()
         );
