@@ -6,8 +6,9 @@
 //! connection, managed identity); lzaudit adds what it lacks for an unattended auditor: one
 //! `reqwest::Client` (timeout, rustls, the `--ca-cert` root) shared by the credentials and the
 //! ARM client, a token cache that renews five minutes before expiry (the Azure CLI credential
-//! does not cache at all), `--auth auto` trying methods in a fixed, documented order, and
-//! errors that say how to fix the problem. Nothing here ever logs, displays or debug-prints a
+//! does not cache at all), `--auth auto` trying methods in a fixed, documented order, PEM
+//! client certificates (azure_identity reads PKCS#12 only), a proxy-free client for the
+//! managed-identity endpoint, and errors that say how to fix the problem. Nothing here ever logs, displays or debug-prints a
 //! token or a secret: secrets travel as `azure_core::credentials::Secret`, whose `Debug` is
 //! redacted, and errors carry only what Entra or the CLI said.
 

@@ -260,9 +260,13 @@ fn the_example_pipeline_rebuilds_lzaudit_only_when_its_inputs_change() {
         "ne(variables.LZAUDIT_CACHED, 'true')",
         "installs only on a cache miss"
     );
-    let publish = yaml.find("- publish: $(lzauditRoot)").expect("publishes the binary");
+    let publish = yaml
+        .find("- publish: $(lzauditRoot)")
+        .expect("publishes the binary");
     let artifact = yaml_value(&yaml, publish, "artifact");
-    let download = yaml.find("- download: current").expect("the audit job downloads it");
+    let download = yaml
+        .find("- download: current")
+        .expect("the audit job downloads it");
     assert_eq!(yaml_value(&yaml, download, "artifact"), artifact);
     assert_eq!(
         root,
@@ -308,7 +312,10 @@ fn the_example_pipeline_rebuilds_lzaudit_only_when_its_inputs_change() {
             }
         }
     }
-    assert!(embedded.contains("checks") && embedded.contains("profiles"), "{embedded:?}");
+    assert!(
+        embedded.contains("checks") && embedded.contains("profiles"),
+        "{embedded:?}"
+    );
     embedded.insert("src".into());
     for dir in &embedded {
         assert!(
