@@ -8,8 +8,8 @@
 //! ARM client, a token cache that renews five minutes before expiry (the Azure CLI credential
 //! does not cache at all), `--auth auto` trying methods in a fixed, documented order, PEM
 //! client certificates (azure_identity reads PKCS#12 only), a proxy-free client for the
-//! managed-identity endpoint, and errors that say how to fix the problem. Nothing here ever logs, displays or debug-prints a
-//! token or a secret: secrets travel as `azure_core::credentials::Secret`, whose `Debug` is
+//! managed-identity endpoint, and errors that say how to fix the problem. Nothing here ever
+//! logs, displays or debug-prints a token or a secret: secrets travel as `azure_core::credentials::Secret`, whose `Debug` is
 //! redacted, and errors carry only what Entra or the CLI said.
 
 use std::collections::BTreeMap;
@@ -940,9 +940,11 @@ fn load_certificate(path: &Path, password: Option<&str>) -> Result<Pkcs12Certifi
             password: password.map(|p| Secret::new(p.to_string())),
         });
     }
+    // Without a password, an encrypted key must fail rather than make OpenSSL prompt for a
+    // pass phrase on the terminal (its default callback), which would hang a pipeline.
     let key = match password {
         Some(p) => PKey::private_key_from_pem_passphrase(&bytes, p.as_bytes()),
-        None => PKey::private_key_from_pem(&bytes),
+        None => PKey::private_key_from_pem_callback(&bytes, |_| Ok(0)),
     }
     .map_err(|_| {
         format!(
@@ -1378,6 +1380,25 @@ pub(crate) mod tests {
         };
         assert!(err(&pfx, Some("nope")).contains("wrong AZURE_CLIENT_CERTIFICATE_PASSWORD"));
         assert!(err(&pfx, None).contains("set AZURE_CLIENT_CERTIFICATE_PASSWORD"));
+        // An encrypted PEM key: needs the password, never prompts for it.
+        let key =
+            openssl::pkey::PKey::private_key_from_pem(cert.private_key_pem().as_bytes()).unwrap();
+        let encrypted = key
+            .private_key_to_pem_pkcs8_passphrase(openssl::symm::Cipher::aes_256_cbc(), b"pw-123")
+            .unwrap();
+        let locked = dir.path().join("locked.pem");
+        std::fs::write(
+            &locked,
+            [encrypted.as_slice(), cert.certificate_pem().as_bytes()].concat(),
+        )
+        .unwrap();
+        opens(&load_certificate(&locked, Some("pw-123")).unwrap());
+        assert!(
+            err(&locked, None).contains("an encrypted key needs AZURE_CLIENT_CERTIFICATE_PASSWORD")
+        );
+        assert!(
+            err(&locked, Some("nope")).contains("or AZURE_CLIENT_CERTIFICATE_PASSWORD is wrong")
+        );
         // A certificate without its key, a key without its certificate, a stranger's
         // certificate next to the key, and garbage.
         let only_cert = dir.path().join("cert.pem");
