@@ -6,9 +6,10 @@
 //! connection, managed identity); lzaudit adds what it lacks for an unattended auditor: one
 //! `reqwest::Client` (timeout, rustls, the `--ca-cert` root) shared by the credentials and the
 //! ARM client, a token cache that renews five minutes before expiry (the Azure CLI credential
-//! does not cache at all), `--auth auto` trying methods in a fixed, documented order, and
-//! errors that say how to fix the problem. Nothing here ever logs, displays or debug-prints a
-//! token or a secret: secrets travel as `azure_core::credentials::Secret`, whose `Debug` is
+//! does not cache at all), `--auth auto` trying methods in a fixed, documented order, PEM
+//! client certificates (azure_identity reads PKCS#12 only), a proxy-free client for the
+//! managed-identity endpoint, and errors that say how to fix the problem. Nothing here ever
+//! logs, displays or debug-prints a token or a secret: secrets travel as `azure_core::credentials::Secret`, whose `Debug` is
 //! redacted, and errors carry only what Entra or the CLI said.
 
 use std::collections::BTreeMap;
@@ -48,7 +49,8 @@ pub enum AuthMethod {
     /// The identity signed in to the Azure CLI (`az login`).
     Cli,
     /// A service principal from `AZURE_TENANT_ID`, `AZURE_CLIENT_ID` and `AZURE_CLIENT_SECRET`
-    /// or `AZURE_CLIENT_CERTIFICATE_PATH` (PKCS#12, optional `AZURE_CLIENT_CERTIFICATE_PASSWORD`).
+    /// or `AZURE_CLIENT_CERTIFICATE_PATH` (PEM key and certificate, or PKCS#12; optional
+    /// `AZURE_CLIENT_CERTIFICATE_PASSWORD`).
     Env,
     /// Entra Workload ID: `AZURE_FEDERATED_TOKEN_FILE`, `AZURE_CLIENT_ID`, `AZURE_TENANT_ID`.
     WorkloadIdentity,
@@ -191,6 +193,12 @@ impl Environment {
     fn has(&self, name: &str) -> bool {
         self.var(name).is_some()
     }
+
+    /// Whether a variable is set at all, even empty (azure_identity's managed-identity source
+    /// detection counts an empty variable as set).
+    fn present(&self, name: &str) -> bool {
+        self.vars.contains_key(name)
+    }
 }
 
 impl fmt::Debug for Environment {
@@ -212,7 +220,9 @@ const PIPELINE_TENANT_ID: &str = "AZURESUBSCRIPTION_TENANT_ID";
 const PIPELINE_CLIENT_ID: &str = "AZURESUBSCRIPTION_CLIENT_ID";
 const PIPELINE_CONNECTION_ID: &str = "AZURESUBSCRIPTION_SERVICE_CONNECTION_ID";
 const PIPELINE_ACCESS_TOKEN: &str = "SYSTEM_ACCESSTOKEN";
-/// Read by `AzurePipelinesCredential` itself from the process environment.
+/// Read by `AzurePipelinesCredential` itself from the process environment (so are the
+/// managed-identity variables by `ManagedIdentityCredential`); lzaudit checks the same names
+/// in its `Environment`, which in the binary is the process environment.
 const PIPELINE_OIDC_URI: &str = "SYSTEM_OIDCREQUESTURI";
 
 /// How long `az account get-access-token` may take.
@@ -294,20 +304,34 @@ fn credential_error(method: AuthMethod, err: &azure_core::Error) -> AuthError {
     }
     let mut http_status = None;
     let mut error_code = None;
+    let mut service_message = None;
     let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = current {
         if let Some(az) = e.downcast_ref::<azure_core::Error>()
             && let azure_core::error::ErrorKind::HttpResponse {
                 status,
                 error_code: code,
-                ..
+                raw_response,
             } = az.kind()
         {
             http_status = Some(u16::from(*status));
             error_code = code.clone();
+            // What Azure DevOps' OIDC endpoint or a managed-identity endpoint said, which
+            // azure_identity leaves out of some of its messages (Entra's AADSTS text is in
+            // them already). Error bodies carry no token.
+            service_message = raw_response
+                .as_deref()
+                .and_then(|r| serde_json::from_slice::<serde_json::Value>(r.body()).ok())
+                .and_then(|body| body.get("message")?.as_str().map(str::to_string))
+                .filter(|m| !m.trim().is_empty());
             break;
         }
         current = e.source();
+    }
+    if let Some(said) = service_message
+        && !message.contains(said.trim())
+    {
+        message.push_str(&format!(" (the endpoint said: {})", said.trim()));
     }
     if let Some(code) = error_code
         && code.chars().all(|c| c.is_ascii_digit() || c == ',')
@@ -436,6 +460,15 @@ pub fn build_http_client(
     timeout: Duration,
     ca_cert: Option<&Path>,
 ) -> Result<reqwest::Client, AuthError> {
+    http_client_builder(timeout, ca_cert)?
+        .build()
+        .map_err(|e| AuthError::Http(error_chain(&e)))
+}
+
+fn http_client_builder(
+    timeout: Duration,
+    ca_cert: Option<&Path>,
+) -> Result<reqwest::ClientBuilder, AuthError> {
     let mut builder = reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
@@ -459,9 +492,7 @@ pub fn build_http_client(
         }
         builder = builder.tls_certs_merge(certs);
     }
-    builder
-        .build()
-        .map_err(|e| AuthError::Http(error_chain(&e)))
+    Ok(builder)
 }
 
 /// An error and its sources on one line.
@@ -613,17 +644,22 @@ impl SignIn<'_> {
                 }
                 Vec::new()
             }
-            AuthMethod::ManagedIdentity => {
-                if env.has("IDENTITY_ENDPOINT") || env.has("MSI_ENDPOINT") || imds_reachable().await
-                {
-                    Vec::new()
-                } else {
-                    return Some(
-                        "no IDENTITY_ENDPOINT/MSI_ENDPOINT and the instance metadata service (169.254.169.254) does not answer"
-                            .into(),
-                    );
+            AuthMethod::ManagedIdentity => match ManagedIdentitySource::of(env) {
+                ManagedIdentitySource::AppService => Vec::new(),
+                ManagedIdentitySource::Unsupported { .. } => {
+                    return Some(ManagedIdentitySource::of(env).to_string());
                 }
-            }
+                ManagedIdentitySource::Imds => {
+                    if imds_reachable().await {
+                        Vec::new()
+                    } else {
+                        return Some(
+                            "no IDENTITY_ENDPOINT and IDENTITY_HEADER (App Service, Container Apps), and the instance metadata service (169.254.169.254) does not answer"
+                                .into(),
+                        );
+                    }
+                }
+            },
         };
         if missing.is_empty() {
             None
@@ -640,6 +676,10 @@ impl SignIn<'_> {
     }
 
     fn client_options(&self) -> ClientOptions {
+        self.client_options_with(self.http)
+    }
+
+    fn client_options_with(&self, http: &reqwest::Client) -> ClientOptions {
         let mut custom = CustomConfiguration::default();
         custom.authority_host = self
             .endpoints
@@ -648,7 +688,7 @@ impl SignIn<'_> {
             .trim_end_matches('/')
             .to_string();
         ClientOptions {
-            transport: Some(Transport::new(Arc::new(self.http.clone()))),
+            transport: Some(Transport::new(Arc::new(http.clone()))),
             cloud: Some(Arc::new(CloudConfiguration::Custom(custom))),
             // Token requests get the same retry budget as ARM requests (`--max-retries`),
             // instead of azure_core's default of 8 retries over a minute.
@@ -725,29 +765,22 @@ impl SignIn<'_> {
                     .map_err(fail)?
                 } else {
                     let path = cert.unwrap_or_default();
-                    let bytes = std::fs::read(path).map_err(|e| AuthError::Failed {
-                        method,
-                        http_status: None,
-                        message: format!("cannot read {AZURE_CLIENT_CERTIFICATE_PATH} {path}: {e}"),
-                    })?;
-                    if bytes.starts_with(b"-----BEGIN") {
-                        return Err(AuthError::Failed {
-                            method,
-                            http_status: None,
-                            message: format!(
-                                "{AZURE_CLIENT_CERTIFICATE_PATH} {path} is PEM; azure_identity reads PKCS#12: convert it with `openssl pkcs12 -export -in cert.pem -inkey key.pem -out cert.pfx`"
-                            ),
-                        });
-                    }
+                    let password = env.var(AZURE_CLIENT_CERTIFICATE_PASSWORD);
+                    let pkcs12 =
+                        load_certificate(Path::new(path), password).map_err(|message| {
+                            AuthError::Failed {
+                                method,
+                                http_status: None,
+                                message,
+                            }
+                        })?;
                     ClientCertificateCredential::new(
                         tenant.to_string(),
                         client.to_string(),
-                        SecretBytes::new(bytes),
+                        pkcs12.bytes,
                         Some(ClientCertificateCredentialOptions {
                             client_options: self.client_options(),
-                            password: env
-                                .var(AZURE_CLIENT_CERTIFICATE_PASSWORD)
-                                .map(|p| Secret::new(p.to_string())),
+                            password: pkcs12.password,
                         }),
                     )
                     .map_err(fail)?
@@ -794,12 +827,16 @@ impl SignIn<'_> {
                 let client = env.var(PIPELINE_CLIENT_ID);
                 let connection = env.var(PIPELINE_CONNECTION_ID);
                 let token = env.var(PIPELINE_ACCESS_TOKEN);
-                let (Some(tenant), Some(client), Some(connection), Some(token)) =
-                    (tenant, client, connection, token)
-                else {
+                let (Some(tenant), Some(client), Some(connection), Some(token), true) = (
+                    tenant,
+                    client,
+                    connection,
+                    token,
+                    env.has(PIPELINE_OIDC_URI),
+                ) else {
                     return Err(AuthError::Missing {
                         method,
-                        needs: "AZURESUBSCRIPTION_TENANT_ID, AZURESUBSCRIPTION_CLIENT_ID, AZURESUBSCRIPTION_SERVICE_CONNECTION_ID (set by the AzureCLI@2 task) and SYSTEM_ACCESSTOKEN (map it with `env: SYSTEM_ACCESSTOKEN: $(System.AccessToken)`)",
+                        needs: "AZURESUBSCRIPTION_TENANT_ID, AZURESUBSCRIPTION_CLIENT_ID, AZURESUBSCRIPTION_SERVICE_CONNECTION_ID (set by the AzureCLI@2 task), SYSTEM_OIDCREQUESTURI (set in every job) and SYSTEM_ACCESSTOKEN (map it with `env: SYSTEM_ACCESSTOKEN: $(System.AccessToken)`)",
                         missing: [
                             (
                                 PIPELINE_TENANT_ID,
@@ -808,6 +845,7 @@ impl SignIn<'_> {
                             (PIPELINE_CLIENT_ID, env.has(PIPELINE_CLIENT_ID)),
                             (PIPELINE_CONNECTION_ID, env.has(PIPELINE_CONNECTION_ID)),
                             (PIPELINE_ACCESS_TOKEN, env.has(PIPELINE_ACCESS_TOKEN)),
+                            (PIPELINE_OIDC_URI, env.has(PIPELINE_OIDC_URI)),
                         ]
                         .into_iter()
                         .filter(|(_, set)| !set)
@@ -845,11 +883,33 @@ impl SignIn<'_> {
                 .map_err(fail)?
             }
             AuthMethod::ManagedIdentity => {
+                let source = ManagedIdentitySource::of(env);
+                if let ManagedIdentitySource::Unsupported { .. } = source {
+                    return Err(AuthError::Failed {
+                        method,
+                        http_status: None,
+                        message: source.to_string(),
+                    });
+                }
+                let user_assigned = env.var(AZURE_CLIENT_ID);
+                info!(
+                    "managed identity: {source}, {}",
+                    user_assigned.map_or_else(
+                        || "system-assigned".to_string(),
+                        |id| format!("user-assigned {AZURE_CLIENT_ID} {id}")
+                    )
+                );
+                // The identity endpoint is on the host (loopback, link-local): never through
+                // HTTP_PROXY / HTTPS_PROXY (IMDS refuses proxied requests).
+                let direct =
+                    http_client_builder(self.options.timeout, self.options.ca_cert.as_deref())?
+                        .no_proxy()
+                        .build()
+                        .map_err(|e| AuthError::Http(error_chain(&e)))?;
                 ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
-                    user_assigned_id: env
-                        .var(AZURE_CLIENT_ID)
+                    user_assigned_id: user_assigned
                         .map(|id| UserAssignedId::ClientId(id.to_string())),
-                    client_options: self.client_options(),
+                    client_options: self.client_options_with(&direct),
                 }))
                 .map_err(fail)?
             }
@@ -894,6 +954,176 @@ impl SignIn<'_> {
             first.await?;
         }
         Ok(tokens)
+    }
+}
+
+/// A client certificate as `ClientCertificateCredential` takes it: PKCS#12 and its password.
+struct Pkcs12Certificate {
+    bytes: SecretBytes,
+    password: Option<Secret>,
+}
+
+/// Reads `AZURE_CLIENT_CERTIFICATE_PATH`: PKCS#12 (`.pfx`, with
+/// `AZURE_CLIENT_CERTIFICATE_PASSWORD` if it has one), or PEM holding the private key
+/// (encrypted with `AZURE_CLIENT_CERTIFICATE_PASSWORD`, or not) and the certificate, with its
+/// chain after it if any — what `az ad sp create-for-rbac --create-cert` writes. azure_identity
+/// reads PKCS#12 only, so PEM is converted in memory. The file is opened here rather than left
+/// to azure_identity so that a wrong password or file says so and names the variables.
+/// Messages never include the file's content or the password.
+fn load_certificate(path: &Path, password: Option<&str>) -> Result<Pkcs12Certificate, String> {
+    use openssl::pkcs12::Pkcs12;
+    use openssl::pkey::PKey;
+    use openssl::stack::Stack;
+    use openssl::x509::X509;
+
+    let shown = path.display();
+    let bytes = std::fs::read(path)
+        .map_err(|e| format!("cannot read {AZURE_CLIENT_CERTIFICATE_PATH} {shown}: {e}"))?;
+    let is_pem = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .is_some_and(|start| bytes[start..].starts_with(b"-----BEGIN"));
+    if !is_pem {
+        Pkcs12::from_der(&bytes)
+            .map_err(|_| {
+                format!("{AZURE_CLIENT_CERTIFICATE_PATH} {shown} is neither PEM nor PKCS#12 (.pfx)")
+            })?
+            .parse2(password.unwrap_or(""))
+            .map_err(|_| {
+                format!(
+                    "cannot open the PKCS#12 file {AZURE_CLIENT_CERTIFICATE_PATH} {shown}: {}",
+                    if password.is_some() {
+                        "wrong AZURE_CLIENT_CERTIFICATE_PASSWORD"
+                    } else {
+                        "it is password-protected: set AZURE_CLIENT_CERTIFICATE_PASSWORD"
+                    }
+                )
+            })?;
+        return Ok(Pkcs12Certificate {
+            bytes: SecretBytes::new(bytes),
+            password: password.map(|p| Secret::new(p.to_string())),
+        });
+    }
+    // Without a password, an encrypted key must fail rather than make OpenSSL prompt for a
+    // pass phrase on the terminal (its default callback), which would hang a pipeline.
+    let key = match password {
+        Some(p) => PKey::private_key_from_pem_passphrase(&bytes, p.as_bytes()),
+        None => PKey::private_key_from_pem_callback(&bytes, |_| Ok(0)),
+    }
+    .map_err(|_| {
+        format!(
+            "the PEM file {AZURE_CLIENT_CERTIFICATE_PATH} {shown} has no private key lzaudit can read ({})",
+            if password.is_some() {
+                "or AZURE_CLIENT_CERTIFICATE_PASSWORD is wrong"
+            } else {
+                "an encrypted key needs AZURE_CLIENT_CERTIFICATE_PASSWORD"
+            }
+        )
+    })?;
+    let mut certs = X509::stack_from_pem(&bytes).unwrap_or_default();
+    let leaf = certs
+        .iter()
+        .position(|c| c.public_key().is_ok_and(|k| k.public_eq(&key)))
+        .map(|i| certs.remove(i))
+        .ok_or_else(|| {
+            format!(
+                "the PEM file {AZURE_CLIENT_CERTIFICATE_PATH} {shown} has no certificate for its private key"
+            )
+        })?;
+    let mut builder = Pkcs12::builder();
+    builder.pkey(&key).cert(&leaf);
+    if !certs.is_empty() {
+        let mut chain = Stack::new().map_err(|e| e.to_string())?;
+        for cert in certs {
+            chain.push(cert).map_err(|e| e.to_string())?;
+        }
+        builder.ca(chain);
+    }
+    let der = builder.build2("").and_then(|p| p.to_der()).map_err(|e| {
+        format!("cannot convert {AZURE_CLIENT_CERTIFICATE_PATH} {shown} to PKCS#12: {e}")
+    })?;
+    Ok(Pkcs12Certificate {
+        bytes: SecretBytes::new(der),
+        password: None,
+    })
+}
+
+const IDENTITY_ENDPOINT: &str = "IDENTITY_ENDPOINT";
+const IDENTITY_HEADER: &str = "IDENTITY_HEADER";
+const IDENTITY_SERVER_THUMBPRINT: &str = "IDENTITY_SERVER_THUMBPRINT";
+const IMDS_ENDPOINT: &str = "IMDS_ENDPOINT";
+const MSI_ENDPOINT: &str = "MSI_ENDPOINT";
+const MSI_SECRET: &str = "MSI_SECRET";
+
+/// Where azure_identity 1.0's `ManagedIdentityCredential` gets its token, decided from the
+/// environment exactly as its (private) `get_source` does, so that lzaudit can say which one
+/// it uses and why it cannot use the others. 1.0 supports two: App Service (also Container
+/// Apps and Functions) and IMDS (VMs, scale sets, AKS nodes), the latter always at
+/// `http://169.254.169.254/metadata/identity/oauth2/token`, which no variable changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ManagedIdentitySource {
+    /// `IDENTITY_ENDPOINT` + `IDENTITY_HEADER`.
+    AppService,
+    /// Nothing else matched: the instance metadata service.
+    Imds,
+    /// Service Fabric, Azure Arc, Azure ML or Cloud Shell: detected, not supported by 1.0.
+    Unsupported {
+        kind: &'static str,
+        variables: &'static str,
+    },
+}
+
+impl ManagedIdentitySource {
+    fn of(env: &Environment) -> ManagedIdentitySource {
+        let set = |name| env.present(name);
+        if set(IDENTITY_ENDPOINT) {
+            if set(IDENTITY_HEADER) {
+                if set(IDENTITY_SERVER_THUMBPRINT) {
+                    return ManagedIdentitySource::Unsupported {
+                        kind: "Service Fabric",
+                        variables: "IDENTITY_ENDPOINT, IDENTITY_HEADER and IDENTITY_SERVER_THUMBPRINT",
+                    };
+                }
+                return ManagedIdentitySource::AppService;
+            }
+            if set(IMDS_ENDPOINT) {
+                return ManagedIdentitySource::Unsupported {
+                    kind: "Azure Arc",
+                    variables: "IDENTITY_ENDPOINT and IMDS_ENDPOINT",
+                };
+            }
+        } else if set(MSI_ENDPOINT) {
+            return ManagedIdentitySource::Unsupported {
+                kind: if set(MSI_SECRET) {
+                    "Azure ML"
+                } else {
+                    "Cloud Shell"
+                },
+                variables: if set(MSI_SECRET) {
+                    "MSI_ENDPOINT and MSI_SECRET"
+                } else {
+                    "MSI_ENDPOINT"
+                },
+            };
+        }
+        ManagedIdentitySource::Imds
+    }
+}
+
+impl fmt::Display for ManagedIdentitySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ManagedIdentitySource::AppService => {
+                f.write_str("the App Service endpoint (IDENTITY_ENDPOINT, IDENTITY_HEADER)")
+            }
+            ManagedIdentitySource::Imds => {
+                f.write_str("the instance metadata service (169.254.169.254)")
+            }
+            ManagedIdentitySource::Unsupported { kind, variables } => write!(
+                f,
+                "{variables} select the {kind} managed identity, which azure_identity 1.0 does not support; use --auth env, workload-identity or cli there"
+            ),
+        }
     }
 }
 
@@ -1198,6 +1428,140 @@ pub(crate) mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("empty.pem"), "{err}");
+    }
+
+    #[test]
+    fn certificates_load_from_pem_or_pkcs12_and_errors_name_the_variables() {
+        use openssl::pkcs12::Pkcs12;
+        let cert = lzaudit_emulator::ClientCertificate::generate("unit").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let opens = |c: &Pkcs12Certificate| {
+            let password = c.password.as_ref().map_or("", |p| p.secret());
+            let parsed = Pkcs12::from_der(c.bytes.bytes())
+                .and_then(|p| p.parse2(password))
+                .unwrap();
+            let leaf = parsed.cert.unwrap();
+            assert_eq!(
+                leaf.to_pem().unwrap(),
+                cert.certificate_pem().as_bytes(),
+                "the certificate is the one in the file"
+            );
+            assert!(parsed.pkey.is_some());
+        };
+        // PEM, key first or certificate first, with leading blank lines.
+        let pem = dir.path().join("both.pem");
+        std::fs::write(&pem, format!("\n{}", cert.pem_bundle())).unwrap();
+        opens(&load_certificate(&pem, None).unwrap());
+        let swapped = dir.path().join("swapped.pem");
+        std::fs::write(
+            &swapped,
+            format!("{}{}", cert.certificate_pem(), cert.private_key_pem()),
+        )
+        .unwrap();
+        opens(&load_certificate(&swapped, None).unwrap());
+        // PKCS#12 with a password.
+        let pfx = dir.path().join("c.pfx");
+        std::fs::write(&pfx, cert.pkcs12("pw-123").unwrap()).unwrap();
+        opens(&load_certificate(&pfx, Some("pw-123")).unwrap());
+        let err = |path: &Path, password: Option<&str>| {
+            let message = load_certificate(path, password).err().unwrap();
+            assert!(
+                !message.contains("pw-123") && !message.contains("PRIVATE"),
+                "{message}"
+            );
+            message
+        };
+        assert!(err(&pfx, Some("nope")).contains("wrong AZURE_CLIENT_CERTIFICATE_PASSWORD"));
+        assert!(err(&pfx, None).contains("set AZURE_CLIENT_CERTIFICATE_PASSWORD"));
+        // An encrypted PEM key: needs the password, never prompts for it.
+        let key =
+            openssl::pkey::PKey::private_key_from_pem(cert.private_key_pem().as_bytes()).unwrap();
+        let encrypted = key
+            .private_key_to_pem_pkcs8_passphrase(openssl::symm::Cipher::aes_256_cbc(), b"pw-123")
+            .unwrap();
+        let locked = dir.path().join("locked.pem");
+        std::fs::write(
+            &locked,
+            [encrypted.as_slice(), cert.certificate_pem().as_bytes()].concat(),
+        )
+        .unwrap();
+        opens(&load_certificate(&locked, Some("pw-123")).unwrap());
+        assert!(
+            err(&locked, None).contains("an encrypted key needs AZURE_CLIENT_CERTIFICATE_PASSWORD")
+        );
+        assert!(
+            err(&locked, Some("nope")).contains("or AZURE_CLIENT_CERTIFICATE_PASSWORD is wrong")
+        );
+        // A certificate without its key, a key without its certificate, a stranger's
+        // certificate next to the key, and garbage.
+        let only_cert = dir.path().join("cert.pem");
+        std::fs::write(&only_cert, cert.certificate_pem()).unwrap();
+        assert!(err(&only_cert, None).contains("has no private key"));
+        let only_key = dir.path().join("key.pem");
+        std::fs::write(&only_key, cert.private_key_pem()).unwrap();
+        assert!(err(&only_key, None).contains("has no certificate for its private key"));
+        let other = lzaudit_emulator::ClientCertificate::generate("other").unwrap();
+        let mixed = dir.path().join("mixed.pem");
+        std::fs::write(
+            &mixed,
+            format!("{}{}", cert.private_key_pem(), other.certificate_pem()),
+        )
+        .unwrap();
+        assert!(err(&mixed, None).contains("has no certificate for its private key"));
+        let junk = dir.path().join("junk.bin");
+        std::fs::write(&junk, b"\x00\x01junk").unwrap();
+        assert!(err(&junk, None).contains("neither PEM nor PKCS#12"));
+        assert!(err(&dir.path().join("absent.pem"), None).starts_with("cannot read"));
+    }
+
+    #[test]
+    fn managed_identity_source_follows_azure_identity() {
+        let of = |vars: &[(&str, &str)]| {
+            ManagedIdentitySource::of(&Environment::from_vars(vars.iter().copied()))
+        };
+        let kind = |source| match source {
+            ManagedIdentitySource::Unsupported { kind, .. } => kind,
+            ManagedIdentitySource::AppService => "App Service",
+            ManagedIdentitySource::Imds => "IMDS",
+        };
+        assert_eq!(kind(of(&[])), "IMDS");
+        assert_eq!(
+            kind(of(&[
+                (IDENTITY_ENDPOINT, "http://x"),
+                (IDENTITY_HEADER, "h")
+            ])),
+            "App Service"
+        );
+        // An empty variable counts as set, as for azure_identity.
+        assert_eq!(
+            kind(of(&[
+                (IDENTITY_ENDPOINT, "http://x"),
+                (IDENTITY_HEADER, "")
+            ])),
+            "App Service"
+        );
+        assert_eq!(
+            kind(of(&[
+                (IDENTITY_ENDPOINT, "http://x"),
+                (IDENTITY_HEADER, "h"),
+                (IDENTITY_SERVER_THUMBPRINT, "t")
+            ])),
+            "Service Fabric"
+        );
+        assert_eq!(
+            kind(of(&[
+                (IDENTITY_ENDPOINT, "http://x"),
+                (IMDS_ENDPOINT, "http://y")
+            ])),
+            "Azure Arc"
+        );
+        // IDENTITY_ENDPOINT alone: azure_identity falls back to IMDS.
+        assert_eq!(kind(of(&[(IDENTITY_ENDPOINT, "http://x")])), "IMDS");
+        assert_eq!(kind(of(&[(MSI_ENDPOINT, "http://x")])), "Cloud Shell");
+        assert_eq!(
+            kind(of(&[(MSI_ENDPOINT, "http://x"), (MSI_SECRET, "s")])),
+            "Azure ML"
+        );
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! findings, capped, and the Markdown summary uploaded from the agent's temporary directory —
 //! checked against the JSON report of the same input, so they hold whatever the example's
 //! findings are. Also the example pipeline (`examples/azure-pipelines.yml`): its key tasks are
-//! there, and every `lzaudit audit` flag it uses is one the binary accepts.
+//! there, every `lzaudit audit` flag it uses is one the binary accepts, and its build cache is
+//! keyed on everything the binary is built from.
 
 use std::path::Path;
 
@@ -174,6 +175,9 @@ fn the_example_pipeline_has_its_key_tasks_and_only_flags_lzaudit_accepts() {
         "azureSubscription:",
         "addSpnToEnvironment: true",
         "cargo install --locked --path .",
+        "Cache@2",
+        "cacheHitVar: LZAUDIT_CACHED",
+        "dependsOn: build",
         "--auth cli",
         "--management-group",
         "--report junit=",
@@ -210,4 +214,113 @@ fn the_example_pipeline_has_its_key_tasks_and_only_flags_lzaudit_accepts() {
     }
     // The check itself rejects a flag lzaudit does not have.
     assert!(!help.contains("--no-such-flag "));
+}
+
+/// The value after `key:` on the first line at or after `from` that has it.
+fn yaml_value<'a>(yaml: &'a str, from: usize, key: &str) -> &'a str {
+    let tail = &yaml[from..];
+    let line = tail
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(&format!("{key}:")))
+        .unwrap_or_else(|| panic!("no `{key}:` after byte {from}"));
+    line.split(" #").next().unwrap().trim().trim_matches('\'')
+}
+
+/// The example pipeline's binary cache: the install step runs only on a miss and installs into
+/// the cached directory, the audit job runs what the build job published from there, and the
+/// cache key covers Cargo.lock and every directory the binary embeds files from (so a cached
+/// binary is never stale).
+#[test]
+fn the_example_pipeline_rebuilds_lzaudit_only_when_its_inputs_change() {
+    let yaml = std::fs::read_to_string(repo().join("examples/azure-pipelines.yml")).unwrap();
+    let root = yaml_value(&yaml, 0, "lzauditRoot");
+    let binary_cache = yaml
+        .find("cacheHitVar: LZAUDIT_CACHED")
+        .and_then(|at| yaml[..at].rfind("- task: Cache@2"))
+        .expect("a Cache@2 step sets LZAUDIT_CACHED");
+    assert_eq!(yaml_value(&yaml, binary_cache, "path"), "$(lzauditRoot)");
+    let key = yaml_value(&yaml, binary_cache, "key");
+    let segments: Vec<&str> = key.split('|').map(str::trim).collect();
+    assert!(segments.contains(&"Cargo.lock"), "{key}");
+    let patterns: Vec<&str> = segments
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(str::trim)
+        .collect();
+
+    let install = yaml
+        .find("cargo install --locked --path .")
+        .expect("an install step");
+    assert!(
+        yaml[install..].contains("--root \"$(lzauditRoot)\""),
+        "installs into the cached directory"
+    );
+    assert_eq!(
+        yaml_value(&yaml, install, "condition"),
+        "ne(variables.LZAUDIT_CACHED, 'true')",
+        "installs only on a cache miss"
+    );
+    let publish = yaml
+        .find("- publish: $(lzauditRoot)")
+        .expect("publishes the binary");
+    let artifact = yaml_value(&yaml, publish, "artifact");
+    let download = yaml
+        .find("- download: current")
+        .expect("the audit job downloads it");
+    assert_eq!(yaml_value(&yaml, download, "artifact"), artifact);
+    assert_eq!(
+        root,
+        format!("$(Pipeline.Workspace)/{artifact}"),
+        "the download lands where the audit runs the binary from"
+    );
+    assert!(yaml.contains("\"$(lzauditRoot)/bin/lzaudit\" audit"));
+
+    // Every file the binary embeds lies under a directory the key hashes.
+    let mut embedded = std::collections::BTreeSet::new();
+    let mut stack = vec![repo().join("src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (i, _) in text.match_indices("include_") {
+                    let rest = &text[i..];
+                    let Some(arg) = ["include_str!(\"", "include_bytes!(\""]
+                        .iter()
+                        .find_map(|m| rest.strip_prefix(m))
+                    else {
+                        continue;
+                    };
+                    let relative = &arg[..arg.find('"').unwrap()];
+                    let file = path.parent().unwrap().join(relative);
+                    let file = file.canonicalize().unwrap_or(file);
+                    let inside = file
+                        .strip_prefix(repo().canonicalize().unwrap())
+                        .unwrap_or_else(|_| panic!("{} embeds {}", path.display(), file.display()));
+                    embedded.insert(
+                        inside
+                            .components()
+                            .next()
+                            .unwrap()
+                            .as_os_str()
+                            .to_string_lossy()
+                            .into_owned(),
+                    );
+                }
+            }
+        }
+    }
+    assert!(
+        embedded.contains("checks") && embedded.contains("profiles"),
+        "{embedded:?}"
+    );
+    embedded.insert("src".into());
+    for dir in &embedded {
+        assert!(
+            patterns.contains(&format!("{dir}/**").as_str()),
+            "the binary embeds files from {dir}/, which the cache key `{key}` does not hash"
+        );
+    }
 }

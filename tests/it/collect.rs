@@ -632,7 +632,7 @@ async fn workload_identity_signs_in_with_a_client_assertion() {
     let token_file = dir.path().join("azure-identity-token");
     std::fs::write(
         &token_file,
-        "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6bHphdWRpdCJ9.c2ln",
+        tenants::service_account_token(small::WI_ISSUER, small::WI_SUBJECT),
     )
     .unwrap();
     let env = Environment::from_vars([

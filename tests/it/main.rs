@@ -15,5 +15,6 @@ mod outputs;
 mod pacing;
 mod reports;
 mod signals;
+mod signin;
 mod support;
 mod terminal;

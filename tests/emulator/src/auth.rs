@@ -3,9 +3,10 @@
 //! signed: only this emulator ever reads them), so a test can make them expire by setting a
 //! short lifetime. Errors mimic Entra's AADSTS bodies and ARM's 401 envelope plus
 //! `WWW-Authenticate` header, because the credential libraries and the auditor's sign-in
-//! diagnostics parse exactly those. The Azure DevOps OIDC endpoint that
-//! `AzurePipelinesCredential` calls for its federated assertion is here too, since it is the
-//! first half of that credential's sign-in.
+//! diagnostics parse exactly those. Client assertions (certificate or federated) are judged
+//! in `assertion`. The Azure DevOps OIDC endpoint that `AzurePipelinesCredential` calls for
+//! its federated assertion is here too, since it is the first half of that credential's
+//! sign-in.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -14,9 +15,11 @@ use std::time::{Duration, SystemTime};
 use axum::http::{StatusCode, header};
 use serde_json::json;
 
+use crate::assertion::{self, IssuedAssertions};
+use crate::directory::TOKEN_EXCHANGE_AUDIENCE;
 use crate::reply::Reply;
 use crate::tenant::Tenant;
-use crate::{clock, random};
+use crate::{clock, jwt, random};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -59,7 +62,7 @@ pub(crate) struct Tokens {
 }
 
 impl Tokens {
-    fn issue(&self, client_id: &str, lifetime_secs: u64) -> String {
+    pub(crate) fn issue(&self, client_id: &str, lifetime_secs: u64) -> String {
         let token = format!("emu-{}", random::hex(32));
         let issued = Issued {
             client_id: client_id.to_string(),
@@ -152,14 +155,22 @@ pub(crate) fn unauthorized(rejection: &Rejection, authority: &str, tenant_id: &s
     )
 }
 
-/// `POST /{tenant}/oauth2/v2.0/token` with a form body.
+/// `POST /{tenant}/oauth2/v2.0/token` with a form body. `audience` is this endpoint's own
+/// URL, which a certificate assertion must be addressed to.
+pub(crate) struct TokenRequest<'a> {
+    pub(crate) path_tenant: &'a str,
+    pub(crate) audience: &'a str,
+    pub(crate) body: &'a [u8],
+    pub(crate) lifetime_secs: u64,
+}
+
 pub(crate) fn token_endpoint(
     tenant: &Tenant,
     tokens: &Tokens,
-    path_tenant: &str,
-    body: &[u8],
-    lifetime_secs: u64,
+    issued: &IssuedAssertions,
+    request: &TokenRequest<'_>,
 ) -> Reply {
+    let path_tenant = request.path_tenant;
     if !path_tenant.eq_ignore_ascii_case(tenant.tenant_id()) {
         return Reply::entra(
             StatusCode::BAD_REQUEST,
@@ -170,7 +181,9 @@ pub(crate) fn token_endpoint(
             ),
         );
     }
-    let form: HashMap<String, String> = url::form_urlencoded::parse(body).into_owned().collect();
+    let form: HashMap<String, String> = url::form_urlencoded::parse(request.body)
+        .into_owned()
+        .collect();
     let field = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
     let missing = |name: &str| {
         Reply::entra(
@@ -197,11 +210,7 @@ pub(crate) fn token_endpoint(
     if field("scope").is_none() {
         return missing("scope");
     }
-    let Some(client) = tenant
-        .clients()
-        .iter()
-        .find(|c| c.client_id.eq_ignore_ascii_case(client_id))
-    else {
+    let Some(client) = tenant.directory().client(client_id) else {
         return Reply::entra(
             StatusCode::BAD_REQUEST,
             "unauthorized_client",
@@ -213,13 +222,24 @@ pub(crate) fn token_endpoint(
         );
     };
     if let Some(assertion_type) = form.get("client_assertion_type") {
-        if assertion_type != JWT_BEARER || field("client_assertion").is_none() {
+        let Some(assertion) = field("client_assertion").filter(|_| assertion_type == JWT_BEARER)
+        else {
             return Reply::entra(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
                 50027,
                 "JWT token is invalid or malformed.",
             );
+        };
+        if let Err(refusal) = assertion::check(
+            client,
+            assertion,
+            request.audience,
+            tenant.azure_devops(),
+            issued,
+            clock::unix_now(),
+        ) {
+            return refusal;
         }
     } else if let Some(secret) = form.get("client_secret") {
         if client.client_secret.as_deref() != Some(secret.as_str()) {
@@ -235,6 +255,7 @@ pub(crate) fn token_endpoint(
     } else {
         return missing("client_assertion' or 'client_secret");
     }
+    let lifetime_secs = request.lifetime_secs;
     let token = tokens.issue(&client.client_id, lifetime_secs);
     Reply::ok(json!({
         "token_type": "Bearer",
@@ -242,30 +263,53 @@ pub(crate) fn token_endpoint(
         "ext_expires_in": lifetime_secs,
         "access_token": token,
     }))
+    .issued_to(client.client_id.clone())
 }
 
-/// Whether a path is Azure DevOps' `.../_apis/distributedtask/hubs/build/plans/{plan}/jobs/{job}/oidctoken`
-/// (any organisation and project prefix).
+/// Whether a path is Azure DevOps' `{organization}/{project}/_apis/distributedtask/hubs/build/plans/{plan}/jobs/{job}/oidctoken`.
 pub(crate) fn is_oidc_path(segs: &[&str]) -> bool {
     let n = segs.len();
-    n >= 9
+    n >= 11
         && segs[n - 9].eq_ignore_ascii_case("_apis")
-        && segs[n - 1].eq_ignore_ascii_case("oidctoken")
-        && segs[n - 3].eq_ignore_ascii_case("jobs")
-        && segs[n - 5].eq_ignore_ascii_case("plans")
-        && segs[n - 6].eq_ignore_ascii_case("build")
-        && segs[n - 7].eq_ignore_ascii_case("hubs")
         && segs[n - 8].eq_ignore_ascii_case("distributedtask")
-        && segs
-            .get(n.wrapping_sub(9))
-            .is_some_and(|s| s.eq_ignore_ascii_case("_apis"))
+        && segs[n - 7].eq_ignore_ascii_case("hubs")
+        && segs[n - 6].eq_ignore_ascii_case("build")
+        && segs[n - 5].eq_ignore_ascii_case("plans")
+        && segs[n - 3].eq_ignore_ascii_case("jobs")
+        && segs[n - 1].eq_ignore_ascii_case("oidctoken")
 }
 
+/// An Azure DevOps REST error body.
+fn devops_error(status: StatusCode, type_key: &str, message: &str) -> Reply {
+    Reply::json(
+        status,
+        json!({
+            "$id": "1",
+            "innerException": null,
+            "message": message,
+            "typeName": format!("Microsoft.TeamFoundation.DistributedTask.WebApi.{type_key}, Microsoft.TeamFoundation.DistributedTask.WebApi"),
+            "typeKey": type_key,
+            "errorCode": 0,
+            "eventId": 3000
+        }),
+    )
+}
+
+/// How long an OIDC token from the emulated Azure DevOps is valid.
+const OIDC_LIFETIME_SECS: u64 = 600;
+
 /// `POST {SYSTEM_OIDCREQUESTURI}?api-version=7.1&serviceConnectionId=...` with the job's
-/// `System.AccessToken` as bearer: answers a JWT-shaped assertion that the token endpoint
-/// accepts for any known client. Any non-empty bearer is accepted, as the emulator does not
-/// model Azure DevOps identities.
+/// `System.AccessToken` as bearer: for a service connection of the fixture's `azure_devops`
+/// organisation and project, answers `{"oidcToken": JWT}` whose issuer is the organisation's
+/// (`https://vstoken.dev.azure.com/{organization_id}`), subject
+/// `sc://{organization}/{project}/{connection name}` and audience `api://AzureADTokenExchange`
+/// — what the token endpoint checks against the client's federated credentials. The token
+/// is remembered instead of signed (see `assertion`). Any non-empty bearer is accepted, as
+/// the emulator does not model Azure DevOps identities.
 pub(crate) fn oidc_token(
+    tenant: &Tenant,
+    issued: &IssuedAssertions,
+    segs: &[&str],
     authorization: Option<&str>,
     service_connection_id: Option<&str>,
 ) -> Reply {
@@ -275,36 +319,76 @@ pub(crate) fn oidc_token(
             scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()
         });
     if bearer.is_none() {
-        return Reply {
-            status: StatusCode::UNAUTHORIZED,
-            body: json!({"message": "TF400813: The user '' is not authorized to access this resource.", "typeKey": "UnauthorizedRequestException"}),
-            headers: Vec::new(),
-            wire: Default::default(),
-        };
+        return Reply::json(
+            StatusCode::UNAUTHORIZED,
+            json!({"message": "TF400813: The user '' is not authorized to access this resource.", "typeKey": "UnauthorizedRequestException"}),
+        );
     }
-    if service_connection_id.is_none_or(str::is_empty) {
-        return Reply {
-            status: StatusCode::BAD_REQUEST,
-            body: json!({"message": "The serviceConnectionId query parameter is required.", "typeKey": "InvalidRequestException"}),
-            headers: Vec::new(),
-            wire: Default::default(),
-        };
-    }
-    // {"alg":"RS256","typ":"JWT"} . {"iss":"https://vstoken.dev.azure.com/emulator","sub":"sc://emulator"} . random
-    let assertion = format!(
-        "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJodHRwczovL3ZzdG9rZW4uZGV2LmF6dXJlLmNvbS9lbXVsYXRvciIsInN1YiI6InNjOi8vZW11bGF0b3IifQ.{}",
-        random::hex(32)
+    let Some(connection_id) = service_connection_id.filter(|s| !s.is_empty()) else {
+        return devops_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestException",
+            "The serviceConnectionId query parameter is required.",
+        );
+    };
+    let n = segs.len();
+    let (organization, project) = (segs[n - 11], segs[n - 10]);
+    let Some(devops) = tenant.azure_devops().filter(|d| {
+        d.organization.eq_ignore_ascii_case(organization) && d.project.eq_ignore_ascii_case(project)
+    }) else {
+        return devops_error(
+            StatusCode::NOT_FOUND,
+            "ProjectDoesNotExistWithNameException",
+            &format!(
+                "TF200016: The following project does not exist: {organization}/{project}. Verify that the name of the project is correct and that the project exists on the specified Azure DevOps Server."
+            ),
+        );
+    };
+    let Some(connection) = devops
+        .service_connections
+        .iter()
+        .find(|c| c.id.eq_ignore_ascii_case(connection_id))
+    else {
+        return devops_error(
+            StatusCode::BAD_REQUEST,
+            "ServiceEndpointNotFoundException",
+            &format!(
+                "Service connection '{connection_id}' was not found in project '{}', or the pipeline is not authorized to use it.",
+                devops.project
+            ),
+        );
+    };
+    let now = clock::unix_now();
+    let expires = now + OIDC_LIFETIME_SECS;
+    let token = jwt::encode(
+        &json!({"typ": "JWT", "alg": "RS256", "kid": "emulator"}),
+        &json!({
+            "jti": random::guid(),
+            "sub": devops.subject(connection),
+            "aud": TOKEN_EXCHANGE_AUDIENCE,
+            "iss": devops.issuer(),
+            "nbf": now,
+            "iat": now,
+            "exp": expires,
+        }),
+        random::hex(64).as_bytes(),
     );
-    Reply::ok(json!({"oidcToken": assertion}))
+    issued.remember(&token, expires);
+    Reply::ok(json!({"oidcToken": token})).issued_to(connection.name.clone())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const AUD: &str = "https://127.0.0.1:1/T1/oauth2/v2.0/token";
+
     fn tenant() -> Tenant {
         Tenant::from_json(
-            r#"{"tenant_id": "T1", "clients": [{"client_id": "app", "client_secret": "s3cret"}, {"client_id": "fed"}],
+            r#"{"tenant_id": "T1", "clients": [{"client_id": "app", "client_secret": "s3cret"},
+                {"client_id": "fed", "federated_credentials": [{"issuer": "https://vstoken.dev.azure.com/0000", "subject": "sc://org/proj/reader"}]}],
+                "azure_devops": {"organization": "org", "organization_id": "0000", "project": "proj",
+                    "service_connections": [{"id": "sc-1", "name": "reader"}, {"id": "sc-2", "name": "writer"}]},
                 "static_tokens": ["static-1"]}"#,
         )
         .expect("fixture")
@@ -314,17 +398,47 @@ mod tests {
         reply.body["error_codes"][0].as_i64().unwrap_or(0)
     }
 
+    fn post(
+        t: &Tenant,
+        tokens: &Tokens,
+        issued: &IssuedAssertions,
+        path_tenant: &str,
+        body: &str,
+    ) -> Reply {
+        token_endpoint(
+            t,
+            tokens,
+            issued,
+            &TokenRequest {
+                path_tenant,
+                audience: AUD,
+                body: body.as_bytes(),
+                lifetime_secs: 60,
+            },
+        )
+    }
+
+    fn assertion_body(client: &str, assertion: &str) -> String {
+        format!(
+            "grant_type=client_credentials&client_id={client}&scope=s&client_assertion_type={}&client_assertion={assertion}",
+            JWT_BEARER.replace(':', "%3A")
+        )
+    }
+
+    const OIDC_PATH: &str = "/org/proj/_apis/distributedtask/hubs/build/plans/p1/jobs/j1/oidctoken";
+
     #[test]
     fn secret_and_assertion_grants() {
-        let (t, tokens) = (tenant(), Tokens::default());
-        let ok = token_endpoint(
+        let (t, tokens, issued) = (tenant(), Tokens::default(), IssuedAssertions::default());
+        let ok = post(
             &t,
             &tokens,
+            &issued,
             "t1",
-            b"grant_type=client_credentials&client_id=app&client_secret=s3cret&scope=x%2F.default",
-            60,
+            "grant_type=client_credentials&client_id=app&client_secret=s3cret&scope=x%2F.default",
         );
         assert_eq!(ok.status, StatusCode::OK);
+        assert_eq!(ok.client.as_deref(), Some("app"));
         assert_eq!(ok.body["expires_in"], 60);
         let token = ok.body["access_token"]
             .as_str()
@@ -337,58 +451,72 @@ mod tests {
                 .map(|p| p.client_id),
             Ok("app".to_string())
         );
-        let body = format!(
-            "grant_type=client_credentials&client_id=fed&scope=s&client_assertion_type={}&client_assertion=eyJ.x.y",
-            JWT_BEARER.replace(':', "%3A")
+        // A federated assertion is accepted only as the OIDC endpoint issued it.
+        let segs = crate::scope::segments(OIDC_PATH);
+        let oidc = oidc_token(&t, &issued, &segs, Some("Bearer system"), Some("sc-1"));
+        let assertion = oidc.body["oidcToken"].as_str().unwrap_or_default();
+        let ok = post(
+            &t,
+            &tokens,
+            &issued,
+            "T1",
+            &assertion_body("fed", assertion),
         );
-        assert_eq!(
-            token_endpoint(&t, &tokens, "T1", body.as_bytes(), 60).status,
-            StatusCode::OK
+        assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+        let garbage = post(
+            &t,
+            &tokens,
+            &issued,
+            "T1",
+            &assertion_body("fed", "eyJ.x.y"),
+        );
+        assert_eq!(code(&garbage), 50027);
+        // The other connection's token: no federated credential has its subject.
+        let other = oidc_token(&t, &issued, &segs, Some("Bearer system"), Some("sc-2"));
+        let refused = post(
+            &t,
+            &tokens,
+            &issued,
+            "T1",
+            &assertion_body("fed", other.body["oidcToken"].as_str().unwrap_or_default()),
+        );
+        assert_eq!(code(&refused), 700_213);
+        assert!(
+            refused.body["error_description"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("'sc://org/proj/writer'")
         );
     }
 
     #[test]
     fn grant_errors_carry_aadsts_codes() {
-        let (t, tokens) = (tenant(), Tokens::default());
-        let wrong = token_endpoint(
-            &t,
-            &tokens,
+        let (t, tokens, issued) = (tenant(), Tokens::default(), IssuedAssertions::default());
+        let post = |tenant_id: &str, body: &str| post(&t, &tokens, &issued, tenant_id, body);
+        let wrong = post(
             "T1",
-            b"grant_type=client_credentials&client_id=app&client_secret=no&scope=s",
-            60,
+            "grant_type=client_credentials&client_id=app&client_secret=no&scope=s",
         );
         assert_eq!(
             (wrong.status, code(&wrong)),
             (StatusCode::UNAUTHORIZED, 7_000_215)
         );
         assert_eq!(wrong.body["error"], "invalid_client");
-        let unknown = token_endpoint(
-            &t,
-            &tokens,
+        assert_eq!(wrong.client, None);
+        let unknown = post(
             "T1",
-            b"grant_type=client_credentials&client_id=zzz&client_secret=no&scope=s",
-            60,
+            "grant_type=client_credentials&client_id=zzz&client_secret=no&scope=s",
         );
         assert_eq!(
             (unknown.status, code(&unknown)),
             (StatusCode::BAD_REQUEST, 700_016)
         );
-        let tenant_wrong = token_endpoint(&t, &tokens, "other", b"", 60);
-        assert_eq!(code(&tenant_wrong), 90002);
-        let no_secret = token_endpoint(
-            &t,
-            &tokens,
-            "T1",
-            b"grant_type=client_credentials&client_id=fed&scope=s",
-            60,
-        );
+        assert_eq!(code(&post("other", "")), 90002);
+        let no_secret = post("T1", "grant_type=client_credentials&client_id=fed&scope=s");
         assert_eq!(code(&no_secret), 900_144);
-        let fed_secret = token_endpoint(
-            &t,
-            &tokens,
+        let fed_secret = post(
             "T1",
-            b"grant_type=client_credentials&client_id=fed&client_secret=x&scope=s",
-            60,
+            "grant_type=client_credentials&client_id=fed&client_secret=x&scope=s",
         );
         assert_eq!(code(&fed_secret), 7_000_215);
     }
@@ -420,24 +548,47 @@ mod tests {
 
     #[test]
     fn pipelines_oidc_endpoint() {
-        let path = "/org/proj/_apis/distributedtask/hubs/build/plans/p1/jobs/j1/oidctoken";
-        assert!(is_oidc_path(&crate::scope::segments(path)));
+        let (t, issued) = (tenant(), IssuedAssertions::default());
+        assert!(is_oidc_path(&crate::scope::segments(OIDC_PATH)));
         assert!(!is_oidc_path(&crate::scope::segments(
             "/_apis/distributedtask/hubs/build/plans/p1/jobs/j1"
         )));
-        let ok = oidc_token(Some("Bearer system-token"), Some("sc-1"));
+        assert!(!is_oidc_path(&crate::scope::segments(
+            "/_apis/distributedtask/hubs/build/plans/p1/jobs/j1/oidctoken"
+        )));
+        let segs = crate::scope::segments(OIDC_PATH);
+        let ok = oidc_token(
+            &t,
+            &issued,
+            &segs,
+            Some("Bearer system-token"),
+            Some("sc-1"),
+        );
         assert_eq!(ok.status, StatusCode::OK);
+        let token = ok.body["oidcToken"].as_str().unwrap_or_default();
+        let jwt = crate::jwt::Jwt::decode(token).expect("a JWT");
+        assert_eq!(jwt.claim("iss"), Some("https://vstoken.dev.azure.com/0000"));
+        assert_eq!(jwt.claim("sub"), Some("sc://org/proj/reader"));
+        assert_eq!(jwt.audiences(), [TOKEN_EXCHANGE_AUDIENCE]);
+        assert_eq!(ok.client.as_deref(), Some("reader"));
+        let status = |auth: Option<&str>, sc: Option<&str>, segs: &[&str]| {
+            oidc_token(&t, &issued, segs, auth, sc).status
+        };
+        assert_eq!(status(None, Some("sc-1"), &segs), StatusCode::UNAUTHORIZED);
         assert_eq!(
-            ok.body["oidcToken"].as_str().map(|t| t.split('.').count()),
-            Some(3)
-        );
-        assert_eq!(
-            oidc_token(None, Some("sc-1")).status,
-            StatusCode::UNAUTHORIZED
-        );
-        assert_eq!(
-            oidc_token(Some("Bearer x"), None).status,
+            status(Some("Bearer x"), None, &segs),
             StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status(Some("Bearer x"), Some("sc-9"), &segs),
+            StatusCode::BAD_REQUEST
+        );
+        let elsewhere = crate::scope::segments(
+            "/org/other/_apis/distributedtask/hubs/build/plans/p1/jobs/j1/oidctoken",
+        );
+        assert_eq!(
+            status(Some("Bearer x"), Some("sc-1"), &elsewhere),
+            StatusCode::NOT_FOUND
         );
     }
 }

@@ -10,11 +10,17 @@
 //! named after the tenant ID is implicit), `subscriptions` (`management_group` and the
 //! `subscription` object exactly as `GET /subscriptions/{id}` returns it), `resources` (any
 //! ARM objects with `id` and `type`, served verbatim), `clients` (`client_id`,
-//! `client_secret`), `static_tokens`, and optionally `deny` (`scope`, `api`: reads the
-//! principal lacks in this tenant, answered 403 whatever the [`Options`]).
+//! `client_secret`, `certificates`, `federated_credentials`), `static_tokens`, optionally
+//! `deny` (`scope`, `api`: reads the principal lacks in this tenant, answered 403 whatever the
+//! [`Options`]), `azure_devops` (organisation, project and service connections) and
+//! `managed_identities` — the sign-in keys are described in `directory.rs`.
 //!
-//! Served: the v2 client-credentials token endpoint (secret or client assertion), and the
-//! Azure DevOps OIDC endpoint `AzurePipelinesCredential` gets its assertion from;
+//! Served: the v2 client-credentials token endpoint (a client secret, or a client assertion:
+//! signed by a registered certificate, checked by `x5t` and RS256 signature, or federated,
+//! checked against the client's federated credentials); the Azure DevOps OIDC endpoint
+//! `AzurePipelinesCredential` gets its assertion from ([`Emulator::pipelines_oidc_url`]); the
+//! managed-identity token endpoint in App Service shape ([`Emulator::identity_endpoint`] with
+//! [`Emulator::identity_header`]) and in IMDS shape ([`Emulator::imds_endpoint`]);
 //! `GET /subscriptions[/{id}]`; management groups (list, one, descendants); policy
 //! assignments, policy exemptions and role assignments at any scope with `atScope()`
 //! inheritance through the management-group chain; resource-type lists per subscription or
@@ -32,15 +38,22 @@
 //! carry the `id` and `type` every fixture object needs; the real service sends neither.)
 //! Matching is case-insensitive; bodies are never rewritten. ARM lists page with absolute
 //! `nextLink`s. [`Options`] injects 403s per scope and API, 429s with
-//! `Retry-After`, 5xx, and short token lifetimes; every request is counted and logged.
+//! `Retry-After`, 5xx, and short token lifetimes; every request is counted and logged, with
+//! the client it acted for. [`ClientCertificate`] makes a throw-away client certificate for a
+//! test to register with [`Tenant::add_client_certificate`].
 
 mod arm;
+mod assertion;
 mod auth;
 mod buckets;
+mod certificate;
 mod chaos;
 mod clock;
+mod directory;
 mod faults;
 mod filter;
+mod identity;
+mod jwt;
 mod paging;
 mod random;
 mod reply;
@@ -52,8 +65,13 @@ mod tenant;
 mod tls;
 
 pub use buckets::{BucketMode, ReadBuckets};
+pub use certificate::ClientCertificate;
 pub use chaos::{Chaos, ChaosKind, Shape};
+pub use directory::{
+    AzureDevOps, Client, FederatedCredential, ManagedIdentity, ServiceConnection,
+    TOKEN_EXCHANGE_AUDIENCE,
+};
 pub use faults::{Deny, Fail, Options, Throttle};
-pub use serve::{OIDC_API, RequestLog, TOKEN_API};
+pub use serve::{IDENTITY_API, OIDC_API, RequestLog, TOKEN_API};
 pub use server::Emulator;
-pub use tenant::{Client, Tenant};
+pub use tenant::Tenant;

@@ -125,12 +125,44 @@ async fn main() -> ExitCode {
         tenant.tenant_id()
     );
     for client in tenant.clients() {
-        match &client.client_secret {
-            Some(secret) => println!("client          {} secret {secret}", client.client_id),
-            None => println!(
-                "client          {} (client assertion only)",
-                client.client_id
-            ),
+        let mut ways = Vec::new();
+        if let Some(secret) = &client.client_secret {
+            ways.push(format!("secret {secret}"));
+        }
+        if !client.certificates.is_empty() {
+            ways.push(format!("{} certificate(s)", client.certificates.len()));
+        }
+        for fic in &client.federated_credentials {
+            ways.push(format!("federated {} {}", fic.issuer, fic.subject));
+        }
+        if ways.is_empty() {
+            ways.push("no credential: add a certificate or a federated credential".into());
+        }
+        println!("client          {} {}", client.client_id, ways.join("; "));
+    }
+    if let Some(devops) = tenant.azure_devops() {
+        println!("pipelines OIDC  {}", emulator.pipelines_oidc_url());
+        for connection in &devops.service_connections {
+            println!(
+                "service conn.   {} ({})",
+                connection.id,
+                devops.subject(connection)
+            );
+        }
+    }
+    if !tenant.managed_identities().is_empty() {
+        println!(
+            "managed id. env IDENTITY_ENDPOINT={} IDENTITY_HEADER={}",
+            emulator.identity_endpoint(),
+            emulator.identity_header()
+        );
+        for identity in tenant.managed_identities() {
+            let kind = if identity.system_assigned {
+                "system-assigned"
+            } else {
+                "user-assigned"
+            };
+            println!("managed id.     {} {kind}", identity.client_id);
         }
     }
     for token in tenant.static_tokens() {

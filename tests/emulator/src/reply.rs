@@ -14,11 +14,15 @@ use crate::{clock, random};
 #[derive(Clone, Debug)]
 pub(crate) struct Reply {
     pub(crate) status: StatusCode,
-    pub(crate) body: Value,
+    /// Boxed, to keep `Result<_, Reply>` small.
+    pub(crate) body: Box<Value>,
     pub(crate) headers: Vec<(HeaderName, String)>,
     /// How the body is damaged on the wire, if it is (chaos faults). Boxed: rarely anything
     /// but `Intact`, and replies travel by value.
     pub(crate) wire: Box<Wire>,
+    /// The client a sign-in endpoint issued a token (or an assertion) to, for the request
+    /// log; never sent.
+    pub(crate) client: Option<String>,
 }
 
 /// How a reply travels: intact, replaced by other bytes, cut, or not at all.
@@ -42,9 +46,10 @@ impl Reply {
     pub(crate) fn ok(body: Value) -> Reply {
         Reply {
             status: StatusCode::OK,
-            body,
+            body: Box::new(body),
             headers: Vec::new(),
             wire: Box::default(),
+            client: None,
         }
     }
 
@@ -52,9 +57,10 @@ impl Reply {
     pub(crate) fn arm(status: StatusCode, code: &str, message: impl Into<String>) -> Reply {
         Reply {
             status,
-            body: json!({"error": {"code": code, "message": message.into()}}),
+            body: Box::new(json!({"error": {"code": code, "message": message.into()}})),
             headers: Vec::new(),
             wire: Box::default(),
+            client: None,
         }
     }
 
@@ -77,7 +83,7 @@ impl Reply {
         );
         Reply {
             status,
-            body: json!({
+            body: Box::new(json!({
                 "error": error,
                 "error_description": description,
                 "error_codes": [aadsts],
@@ -85,8 +91,26 @@ impl Reply {
                 "trace_id": trace,
                 "correlation_id": correlation,
                 "error_uri": format!("https://login.microsoftonline.com/error?code={aadsts}"),
-            }),
+            })),
             headers: Vec::new(),
+            client: None,
+            wire: Box::default(),
+        }
+    }
+
+    /// Records who was issued a token by this reply (see `client`).
+    pub(crate) fn issued_to(mut self, client: impl Into<String>) -> Reply {
+        self.client = Some(client.into());
+        self
+    }
+
+    /// A 200 or error with a body of any shape (Azure DevOps, managed-identity endpoints).
+    pub(crate) fn json(status: StatusCode, body: Value) -> Reply {
+        Reply {
+            status,
+            body: Box::new(body),
+            headers: Vec::new(),
+            client: None,
             wire: Box::default(),
         }
     }

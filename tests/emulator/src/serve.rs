@@ -1,5 +1,5 @@
 //! The one request handler both listeners run: it tells the sign-in endpoints (Entra token,
-//! Azure DevOps OIDC) from ARM, applies the ARM pipeline in a fixed order —
+//! Azure DevOps OIDC, managed identity) from ARM, applies the ARM pipeline in a fixed order —
 //! classification (so even a 401 is logged against its API), bearer check, method (GET
 //! everywhere but the PolicyInsights query, which is POST only and answers a GET with ARM's
 //! 405 `HttpMethodNotSupported`), `api-version`, injected faults, route, paging — and then, for every answer alike, adds the
@@ -16,13 +16,14 @@ use axum::http::{HeaderName, Method, StatusCode, header};
 use axum::response::Response;
 
 use crate::arm::{self, Served};
+use crate::assertion::IssuedAssertions;
 use crate::auth::{self, Principal, Rejection, Tokens};
 use crate::chaos::{ChaosKind, Draw};
 use crate::faults::{Fault, FaultState, Options};
 use crate::reply::{Reply, Wire};
 use crate::route;
 use crate::tenant::Tenant;
-use crate::{buckets, clock, filter, paging, scope};
+use crate::{buckets, clock, filter, identity, paging, scope};
 
 /// The API name the token endpoint is logged under; throttle and fail entries with this
 /// name apply to sign-in too.
@@ -30,6 +31,9 @@ pub const TOKEN_API: &str = "oauth2/v2.0/token";
 
 /// The API name the Azure DevOps OIDC endpoint (`AzurePipelinesCredential`) is logged under.
 pub const OIDC_API: &str = "distributedtask/oidctoken";
+
+/// The API name the managed-identity endpoints (App Service and IMDS shapes) are logged under.
+pub const IDENTITY_API: &str = "managedidentity/token";
 
 const MAX_FORM_BYTES: usize = 64 * 1024;
 
@@ -45,6 +49,11 @@ pub struct RequestLog {
     /// such as `Microsoft.Security/pricings`; `None` for paths ARM would not route.
     pub api: Option<String>,
     pub status: u16,
+    /// Who the request acted for: the client ID whose emulator token an ARM request carried,
+    /// or the client (service connection name, for the OIDC endpoint) a sign-in endpoint
+    /// issued a token to; `static-token-user` for a fixture's static token (what a stand-in
+    /// `az` prints). `None` for refused sign-ins and unauthenticated requests.
+    pub client: Option<String>,
 }
 
 /// State shared by both listeners.
@@ -53,6 +62,10 @@ pub(crate) struct Shared {
     pub(crate) tenant: Tenant,
     pub(crate) faults: Mutex<FaultState>,
     pub(crate) tokens: Tokens,
+    /// OIDC tokens the emulated Azure DevOps issued.
+    pub(crate) issued: IssuedAssertions,
+    /// The `IDENTITY_HEADER` the App Service managed-identity endpoint expects.
+    pub(crate) identity_header: String,
     pub(crate) log: Mutex<Vec<RequestLog>>,
     /// `https://127.0.0.1:PORT`, the authority named in 401 challenges.
     pub(crate) https_base: String,
@@ -66,6 +79,8 @@ impl Shared {
             tenant,
             faults: Mutex::new(FaultState::new(options, fixed_deny)),
             tokens: Tokens::default(),
+            issued: IssuedAssertions::default(),
+            identity_header: crate::random::hex(16),
             log: Mutex::new(Vec::new()),
             https_base,
             reads_left: AtomicU64::new(11_999),
@@ -109,7 +124,14 @@ pub(crate) async fn handle(State(listener): State<Listener>, request: Request) -
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    let bearer_client = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| shared.tokens.check(&shared.tenant, Some(v)).ok())
+        .map(|p| p.client_id);
     let (mut reply, api) = respond(&listener, request).await;
+    let client = reply.client.take().or(bearer_client);
     let request_id = crate::random::guid();
     reply.headers.push((
         HeaderName::from_static("x-ms-request-id"),
@@ -136,6 +158,7 @@ pub(crate) async fn handle(State(listener): State<Listener>, request: Request) -
         path_and_query,
         api,
         status,
+        client,
     });
     reply.into_response()
 }
@@ -202,7 +225,18 @@ async fn respond_inner(
             );
             return (reply, api);
         };
-        let reply = auth::token_endpoint(tenant, &shared.tokens, segs[0], &bytes, lifetime);
+        let audience = format!(
+            "{}/{}/oauth2/v2.0/token",
+            base_url(listener, &parts),
+            segs[0]
+        );
+        let request = auth::TokenRequest {
+            path_tenant: segs[0],
+            audience: &audience,
+            body: &bytes,
+            lifetime_secs: lifetime,
+        };
+        let reply = auth::token_endpoint(tenant, &shared.tokens, &shared.issued, &request);
         return (reply, api);
     }
 
@@ -239,9 +273,38 @@ async fn respond_inner(
             return (fault_reply(&fault, "/", OIDC_API, None), api);
         }
         return (
-            auth::oidc_token(authorization, param("serviceConnectionId")),
+            auth::oidc_token(
+                tenant,
+                &shared.issued,
+                &segs,
+                authorization,
+                param("serviceConnectionId"),
+            ),
             api,
         );
+    }
+
+    if let Some(shape) = identity::classify(&path) {
+        let api = Some(IDENTITY_API.to_string());
+        let (fault, lifetime) = {
+            let mut faults = shared.faults();
+            (
+                faults.check("/", Some(IDENTITY_API), false),
+                faults.token_lifetime_secs(),
+            )
+        };
+        if let Some(fault) = fault {
+            return (fault_reply(&fault, "/", IDENTITY_API, None), api);
+        }
+        let request = identity::TokenRequest {
+            shape,
+            is_get: parts.method == Method::GET,
+            headers: &parts.headers,
+            query: &query,
+            identity_header: &shared.identity_header,
+            lifetime_secs: lifetime,
+        };
+        return (identity::token(tenant, &shared.tokens, &request), api);
     }
 
     let classified = route::classify(tenant, &path);
@@ -409,14 +472,7 @@ async fn respond_inner(
             {
                 page.push(first);
             }
-            let host = parts
-                .headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .map(str::to_string)
-                .or_else(|| parts.uri.authority().map(|a| a.to_string()))
-                .unwrap_or_else(|| listener.local.to_string());
-            let base = format!("{}://{host}", listener.scheme);
+            let base = base_url(listener, &parts);
             let mut next_link =
                 next.map(|next| paging::next_link(&base, parts.uri.path(), raw_query, next));
             match &chaos {
@@ -538,6 +594,18 @@ fn chaos_on_the_wire(kind: &ChaosKind, reply: Reply) -> Reply {
         }
         _ => reply,
     }
+}
+
+/// `scheme://host[:port]` as the client addressed this listener (its `Host` header).
+fn base_url(listener: &Listener, parts: &axum::http::request::Parts) -> String {
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| parts.uri.authority().map(|a| a.to_string()))
+        .unwrap_or_else(|| listener.local.to_string());
+    format!("{}://{host}", listener.scheme)
 }
 
 /// The injected answer. `principal` is absent for the token endpoint, which cannot be

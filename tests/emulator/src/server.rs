@@ -174,12 +174,41 @@ impl Emulator {
     }
 
     /// A `SYSTEM_OIDCREQUESTURI` for `AzurePipelinesCredential`: the emulator's stand-in for
-    /// the Azure DevOps endpoint that hands a pipeline job its federated assertion.
+    /// the Azure DevOps endpoint that hands a pipeline job its federated assertion, in the
+    /// fixture's `azure_devops` organisation and project (`emulator/project` without one,
+    /// where every request is refused).
     pub fn pipelines_oidc_url(&self) -> String {
+        let (organization, project) = self
+            .shared
+            .tenant
+            .azure_devops()
+            .map_or(("emulator", "project"), |d| {
+                (d.organization.as_str(), d.project.as_str())
+            });
         format!(
-            "{}/emulator/project/_apis/distributedtask/hubs/build/plans/plan/jobs/job/oidctoken",
+            "{}/{organization}/{project}/_apis/distributedtask/hubs/build/plans/plan/jobs/job/oidctoken",
             self.https_url()
         )
+    }
+
+    /// An `IDENTITY_ENDPOINT` for `ManagedIdentityCredential`'s App Service flavour (plain
+    /// HTTP on loopback, as App Service's own endpoint is); pair it with
+    /// [`Emulator::identity_header`] as `IDENTITY_HEADER`.
+    pub fn identity_endpoint(&self) -> String {
+        format!("{}{}", self.http_url(), crate::identity::APP_SERVICE_PATH)
+    }
+
+    /// The `IDENTITY_HEADER` secret the App Service managed-identity endpoint expects in
+    /// `X-IDENTITY-HEADER`; random per instance.
+    pub fn identity_header(&self) -> String {
+        self.shared.identity_header.clone()
+    }
+
+    /// The IMDS-shaped token endpoint: `http://127.0.0.1:PORT/metadata/identity/oauth2/token`
+    /// (azure_identity's VM credential cannot be pointed here: it always calls
+    /// 169.254.169.254).
+    pub fn imds_endpoint(&self) -> String {
+        format!("{}{}", self.http_url(), crate::identity::IMDS_PATH)
     }
 
     /// PEM of the CA that signed the HTTPS certificate (SANs `127.0.0.1` and `localhost`).

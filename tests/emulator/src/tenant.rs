@@ -13,16 +13,9 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
+use crate::directory::{AzureDevOps, Client, Directory, ManagedIdentity};
 use crate::faults::Deny;
 use crate::scope;
-
-/// A client the token endpoint accepts. A client without a secret can still sign in with a
-/// client assertion (certificate, workload identity or pipeline federation).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Client {
-    pub client_id: String,
-    pub client_secret: Option<String>,
-}
 
 #[derive(Clone, Debug)]
 pub(crate) struct Group {
@@ -60,7 +53,7 @@ pub struct Tenant {
     subscriptions: Vec<Subscription>,
     resources: Vec<Stored>,
     by_id: HashMap<String, usize>,
-    clients: Vec<Client>,
+    directory: Directory,
     static_tokens: Vec<String>,
     deny: Vec<Deny>,
 }
@@ -73,6 +66,8 @@ const TOP_KEYS: &[&str] = &[
     "clients",
     "static_tokens",
     "deny",
+    "azure_devops",
+    "managed_identities",
 ];
 
 impl Tenant {
@@ -94,14 +89,14 @@ impl Tenant {
             subscriptions: Vec::new(),
             resources: Vec::new(),
             by_id: HashMap::new(),
-            clients: Vec::new(),
+            directory: Directory::default(),
             static_tokens: Vec::new(),
             deny: Vec::new(),
         };
         tenant.parse_groups(obj.get("management_groups"))?;
         tenant.parse_subscriptions(obj.get("subscriptions"))?;
         tenant.parse_resources(obj.get("resources"))?;
-        tenant.parse_clients(obj.get("clients"))?;
+        tenant.directory = Directory::parse(obj)?;
         for (i, token) in opt_array(obj.get("static_tokens"), "$.static_tokens")?
             .iter()
             .enumerate()
@@ -143,7 +138,41 @@ impl Tenant {
 
     /// The clients the token endpoint accepts.
     pub fn clients(&self) -> &[Client] {
-        &self.clients
+        &self.directory.clients
+    }
+
+    /// The Azure DevOps organisation whose OIDC endpoint is served, if the fixture has one.
+    pub fn azure_devops(&self) -> Option<&AzureDevOps> {
+        self.directory.azure_devops.as_ref()
+    }
+
+    /// The managed identities of the emulated host.
+    pub fn managed_identities(&self) -> &[ManagedIdentity] {
+        &self.directory.managed_identities
+    }
+
+    /// Registers a certificate (PEM, public part) on a client, as uploading it to the app
+    /// registration does: assertions signed with its key are then accepted for the client.
+    /// Tests call this with a freshly generated [`crate::ClientCertificate`] before starting
+    /// the emulator, so no key is ever committed.
+    pub fn add_client_certificate(
+        &mut self,
+        client_id: &str,
+        certificate_pem: &str,
+    ) -> Result<(), String> {
+        crate::certificate::thumbprints(certificate_pem)?;
+        let client = self
+            .directory
+            .clients
+            .iter_mut()
+            .find(|c| c.client_id.eq_ignore_ascii_case(client_id))
+            .ok_or_else(|| format!("no client '{client_id}' in the fixture"))?;
+        client.certificates.push(certificate_pem.to_string());
+        Ok(())
+    }
+
+    pub(crate) fn directory(&self) -> &Directory {
+        &self.directory
     }
 
     /// Tokens accepted on ARM routes without a sign-in (what an `az` stand-in prints).
@@ -302,31 +331,6 @@ impl Tenant {
         Ok(())
     }
 
-    fn parse_clients(&mut self, value: Option<&Value>) -> Result<(), String> {
-        for (i, item) in opt_array(value, "$.clients")?.iter().enumerate() {
-            let path = format!("$.clients[{i}]");
-            let obj = as_object(item, &path)?;
-            reject_unknown(obj, &path, &["client_id", "client_secret"])?;
-            let client_id = req_str(obj, &path, "client_id")?;
-            if client_id.is_empty() {
-                return Err(format!("{path}.client_id: must not be empty"));
-            }
-            if self
-                .clients
-                .iter()
-                .any(|c| c.client_id.eq_ignore_ascii_case(client_id))
-            {
-                return Err(format!("{path}.client_id: duplicate client '{client_id}'"));
-            }
-            let client_secret = opt_str(obj, &path, "client_secret")?.map(str::to_string);
-            self.clients.push(Client {
-                client_id: client_id.to_string(),
-                client_secret,
-            });
-        }
-        Ok(())
-    }
-
     pub(crate) fn group_exists(&self, key: &str) -> bool {
         key == self.root_key || self.groups.iter().any(|g| g.key == key)
     }
@@ -422,13 +426,16 @@ fn group_key_of(reference: &str) -> String {
     }
 }
 
-fn as_object<'a>(value: &'a Value, path: &str) -> Result<&'a Map<String, Value>, String> {
+pub(crate) fn as_object<'a>(
+    value: &'a Value,
+    path: &str,
+) -> Result<&'a Map<String, Value>, String> {
     value
         .as_object()
         .ok_or_else(|| format!("{path}: expected an object"))
 }
 
-fn opt_array<'a>(value: Option<&'a Value>, path: &str) -> Result<&'a [Value], String> {
+pub(crate) fn opt_array<'a>(value: Option<&'a Value>, path: &str) -> Result<&'a [Value], String> {
     match value {
         None | Some(Value::Null) => Ok(&[]),
         Some(Value::Array(items)) => Ok(items),
@@ -436,11 +443,15 @@ fn opt_array<'a>(value: Option<&'a Value>, path: &str) -> Result<&'a [Value], St
     }
 }
 
-fn req_str<'a>(obj: &'a Map<String, Value>, path: &str, key: &str) -> Result<&'a str, String> {
+pub(crate) fn req_str<'a>(
+    obj: &'a Map<String, Value>,
+    path: &str,
+    key: &str,
+) -> Result<&'a str, String> {
     opt_str(obj, path, key)?.ok_or_else(|| format!("{path}.{key}: missing"))
 }
 
-fn opt_str<'a>(
+pub(crate) fn opt_str<'a>(
     obj: &'a Map<String, Value>,
     path: &str,
     key: &str,
@@ -452,7 +463,11 @@ fn opt_str<'a>(
     }
 }
 
-fn reject_unknown(obj: &Map<String, Value>, path: &str, known: &[&str]) -> Result<(), String> {
+pub(crate) fn reject_unknown(
+    obj: &Map<String, Value>,
+    path: &str,
+    known: &[&str],
+) -> Result<(), String> {
     match obj.keys().find(|k| !known.contains(&k.as_str())) {
         Some(k) => Err(format!(
             "{path}.{k}: unknown key (expected one of: {})",

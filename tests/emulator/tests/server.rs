@@ -594,6 +594,83 @@ async fn counts_and_logs_every_request() {
         log[2].path_and_query,
         format!("{CORP}/providers/Microsoft.Security/pricings?{V}")
     );
+    let clients: Vec<Option<&str>> = log.iter().map(|r| r.client.as_deref()).collect();
+    assert_eq!(
+        clients,
+        [
+            Some(CLIENT_ID),
+            None,
+            Some("static-token-user"),
+            Some("static-token-user")
+        ]
+    );
+}
+
+/// The managed-identity endpoint in App Service shape: the per-instance header is required,
+/// the token it hands out works on ARM, and the log names the identity.
+#[tokio::test]
+async fn managed_identity_endpoint_hands_out_arm_tokens() {
+    let emulator = Emulator::start(tenant(), Options::default())
+        .await
+        .expect("starts");
+    let client = reqwest::Client::new();
+    let url = format!(
+        "{}?api-version=2019-08-01&resource=https%3A%2F%2Fmanagement.azure.com",
+        emulator.identity_endpoint()
+    );
+    let refused = client
+        .get(&url)
+        .header("X-IDENTITY-HEADER", "guess")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(refused.status().as_u16(), 401);
+    let ok = client
+        .get(&url)
+        .header("X-IDENTITY-HEADER", emulator.identity_header())
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(ok.status().as_u16(), 200);
+    let body: Value = serde_json::from_str(&ok.text().await.expect("body")).expect("json");
+    let token = body["access_token"].as_str().expect("a token");
+    assert!(
+        body["expires_on"]
+            .as_str()
+            .is_some_and(|e| e.parse::<u64>().is_ok())
+    );
+    let subs = get(
+        &client,
+        &format!("{}/subscriptions?{V}", emulator.http_url()),
+        Some(token),
+    )
+    .await;
+    assert_eq!(subs.status, 200);
+    let imds = client
+        .get(format!(
+            "{}?api-version=2018-02-01&resource=https://management.azure.com",
+            emulator.imds_endpoint()
+        ))
+        .header("Metadata", "true")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(imds.status().as_u16(), 200);
+    let log = emulator.requests();
+    let summary: Vec<(Option<&str>, u16, Option<&str>)> = log
+        .iter()
+        .map(|r| (r.api.as_deref(), r.status, r.client.as_deref()))
+        .collect();
+    const MI: &str = "99999999-0000-4000-8000-0000000000aa";
+    assert_eq!(
+        summary,
+        [
+            (Some(lzaudit_emulator::IDENTITY_API), 401, None),
+            (Some(lzaudit_emulator::IDENTITY_API), 200, Some(MI)),
+            (Some("Microsoft.Resources/subscriptions"), 200, Some(MI)),
+            (Some(lzaudit_emulator::IDENTITY_API), 200, Some(MI)),
+        ]
+    );
 }
 
 #[tokio::test]

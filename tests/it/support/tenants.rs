@@ -25,8 +25,26 @@ pub mod small {
     pub const S3: &str = "c3c3c3c3-0000-4000-8000-000000000003";
     pub const CLIENT_ID: &str = "3a5e7c9b-0000-4000-8000-00000000c001";
     pub const CLIENT_SECRET: &str = "emulator-client-secret";
-    /// A client without a secret: signs in with a client assertion (workload identity).
+    /// A client without a secret: signs in with a federated assertion (workload identity)
+    /// from `WI_ISSUER` about `WI_SUBJECT`.
     pub const FEDERATED_CLIENT_ID: &str = "3a5e7c9b-0000-4000-8000-00000000c002";
+    /// The AKS OIDC issuer and service account `FEDERATED_CLIENT_ID`'s federated credential
+    /// trusts.
+    pub const WI_ISSUER: &str = "https://westeurope.oic.prod-aks.azure.com/6c1d7f4e-2b9a-4c3d-8e5f-0a1b2c3d4e5f/5e1f7a3c-0000-4000-8000-00000000a0c5/";
+    pub const WI_SUBJECT: &str = "system:serviceaccount:lzaudit:lzaudit";
+    /// The client behind the `lzaudit-reader` Azure DevOps service connection (its
+    /// federated credential trusts `sc://contoso/landing-zones/lzaudit-reader`).
+    pub const PIPELINES_CLIENT_ID: &str = "3a5e7c9b-0000-4000-8000-00000000c003";
+    /// `lzaudit-reader`: the service connection `PIPELINES_CLIENT_ID` trusts.
+    pub const SERVICE_CONNECTION: &str = "7a1c9e52-0000-4000-8000-0000000050c1";
+    /// `app-team-deployer`: a service connection of the same project no client trusts.
+    pub const OTHER_SERVICE_CONNECTION: &str = "7a1c9e52-0000-4000-8000-0000000050c2";
+    /// A client with no credential in the fixture: tests register a generated certificate.
+    pub const CERTIFICATE_CLIENT_ID: &str = "3a5e7c9b-0000-4000-8000-00000000c004";
+    /// The host's system-assigned managed identity.
+    pub const MI_SYSTEM: &str = "3a5e7c9b-0000-4000-8000-00000000c005";
+    /// A user-assigned managed identity of the host.
+    pub const MI_USER: &str = "3a5e7c9b-0000-4000-8000-00000000c006";
     /// Accepted by ARM without a sign-in: what a stand-in `az` prints.
     pub const STATIC_TOKEN: &str = "static-cli-token-7f3a";
     pub const CLUSTER: &str = "/subscriptions/a1a1a1a1-0000-4000-8000-000000000001/resourceGroups/rg-aks/providers/Microsoft.ContainerService/managedClusters/aks-corp-01";
@@ -59,6 +77,27 @@ pub mod regions {
     pub const R1: &str = "d4d4d4d4-0000-4000-8000-000000000004";
     pub const R2: &str = "e5e5e5e5-0000-4000-8000-000000000005";
     pub const CLUSTERS: usize = 4;
+}
+
+/// A Kubernetes-style projected service account token (unsigned: the emulator matches
+/// federated assertions of foreign issuers on their claims), valid for an hour.
+pub fn service_account_token(issuer: &str, subject: &str) -> String {
+    use azure_core::base64::encode_url_safe;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let claims = serde_json::json!({
+        "aud": ["api://AzureADTokenExchange"],
+        "exp": now + 3600,
+        "iat": now,
+        "iss": issuer,
+        "nbf": now,
+        "sub": subject,
+    });
+    format!(
+        "{}.{}.{}",
+        encode_url_safe(r#"{"alg":"RS256","kid":"test"}"#),
+        encode_url_safe(claims.to_string()),
+        encode_url_safe(b"not-verified")
+    )
 }
 
 /// Loads a tenant fixture by name.
