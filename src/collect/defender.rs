@@ -2,10 +2,10 @@
 //!
 //! `GET /subscriptions/{s}/providers/Microsoft.Security/pricings` is not paged per its
 //! swagger, but goes through the pager anyway, so a `nextLink` would be followed rather than
-//! silently dropped. After every subscription is read, each machine the inventory identifies
-//! as AKS node infrastructure (`Inventory::is_aks_machine`) gets its resource-level
-//! `VirtualMachines` pricing read: that is where an exclusion of AKS nodes from Defender for
-//! Servers shows (AKS-040). Those reads are scoped to the machine ID.
+//! silently dropped. Once a subscription's clusters and machines are listed, each machine the
+//! inventory identifies as AKS node infrastructure (`Inventory::is_aks_machine`) gets its
+//! resource-level `VirtualMachines` pricing read: that is where an exclusion of AKS nodes from
+//! Defender for Servers shows (AKS-040). Those reads are scoped to the machine ID.
 //!
 //! The tenant-level assessment metadata list (`GET /providers/Microsoft.Security/
 //! assessmentMetadata`, paged by `nextLink`) is read once per run: the assessment lists read at
@@ -35,15 +35,19 @@ pub(super) async fn subscription_pricings(
     Ok(())
 }
 
-/// Resource-level pricings of the AKS machines found; runs after every subscription.
-pub(super) async fn machine_pricings(ctx: &Ctx<'_>) -> Result<(), CollectError> {
+/// Resource-level pricings of the AKS machines of one subscription; runs once its cluster and
+/// machine lists are read (a machine is AKS node infrastructure by its own tags or by a
+/// cluster's node resource group, and both live in the machine's subscription).
+pub(super) async fn machine_pricings(
+    ctx: &Ctx<'_>,
+    sub: &Subscription,
+) -> Result<(), CollectError> {
     if !ctx.plan.wants(api::PRICINGS) {
         return Ok(());
     }
     let ids: Vec<String> = ctx.view(|inv| {
         let mut ids: Vec<String> = inv
-            .machines
-            .iter()
+            .machines_in(&sub.subscription_id)
             .filter(|m| inv.is_aks_machine(m))
             .map(|m| arm::id(m).to_string())
             .filter(|id| !id.is_empty())

@@ -1,18 +1,20 @@
 //! Collection: reading a tenant over ARM REST into an `Inventory`, recording every read.
 //!
 //! `run` resolves the requested scope (all visible subscriptions, `--subscription`s, or a
-//! management group's subtree), reads the management-group hierarchy, then runs one collector
-//! per API family for every audited subscription concurrently (each cluster's and registry's
-//! own reads follow its listing), and finally the follow-up reads that depend on everything
-//! found (AKS machines' Defender pricings, the policy definitions the assignments reference,
-//! the supported Kubernetes versions of each location in use), beside the one tenant-level
-//! read (the Defender for Cloud assessment metadata). Collectors never judge and
+//! management group's subtree) and reads the management-group hierarchy (at the same time
+//! when the tenant is known from sign-in), then runs one collector per API family for every
+//! audited subscription concurrently (each cluster's and registry's own reads follow its
+//! listing, and the AKS machines' Defender pricings follow the subscription's cluster and
+//! machine lists), and finally the follow-up reads that depend on everything found (the
+//! policy definitions the assignments reference, the supported Kubernetes versions of each
+//! location in use), beside the one tenant-level read (the Defender for Cloud assessment
+//! metadata). The client paces every request (see `azure::pacing`). Collectors never judge and
 //! never write a page loop: they build a URL, call `Ctx::list`/`Ctx::query`/`Ctx::get`, and
 //! store what came back. Each call leaves a `Read` in the inventory's coverage, successful or
 //! not, so checks can tell "empty" from "unread".
-//! Only two failures stop the run, because after them nothing can be audited: sign-in
-//! (a token ARM refuses even after renewal) and an ARM endpoint that cannot be reached while
-//! resolving the scope. Which APIs are called is decided by the `Plan`, built from the checks
+//! Only failures after which nothing can be audited stop the run: sign-in (a token ARM refuses
+//! even after renewal), an ARM endpoint that cannot be reached while resolving the scope, and
+//! a scope-discovery call that fails (`CollectError::Discovery`). Which APIs are called is decided by the `Plan`, built from the checks
 //! selected, so an audit of two checks does not read the whole tenant.
 
 mod clusters;
@@ -226,8 +228,8 @@ pub trait Progress: Sync {
     fn started(&self, total: usize);
     /// Every per-subscription read of `subscription` is done (successful or recorded as a gap).
     fn subscription_done(&self, subscription: &Subscription);
-    /// The follow-up reads that depend on every subscription (machine pricings, policy
-    /// definitions, supported versions) are running.
+    /// The follow-up reads that depend on every subscription (policy definitions, supported
+    /// versions) are running.
     fn finishing(&self);
 }
 
@@ -268,7 +270,6 @@ pub async fn run(
         p.finishing();
     }
     futures::try_join!(
-        defender::machine_pricings(&ctx),
         policy::definitions(&ctx),
         clusters::kubernetes_versions(&ctx),
         defender::assessment_metadata(&ctx),
@@ -314,10 +315,13 @@ pub async fn run(
 
 /// Every per-subscription collector, concurrently.
 async fn collect_subscription(ctx: &Ctx<'_>, sub: &Subscription) -> Result<(), CollectError> {
+    let compute = async {
+        futures::try_join!(clusters::collect(ctx, sub), machines::collect(ctx, sub))?;
+        defender::machine_pricings(ctx, sub).await
+    };
     futures::try_join!(
-        clusters::collect(ctx, sub),
+        compute,
         registries::collect(ctx, sub),
-        machines::collect(ctx, sub),
         network::collect(ctx, sub),
         defender::subscription_pricings(ctx, sub),
         policy::assignments(ctx, sub),

@@ -10,7 +10,7 @@
 //! is stored only when it reaches the tenant root group; anything less is `None`, never a
 //! partial chain passed off as complete.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
@@ -81,71 +81,99 @@ pub(super) async fn resolve(ctx: &Ctx<'_>, requested: &RequestedScope) -> Result
     let mut skipped: Vec<SkippedSubscription> = Vec::new();
     let mut group_rows: Option<Vec<Value>> = None;
 
-    match group {
-        None if !wanted.is_empty() => {
-            for guid in &wanted {
-                if let Some(c) = get_subscription(ctx, guid).await? {
-                    candidates.push(c);
-                }
+    // The tenant root group's descendants (the hierarchy every policy and archetype question
+    // is decided on) do not depend on the scope's answer when the tenant is known from
+    // sign-in: read them at the same time instead of after it.
+    let known_tenant = ctx.client.tenant().map(str::to_string);
+    let early_root = async {
+        match (&known_tenant, ctx.plan.wants_hierarchy()) {
+            (Some(tenant), true) if !group.is_some_and(|g| arm::eq_ci(g, tenant)) => {
+                Ok(Some(root_descendants(ctx, tenant).await?))
             }
+            _ => Ok::<_, CollectError>(None),
+        }
+    };
+
+    let early_root = match group {
+        None if !wanted.is_empty() => {
+            let (found, early_root) = futures::join!(
+                futures::future::try_join_all(wanted.iter().map(|g| get_subscription(ctx, g))),
+                early_root
+            );
+            candidates.extend(found?.into_iter().flatten());
+            early_root?
         }
         None => {
             let url = route::subscriptions(ctx.base());
-            let items = ctx
-                .discover(
-                    url,
-                    "/",
-                    api::SUBSCRIPTIONS,
-                    "listing the subscriptions this identity can read",
-                )
-                .await?;
-            candidates.extend(items.iter().filter_map(Candidate::from_arm));
+            let listing = ctx.discover(
+                url,
+                "/",
+                api::SUBSCRIPTIONS,
+                "listing the subscriptions this identity can read",
+            );
+            let (items, early_root) = futures::join!(listing, early_root);
+            candidates.extend(items?.iter().filter_map(Candidate::from_arm));
+            early_root?
         }
         Some(name) => {
             let url = route::management_group_descendants(ctx.base(), name);
             let mg_id = arm::management_group_id(name);
             let call = format!("listing the descendants of management group '{name}'");
-            group_rows = Some(
-                ctx.discover(url, &mg_id, api::MG_DESCENDANTS, &call)
-                    .await?,
+            // The subscription list gives names and states; when it fails, each subscription
+            // under the group is read by itself below, so its failure is not fatal.
+            let listing = async {
+                let url = route::subscriptions(ctx.base());
+                ctx.list_in(url, "/", api::SUBSCRIPTIONS, true).await
+            };
+            let (rows, listed, early_root) = futures::join!(
+                ctx.discover(url, &mg_id, api::MG_DESCENDANTS, &call),
+                listing,
+                early_root
             );
-            if let Some(rows) = &group_rows {
-                let under: Vec<String> = Tree::from_rows(rows).subscriptions();
-                let listed: Vec<Candidate> = if under.is_empty() {
-                    Vec::new()
-                } else {
-                    let url = route::subscriptions(ctx.base());
-                    ctx.list_in(url, "/", api::SUBSCRIPTIONS, true)
-                        .await?
-                        .unwrap_or_default()
-                        .iter()
-                        .filter_map(Candidate::from_arm)
-                        .collect()
-                };
-                for guid in &under {
-                    if !wanted.is_empty() && !wanted.contains(guid) {
-                        continue;
-                    }
-                    match listed.iter().find(|c| &c.guid == guid) {
-                        Some(c) => candidates.push(c.clone()),
-                        None => {
-                            if let Some(c) = get_subscription(ctx, guid).await? {
-                                candidates.push(c);
-                            }
-                        }
-                    }
+            let rows = rows?;
+            let listed: HashMap<String, Candidate> = listed?
+                .unwrap_or_default()
+                .iter()
+                .filter_map(Candidate::from_arm)
+                .map(|c| (c.guid.clone(), c))
+                .collect();
+            let under: Vec<String> = Tree::from_rows(&rows).subscriptions();
+            let unlisted: Vec<&String> = under
+                .iter()
+                .filter(|g| wanted.is_empty() || wanted.contains(g))
+                .filter(|g| !listed.contains_key(*g))
+                .collect();
+            let fetched: HashMap<String, Candidate> =
+                futures::future::try_join_all(unlisted.iter().map(|g| get_subscription(ctx, g)))
+                    .await?
+                    .into_iter()
+                    .flatten()
+                    .map(|c| (c.guid.clone(), c))
+                    .collect();
+            for guid in &under {
+                if !wanted.is_empty() && !wanted.contains(guid) {
+                    continue;
                 }
-                for guid in wanted.iter().filter(|g| !under.contains(g)) {
-                    skipped.push(SkippedSubscription {
-                        id: format!("/subscriptions/{guid}"),
-                        display_name: guid.clone(),
-                        state: "Unknown".into(),
-                        reason: format!("not under management group '{name}'"),
-                    });
+                if let Some(c) = listed.get(guid).or_else(|| fetched.get(guid)) {
+                    candidates.push(c.clone());
                 }
             }
+            let under_set: HashSet<&String> = under.iter().collect();
+            for guid in wanted.iter().filter(|g| !under_set.contains(g)) {
+                skipped.push(SkippedSubscription {
+                    id: format!("/subscriptions/{guid}"),
+                    display_name: guid.clone(),
+                    state: "Unknown".into(),
+                    reason: format!("not under management group '{name}'"),
+                });
+            }
+            group_rows = Some(rows);
+            early_root?
         }
-    }
+    };
+    // A subscription listed twice (pages that shifted) is audited once.
+    let mut seen = HashSet::new();
+    candidates.retain(|c| seen.insert(c.guid.clone()));
 
     let tenant_id = ctx
         .client
@@ -183,6 +211,7 @@ pub(super) async fn resolve(ctx: &Ctx<'_>, requested: &RequestedScope) -> Result
             tenant_id.as_deref(),
             group,
             group_rows.as_deref(),
+            early_root,
             &mut subscriptions,
             &mut groups,
         )
@@ -263,12 +292,21 @@ fn most_common_tenant(candidates: &[Candidate]) -> Option<String> {
         .map(|(_, (_, spelled))| spelled)
 }
 
+/// The tenant root group's descendants; `None` when the read failed (and was recorded).
+async fn root_descendants(ctx: &Ctx<'_>, tenant: &str) -> Result<Option<Vec<Value>>, CollectError> {
+    let url = route::management_group_descendants(ctx.base(), tenant);
+    let root_id = arm::management_group_id(tenant);
+    ctx.list(url, &root_id, api::MG_DESCENDANTS).await
+}
+
 /// Reads the hierarchy and fills each subscription's ancestor chain and the group list.
+/// `early_root` holds the root group's descendants when they were read with the scope.
 async fn hierarchy(
     ctx: &Ctx<'_>,
     tenant_id: Option<&str>,
     group: Option<&str>,
     group_rows: Option<&[Value]>,
+    early_root: Option<Option<Vec<Value>>>,
     subscriptions: &mut [Subscription],
     groups: &mut Vec<ManagementGroup>,
 ) -> Result<(), CollectError> {
@@ -279,13 +317,10 @@ async fn hierarchy(
         }
         return Ok(());
     };
-    let root_rows = match (group, group_rows) {
-        (Some(name), Some(rows)) if arm::eq_ci(name, tenant) => Some(rows.to_vec()),
-        _ => {
-            let url = route::management_group_descendants(ctx.base(), tenant);
-            let root_id = arm::management_group_id(tenant);
-            ctx.list(url, &root_id, api::MG_DESCENDANTS).await?
-        }
+    let root_rows = match (group, group_rows, early_root) {
+        (Some(name), Some(rows), _) if arm::eq_ci(name, tenant) => Some(rows.to_vec()),
+        (_, _, Some(rows)) => rows,
+        _ => root_descendants(ctx, tenant).await?,
     };
 
     if let Some(rows) = root_rows {
@@ -397,8 +432,10 @@ struct Tree {
     /// Group name (lower-case) → (name as spelled, display name, parent name).
     groups: Vec<(String, Option<String>, Option<String>)>,
     group_parent: HashMap<String, Option<String>>,
-    /// Subscription GUID (lower-case) → parent group name.
+    /// Subscription GUID (lower-case) → parent group name, in listing order.
     subscription_parent: Vec<(String, Option<String>)>,
+    /// Subscription GUID (lower-case) → index in `subscription_parent` (its first listing).
+    subscription_index: HashMap<String, usize>,
 }
 
 impl Tree {
@@ -411,6 +448,9 @@ impl Tree {
             if arm::is_type(row, "Microsoft.Management/managementGroups/subscriptions") {
                 let guid = arm::subscription_of(arm::id(row))
                     .unwrap_or_else(|| arm::name(row).to_ascii_lowercase());
+                tree.subscription_index
+                    .entry(guid.clone())
+                    .or_insert(tree.subscription_parent.len());
                 tree.subscription_parent.push((guid, parent));
             } else if arm::is_type(row, "Microsoft.Management/managementGroups") {
                 let name = Some(arm::name(row))
@@ -432,13 +472,12 @@ impl Tree {
 
     /// Subscription GUIDs in the listing, in order.
     fn subscriptions(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for (guid, _) in &self.subscription_parent {
-            if !out.contains(guid) {
-                out.push(guid.clone());
-            }
-        }
-        out
+        let mut seen = HashSet::new();
+        self.subscription_parent
+            .iter()
+            .filter(|(guid, _)| seen.insert(guid.as_str()))
+            .map(|(guid, _)| guid.clone())
+            .collect()
     }
 
     /// The listing's groups; `top` (the group listed, if given) is never its own entry.
@@ -459,12 +498,8 @@ impl Tree {
     /// `top`). `None` when a link is missing or `above_top` is unknown.
     fn chain(&self, guid: &str, top: &str, above_top: Option<&[String]>) -> Option<Vec<String>> {
         let above_top = above_top?;
-        let mut current = self
-            .subscription_parent
-            .iter()
-            .find(|(g, _)| arm::eq_ci(g, guid))?
-            .1
-            .clone()?;
+        let index = *self.subscription_index.get(&guid.to_ascii_lowercase())?;
+        let mut current = self.subscription_parent[index].1.clone()?;
         let mut chain = Vec::new();
         for _ in 0..MAX_DEPTH {
             chain.push(current.clone());
