@@ -83,7 +83,8 @@ pub enum DiffFormat {
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// Audit offline from a snapshot written by `lzaudit collect` (no sign-in).
+    /// Audit offline from a snapshot written by `lzaudit collect` (no sign-in); `.json.zst`
+    /// and `.json.gz` are read decompressed.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["management_group", "subscription"])]
     pub snapshot: Option<PathBuf>,
     #[command(flatten)]
@@ -109,7 +110,8 @@ pub struct AuditArgs {
 
 #[derive(Debug, Args)]
 pub struct CollectArgs {
-    /// Where to write the snapshot (atomically).
+    /// Where to write the snapshot (atomically); a name ending in `.json.zst` or `.json.gz` is
+    /// written compressed (zstd, gzip).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
     #[command(flatten)]

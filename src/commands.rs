@@ -227,8 +227,11 @@ fn collect_command(args: CollectArgs) -> anyhow::Result<ExitStatus> {
     let catalogue = catalogue(args.selection.checks.as_deref())?;
     let profile = Profile::load(&args.selection.profile, &catalogue)?;
     let inventory = live_inventory(&args.connect, &args.scope, &catalogue, &profile)?;
-    write_atomic(&args.out, snapshot::to_string(&inventory).as_bytes())
+    let mut staged = Staged::new();
+    staged
+        .add_with(&args.out, |out| snapshot::write(&inventory, &args.out, out))
         .with_context(|| format!("cannot write {}", args.out.display()))?;
+    staged.commit()?;
     let gaps = inventory.gaps().count();
     tracing::info!(
         "wrote {} ({} subscriptions, {} clusters, {} registries, {} failed reads)",
@@ -341,7 +344,7 @@ fn diff_command(args: DiffArgs) -> anyhow::Result<ExitStatus> {
     let profile = Profile::load(&args.selection.profile, &catalogue)?;
     let now = now();
     let side = |path: &Path| -> anyhow::Result<diff::Side> {
-        let text = crate::input::read_text(path, &crate::input::DIFF_INPUT)?;
+        let text = snapshot::read_text(path, &crate::input::DIFF_INPUT)?;
         diff::Side::parse(&text, &path.display().to_string(), |inventory| {
             serde_json::to_value(audit::run(
                 inventory,

@@ -105,6 +105,16 @@ impl<'r> Staged<'r> {
     /// Writes `contents` to a temporary file next to where `path` resolves (see `resolve`).
     /// On error nothing of this file remains; the files staged before it stay staged.
     pub fn add(&mut self, path: &Path, contents: &[u8]) -> std::io::Result<()> {
+        self.add_with(path, |out| out.write_all(contents))
+    }
+
+    /// Like `add`, with the contents streamed by `write` into the temporary file (through a
+    /// buffer), so a large output (a snapshot) is never held in memory whole.
+    pub fn add_with(
+        &mut self,
+        path: &Path,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
         let target = resolve(path)?;
         if target.is_dir() {
             return Err(std::io::Error::new(
@@ -123,7 +133,7 @@ impl<'r> Staged<'r> {
             let id = registry.register(file.path(), path);
             (file, id)
         };
-        if let Err(err) = write_contents(&mut file, &target, contents) {
+        if let Err(err) = write_contents(&mut file, &target, write) {
             let mut registry = lock(self.registry);
             drop(file);
             registry.deregister(id);
@@ -182,8 +192,16 @@ impl Drop for Staged<'_> {
     }
 }
 
-fn write_contents(file: &mut NamedTempFile, target: &Path, contents: &[u8]) -> std::io::Result<()> {
-    file.write_all(contents)?;
+fn write_contents(
+    file: &mut NamedTempFile,
+    target: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    {
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 20, file.as_file_mut());
+        write(&mut buffered)?;
+        buffered.flush()?;
+    }
     file.as_file().sync_all()?;
     set_permissions(file.as_file(), target)
 }
