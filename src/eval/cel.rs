@@ -492,8 +492,8 @@ mod tests {
         assert_eq!(
             message,
             "cannot evaluate rule `resource.properties.aadProfile.managed != true`: the property \
-             `properties.aadProfile.managed` is absent from the ARM payload (no `aadProfile`) \
-             and the check declares no default for it"
+             `properties.aadProfile.managed` is absent from the ARM payload and the check \
+             declares no default for it"
         );
     }
 

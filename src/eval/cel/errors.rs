@@ -184,13 +184,13 @@ fn missing_property(key: &str, reads: &[ReadSpec], projected: &Value) -> String 
     };
     if first.default.is_some() && matching.len() == 1 {
         format!(
-            "{property} {paths} is absent from the ARM payload (no `{key}`), and its declared \
-             default cannot apply because part of its path is missing"
+            "{property} {paths} is absent from the ARM payload, and its declared default \
+             cannot apply because part of its path is missing"
         )
     } else {
         format!(
-            "{property} {paths} is absent from the ARM payload (no `{key}`) and the check \
-             declares no default for it"
+            "{property} {paths} is absent from the ARM payload and the check declares no \
+             default for it"
         )
     }
 }
@@ -249,7 +249,7 @@ mod tests {
         assert_eq!(
             message,
             "the property `properties.agentPoolProfiles[].mode` is absent from the ARM payload \
-             (no `mode`) and the check declares no default for it"
+             and the check declares no default for it"
         );
         let err = error_of(
             "resource.properties.securityProfile.defender.enabled",
