@@ -321,3 +321,27 @@ fn is_valid_id(id: &str) -> bool {
         && number.len() == 3
         && number.chars().all(|c| c.is_ascii_digit())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_default_reason_needs_a_default() {
+        let (_, text) = registry::BUILTIN_CHECKS
+            .iter()
+            .find(|(path, _)| path.ends_with("AKS-020.toml"))
+            .unwrap();
+        // The first read's `default = false` becomes a reason without a default.
+        let text = text.replacen(
+            "default = false\n",
+            "default_reason = \"no default to explain\"\n",
+            1,
+        );
+        let err = load(&text, "checks/x.toml", true).unwrap_err().to_string();
+        assert!(
+            err.contains("reads[0].default_reason") && err.contains("does not declare"),
+            "{err}"
+        );
+    }
+}

@@ -190,3 +190,37 @@ fn a_missing_read_is_explained_in_the_checks_terms_for_every_built_in_cel_check(
     assert!(explained > 0, "no removal made a rule fail to evaluate");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn aks_029_evidence_says_why_a_pool_without_mode_counts_as_a_system_pool() {
+    let catalogue = Catalogue::builtin().expect("built-in catalogue loads");
+    let check = catalogue.get("AKS-029").unwrap();
+    let path =
+        fixture::repo().join("tests/fixtures/checks/AKS-029/warn-pools-predating-modes.json");
+    let loaded = fixture::load(&path).unwrap();
+    let params = check.default_params();
+    let ctx = EvalContext {
+        inventory: &loaded.inventory,
+        params: &params,
+        archetypes: &loaded.archetypes,
+        today: loaded.today,
+    };
+    let findings = eval::run(check, &ctx);
+    let legacy = findings
+        .iter()
+        .find(|f| f.resource.ends_with("/aks-legacy"))
+        .unwrap();
+    let mode = legacy
+        .evidence
+        .iter()
+        .find(|e| e.property == "properties.agentPoolProfiles[].mode")
+        .unwrap();
+    assert_eq!(mode.observed, serde_json::json!([null]));
+    let note = mode.note.as_deref().unwrap_or_default();
+    assert!(
+        note.contains("\"System\" applies")
+            && note.contains("predate node-pool modes")
+            && note.contains("treated as System pools"),
+        "{note}"
+    );
+}
