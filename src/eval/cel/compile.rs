@@ -44,9 +44,6 @@ pub enum CompileError {
     TooDeep {
         at: usize,
     },
-    Unterminated {
-        at: usize,
-    },
     Syntax(String),
     TreeTooDeep {
         depth: usize,
@@ -74,11 +71,6 @@ impl fmt::Display for CompileError {
                 f,
                 "the expression nests brackets or `?` conditionals more than {MAX_NESTING} deep \
                  (at character {})",
-                at + 1
-            ),
-            CompileError::Unterminated { at } => write!(
-                f,
-                "the string literal starting at character {} is not closed",
                 at + 1
             ),
             CompileError::Syntax(message) => write!(f, "invalid CEL expression: {message}"),
@@ -134,10 +126,12 @@ fn parse_and_check(source: &str) -> Result<Compiled, CompileError> {
 /// The deepest nesting of a rule's source, measured without parsing it; an error past
 /// [`MAX_NESTING`].
 ///
-/// String literals and comments are skipped the way the CEL lexer reads them, so brackets in
-/// a regular expression do not count; a literal that does not close is an error of its own,
-/// since the rest of the source cannot be measured reliably. A `?` opens a level that lasts to
-/// the end of its enclosing bracket or argument, as the else-branch of a conditional does.
+/// The source is tokenized the way the CEL lexer (`CEL.g4` in the `cel` crate) does it, so
+/// that brackets inside string literals and comments do not count and nothing the parser
+/// reads as code is skipped: where the lexer fails to match a literal (an unclosed quote, an
+/// invalid escape) it drops only the quote and lexes on, and so does this scan. A `?` opens a
+/// level that lasts to the end of its enclosing bracket or argument, as the else-branch of a
+/// conditional does.
 pub fn nesting(source: &str) -> Result<usize, CompileError> {
     #[derive(PartialEq)]
     enum Open {
@@ -150,6 +144,28 @@ pub fn nesting(source: &str) -> Result<usize, CompileError> {
     let mut i = 0;
     while i < bytes.len() {
         let c = bytes[i];
+        if c.is_ascii_digit() || (c == b'.' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)) {
+            i = skip_number(bytes, i);
+            continue;
+        }
+        if c.is_ascii_alphabetic() || c == b'_' {
+            let start = i;
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            // `r'…'`, `b'…'` and `br'…'` are literals when the quote follows at once.
+            let raw = match &bytes[start..i] {
+                [b'r' | b'R'] | [b'b' | b'B', b'r' | b'R'] => Some(true),
+                [b'b' | b'B'] => Some(false),
+                _ => None,
+            };
+            if let Some(raw) = raw
+                && let Some(end) = skip_string(bytes, i, raw)
+            {
+                i = end;
+            }
+            continue;
+        }
         match c {
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
                 while i < bytes.len() && bytes[i] != b'\n' {
@@ -158,24 +174,10 @@ pub fn nesting(source: &str) -> Result<usize, CompileError> {
                 continue;
             }
             b'\'' | b'"' => {
-                i = skip_string(bytes, i, false)?;
-                continue;
-            }
-            c if c.is_ascii_alphabetic() || c == b'_' => {
-                let start = i;
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
-                    i += 1;
+                if let Some(end) = skip_string(bytes, i, false) {
+                    i = end;
+                    continue;
                 }
-                let word = &bytes[start..i];
-                let is_prefix = word.len() <= 2
-                    && word.iter().all(|b| matches!(b, b'r' | b'R' | b'b' | b'B'))
-                    && word.iter().filter(|b| matches!(b, b'r' | b'R')).count() <= 1
-                    && word.iter().filter(|b| matches!(b, b'b' | b'B')).count() <= 1;
-                if is_prefix && matches!(bytes.get(i), Some(b'\'' | b'"')) {
-                    let raw = word.iter().any(|b| matches!(b, b'r' | b'R'));
-                    i = skip_string(bytes, i, raw)?;
-                }
-                continue;
             }
             b'(' | b'[' | b'{' | b'?' => {
                 open.push(if c == b'?' {
@@ -201,29 +203,96 @@ pub fn nesting(source: &str) -> Result<usize, CompileError> {
     Ok(deepest)
 }
 
-/// The index just past the string literal whose opening quote is at `start`.
-fn skip_string(bytes: &[u8], start: usize, raw: bool) -> Result<usize, CompileError> {
-    let quote = bytes[start];
-    let triple = bytes.get(start + 1) == Some(&quote) && bytes.get(start + 2) == Some(&quote);
-    let mut i = start + if triple { 3 } else { 1 };
-    while i < bytes.len() {
-        let c = bytes[i];
-        if c == b'\\' && !raw {
-            i += 2;
-            continue;
+/// The index just past the number literal starting at `start` (`NUM_INT`, `NUM_UINT`,
+/// `NUM_FLOAT`), so that a letter after it starts a new token: `1e5r'…'` is a raw string.
+fn skip_number(bytes: &[u8], start: usize) -> usize {
+    let digits = |mut i: usize, hex: bool| {
+        while bytes
+            .get(i)
+            .is_some_and(|b| b.is_ascii_digit() || (hex && b.is_ascii_hexdigit()))
+        {
+            i += 1;
         }
-        if triple {
-            if c == quote && bytes.get(i + 1) == Some(&quote) && bytes.get(i + 2) == Some(&quote) {
-                return Ok(i + 3);
-            }
-        } else if c == quote {
-            return Ok(i + 1);
-        } else if c == b'\n' || c == b'\r' {
-            break;
-        }
-        i += 1;
+        i
+    };
+    let unsigned = |i: usize| i + usize::from(matches!(bytes.get(i), Some(b'u' | b'U')));
+    if bytes[start..].starts_with(b"0x") && bytes.get(start + 2).is_some_and(u8::is_ascii_hexdigit)
+    {
+        return unsigned(digits(start + 2, true));
     }
-    Err(CompileError::Unterminated { at: start })
+    let mut i = digits(start, false);
+    let mut float = false;
+    if bytes.get(i) == Some(&b'.') && bytes.get(i + 1).is_some_and(u8::is_ascii_digit) {
+        i = digits(i + 1, false);
+        float = true;
+    }
+    if matches!(bytes.get(i), Some(b'e' | b'E')) {
+        let sign = usize::from(matches!(bytes.get(i + 1), Some(b'+' | b'-')));
+        if bytes.get(i + 1 + sign).is_some_and(u8::is_ascii_digit) {
+            i = digits(i + 1 + sign, false);
+            float = true;
+        }
+    }
+    if float { i } else { unsigned(i) }
+}
+
+/// The index just past the string literal whose opening quote is at `start`, or `None` where
+/// the lexer would not match one. A triple-quoted literal is tried first, as the longer match.
+fn skip_string(bytes: &[u8], start: usize, raw: bool) -> Option<usize> {
+    let quote = *bytes.get(start).filter(|q| matches!(q, b'\'' | b'"'))?;
+    if bytes.get(start + 1) == Some(&quote)
+        && bytes.get(start + 2) == Some(&quote)
+        && let Some(end) = skip_triple(bytes, start, quote, raw)
+    {
+        return Some(end);
+    }
+    let mut i = start + 1;
+    while let Some(&c) = bytes.get(i) {
+        match c {
+            c if c == quote => return Some(i + 1),
+            b'\n' | b'\r' => return None,
+            b'\\' if !raw => i += escape_len(&bytes[i..])?,
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+fn skip_triple(bytes: &[u8], start: usize, quote: u8, raw: bool) -> Option<usize> {
+    let mut i = start + 3;
+    while i < bytes.len() {
+        if bytes[i..].starts_with(&[quote; 3]) {
+            return Some(i + 3);
+        }
+        i += if raw || bytes[i] != b'\\' {
+            1
+        } else {
+            escape_len(&bytes[i..])?
+        };
+    }
+    None
+}
+
+/// The length of the escape sequence at the start of `bytes` (a backslash), if valid.
+fn escape_len(bytes: &[u8]) -> Option<usize> {
+    let hex = |from: usize, n: usize| {
+        bytes
+            .get(from..from + n)
+            .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    };
+    let octal = bytes
+        .get(2..4)
+        .is_some_and(|o| o.iter().all(|d| (b'0'..=b'7').contains(d)));
+    match *bytes.get(1)? {
+        b'a' | b'b' | b'f' | b'n' | b'r' | b't' | b'v' | b'"' | b'\'' | b'\\' | b'?' | b'`' => {
+            Some(2)
+        }
+        b'x' | b'X' if hex(2, 2) => Some(4),
+        b'u' if hex(2, 4) => Some(6),
+        b'U' if hex(2, 8) => Some(10),
+        b'0'..=b'3' if octal => Some(4),
+        _ => None,
+    }
 }
 
 /// The children of a node, in evaluation-independent order.
@@ -436,16 +505,28 @@ mod tests {
     }
 
     #[test]
-    fn an_unclosed_string_is_an_error_not_a_blind_spot() {
-        let source = format!("'abc\n{}", "(".repeat(MAX_NESTING + 1));
-        assert!(matches!(
-            nesting(&source),
-            Err(CompileError::Unterminated { at: 0 })
-        ));
-        assert!(matches!(
-            nesting("1 + '''never closed"),
-            Err(CompileError::Unterminated { at: 4 })
-        ));
+    fn literals_the_lexer_rejects_are_read_as_code_as_the_parser_will() {
+        let brackets = "(".repeat(MAX_NESTING + 1);
+        // unclosed on its line, an invalid escape, an unclosed triple quote
+        for source in [
+            format!("'abc\n{brackets}"),
+            format!(r"'\z{brackets}'"),
+            format!("1 + '''{brackets}"),
+        ] {
+            assert!(nesting_error(&source).is_some(), "{source}");
+        }
+    }
+
+    #[test]
+    fn string_prefixes_follow_the_lexer() {
+        // A raw string after a float: `r'\'` ends at its second quote.
+        assert_eq!(nesting(r"1e5r'\' + '((((('").unwrap(), 0);
+        assert_eq!(nesting(r"br'\' + '((((('").unwrap(), 0);
+        // `rb` is an identifier, so the string after it is not raw: `\'` is an escape.
+        assert_eq!(nesting(r"rb'\' + '((((('").unwrap(), 5);
+        assert_eq!(nesting(r"0xabr'\' + '(('").unwrap(), 0);
+        assert_eq!(nesting("'''a'b''' + ((1))").unwrap(), 2);
+        assert_eq!(nesting(r"'\x41\u0042\101(' + (1)").unwrap(), 1);
     }
 
     #[test]
