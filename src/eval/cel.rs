@@ -27,12 +27,15 @@
 //!   is computed from the tree and the shape of the actual input: the lengths of the lists it
 //!   iterates, the sizes of the values it copies or compares, the compiled size of each
 //!   pattern. If the rules evaluated for one finding would exceed [`limits::FINDING_BUDGET`],
-//!   the finding is `unknown` ("rule `…` exceeded the evaluation budget …") and the rule is not
-//!   run; once a check's rules have used [`limits::RUN_BUDGET`] over a run, its remaining
+//!   or one rule's values could hold more than [`limits::MEMORY_BUDGET`] at once, the finding
+//!   is `unknown` ("rule `…` exceeded the evaluation budget …") and the rule is not run;
+//!   once a check's rules have used [`limits::RUN_BUDGET`] over a run, its remaining
 //!   resources are `unknown` without being evaluated. Because the bound is computed first,
 //!   nothing ever has to be stopped: no evaluation runs past its budget, and no thread is left
-//!   behind. A wall-clock budget was rejected: the evaluator cannot be interrupted, and a
-//!   verdict that depends on machine load would make reports of the same snapshot differ.
+//!   behind. The price is that the bound is a worst case: a rule that would stop early is
+//!   priced as if it did not. A wall-clock budget was rejected: the evaluator cannot be
+//!   interrupted, and a verdict that depends on machine load would make reports of the same
+//!   snapshot differ.
 //! - Evaluation runs on a scoped thread with the same large stack, joined before `run`
 //!   returns, so the depth limits hold whatever the caller's stack (test threads have 2 MiB).
 
@@ -50,6 +53,7 @@ use crate::catalogue::spec::{ReadSpec, toml_to_json};
 use crate::catalogue::{CelRule, Check};
 use crate::inventory::arm;
 use cost::Bound;
+pub use cost::Cost;
 
 /// Runs a CEL check over every resource of its target type.
 pub fn run(
@@ -112,22 +116,29 @@ pub fn run(
     })
 }
 
-/// The worst-case cost, in budget units, of evaluating every rule of a CEL check on one
-/// resource with these parameters; `None` for a Rust check. What the budget is measured against.
-pub fn worst_case(check: &Check, resource: &Value, params: &Value) -> Option<u64> {
+/// The worst case, in budget units, of evaluating every rule of a CEL check on one resource
+/// with these parameters (the steps of all rules, the memory of the largest); `None` for a
+/// Rust check. What the budgets are measured against.
+pub fn worst_case(check: &Check, resource: &Value, params: &Value) -> Option<Cost> {
     let crate::catalogue::Logic::Cel { rules, .. } = &check.logic else {
         return None;
     };
     let (projected, _) = project(resource, &check.file.reads);
     let (resource, params) = (Bound::of_json(&projected), Bound::of_json(params));
-    Some(
-        rules
-            .iter()
-            .filter_map(|r| r.when.as_ref())
-            .fold(0u64, |sum, rule| {
-                sum.saturating_add(cost::cost(rule, &resource, &params))
-            }),
-    )
+    let costs = rules
+        .iter()
+        .filter_map(|r| r.when.as_ref())
+        .map(|rule| cost::cost(rule, &resource, &params));
+    Some(costs.fold(
+        Cost {
+            steps: 0,
+            memory: 0,
+        },
+        |a, b| Cost {
+            steps: a.steps.saturating_add(b.steps),
+            memory: a.memory.max(b.memory),
+        },
+    ))
 }
 
 fn unconvertible(check: &str, err: &cel::SerializationError) -> (Status, String) {
@@ -153,9 +164,10 @@ pub(crate) fn on_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T, S
     })
 }
 
-/// What the rules of one check may still spend, in cost units.
+/// What the rules of one check may spend, in cost units, and what they have spent.
 #[derive(Debug)]
 struct Budget {
+    memory: u64,
     finding: u64,
     run: u64,
     run_spent: u64,
@@ -165,6 +177,7 @@ struct Budget {
 impl Budget {
     fn new(finding: u64, run: u64) -> Self {
         Budget {
+            memory: limits::MEMORY_BUDGET,
             finding,
             run,
             run_spent: 0,
@@ -218,22 +231,33 @@ fn decide(
         let Some(compiled) = &rule.when else { continue };
         let name = rule_name(rule);
         let cost = cost::cost(compiled, &resource_bound, input.params_bound);
-        if spent.saturating_add(cost) > budget.finding {
+        if cost.memory > budget.memory {
+            return (
+                Status::Unknown,
+                format!(
+                    "rule {name} exceeded the evaluation budget (on this resource the values it \
+                     builds may hold up to {} units of memory, and a rule may hold {}), so it \
+                     was not evaluated",
+                    cost.memory, budget.memory
+                ),
+            );
+        }
+        if spent.saturating_add(cost.steps) > budget.finding {
             return (
                 Status::Unknown,
                 format!(
                     "rule {name} exceeded the evaluation budget (on this resource it may cost up \
-                     to {cost} units, and a finding may spend {}), so it was not evaluated",
-                    budget.finding
+                     to {} units, and a finding may spend {}), so it was not evaluated",
+                    cost.steps, budget.finding
                 ),
             );
         }
-        if budget.run_spent.saturating_add(cost) > budget.run {
+        if budget.run_spent.saturating_add(cost.steps) > budget.run {
             budget.run_exhausted = true;
             return (Status::Unknown, budget.run_spent_message());
         }
-        spent += cost;
-        budget.run_spent += cost;
+        spent += cost.steps;
+        budget.run_spent += cost.steps;
         match cel::Value::resolve(&compiled.expr, &context) {
             Ok(cel::Value::Bool(true)) => return (rule.status, rule.message.clone()),
             Ok(cel::Value::Bool(false)) => {}
@@ -526,6 +550,24 @@ mod tests {
     }
 
     #[test]
+    fn a_rule_whose_values_would_not_fit_in_memory_is_not_run() {
+        // 25 million values kept by nested maps: within the step budget, not the memory one.
+        let list: Vec<i64> = (0..5000).collect();
+        let source = "resource.l.map(a, resource.l.map(b, b)).size() > 0";
+        let (status, message) = decide_on(
+            &[rule(source, Status::Fail)],
+            json!({"l": list}),
+            &mut budget(),
+        );
+        assert_eq!(status, Status::Unknown, "{message}");
+        assert!(
+            message.contains("exceeded the evaluation budget")
+                && message.contains("units of memory"),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn the_same_rules_run_when_the_lists_are_small() {
         let source = "resource.l.all(a, resource.l.all(b, resource.l.exists(c, a + b >= c)))";
         let (status, message) = decide_on(
@@ -543,7 +585,8 @@ mod tests {
             rules[0].when.as_ref().unwrap(),
             &Bound::of_json(&json!({"l": [1, 2, 3]})),
             &Bound::of_json(&json!({})),
-        );
+        )
+        .steps;
         let mut budget = Budget::new(limits::FINDING_BUDGET, one * 2);
         for _ in 0..2 {
             let (status, message) = decide_on(&rules, json!({"l": [1, 2, 3]}), &mut budget);

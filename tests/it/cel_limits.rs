@@ -53,7 +53,12 @@ fn limits_leave_headroom_over_the_built_in_checks() {
                 inflate(&mut big, 100);
                 let worst = cel::worst_case(check, &big, &params).unwrap();
                 let usual = cel::worst_case(check, resource, &params).unwrap();
-                costs.push((worst, usual, check.id().to_string()));
+                costs.push((
+                    worst.steps,
+                    usual.steps,
+                    worst.memory,
+                    check.id().to_string(),
+                ));
             }
         }
     }
@@ -61,10 +66,15 @@ fn limits_leave_headroom_over_the_built_in_checks() {
     assert!(bytes * 5 <= limits::MAX_EXPR_BYTES, "{bytes} bytes");
     assert!(nesting * 5 <= limits::MAX_NESTING, "nesting {nesting}");
     assert!(depth * 5 <= limits::MAX_AST_DEPTH, "depth {depth}");
-    let (worst, _, id) = costs.last().unwrap();
+    let (worst, _, _, id) = costs.last().unwrap();
     assert!(
         worst * 10 <= limits::FINDING_BUDGET,
         "{id} may cost {worst} on a 100-pool cluster"
+    );
+    let memory = costs.iter().map(|c| c.2).max().unwrap();
+    assert!(
+        memory * 10 <= limits::MEMORY_BUDGET,
+        "a built-in rule may hold {memory} on a 100-pool cluster"
     );
     let usual = costs.iter().map(|c| c.1).max().unwrap();
     assert!(

@@ -16,6 +16,7 @@
 //! compiles it on every call. Every rule errs upwards: a bound is never below what it bounds,
 //! so a rule under budget cannot run past it.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -192,19 +193,42 @@ impl Bound {
     }
 }
 
+/// The worst case of evaluating one rule on one resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cost {
+    /// Work, in units of about one value or byte touched.
+    pub steps: u64,
+    /// Values alive at once, in units of one value or one byte of a string.
+    pub memory: u64,
+}
+
 /// The worst-case cost of evaluating `rule` with these bounds of `resource` and `params`.
-pub fn cost(rule: &Compiled, resource: &Bound, params: &Bound) -> u64 {
+///
+/// Memory is bounded by the sum, over the tree's nodes, of the bound of each node's value
+/// (and of each loop's current element): evaluation holds at most one value per node at a
+/// time, since a loop drops a step's values before the next, and a loop's accumulator is
+/// bounded by its final value.
+pub fn cost(rule: &Compiled, resource: &Bound, params: &Bound) -> Cost {
     let mut scope = vec![
         ("resource".to_string(), resource.clone()),
         ("params".to_string(), params.clone()),
     ];
-    Walker { rule }.walk(&rule.expr, &mut scope).1
+    let walker = Walker {
+        rule,
+        memory: Cell::new(0),
+    };
+    let steps = walker.walk(&rule.expr, &mut scope).1;
+    Cost {
+        steps,
+        memory: walker.memory.get(),
+    }
 }
 
 type Scope = Vec<(String, Bound)>;
 
 struct Walker<'a> {
     rule: &'a Compiled,
+    memory: Cell<u64>,
 }
 
 fn add(a: u64, b: u64) -> u64 {
@@ -214,6 +238,16 @@ fn add(a: u64, b: u64) -> u64 {
 impl Walker<'_> {
     /// The bound of `expr`'s value and the cost of evaluating it.
     fn walk(&self, expr: &IdedExpr, scope: &mut Scope) -> (Bound, u64) {
+        let (bound, steps) = self.node(expr, scope);
+        self.hold(bound.weight);
+        (bound, steps)
+    }
+
+    fn hold(&self, weight: u64) {
+        self.memory.set(add(self.memory.get(), weight));
+    }
+
+    fn node(&self, expr: &IdedExpr, scope: &mut Scope) -> (Bound, u64) {
         match &expr.expr {
             Expr::Literal(LiteralValue::String(s)) => {
                 let b = Bound::string(s.inner().len() as u64);
@@ -416,6 +450,7 @@ impl Walker<'_> {
             }
         }
         let per_element = element.weight;
+        self.hold(per_element);
         let (accu, per_iteration, result_cost) = match append_items(c, &init) {
             Some((guard, items)) => {
                 let guard_cost = guard.map_or(0, |g| self.walk(g, scope).1);
@@ -576,6 +611,10 @@ mod tests {
     use serde_json::json;
 
     fn cost_of(source: &str, resource: Value) -> u64 {
+        full_cost(source, resource).steps
+    }
+
+    fn full_cost(source: &str, resource: Value) -> Cost {
         let rule = compile(source).unwrap();
         cost(
             &rule,
@@ -628,5 +667,20 @@ mod tests {
         );
         assert!(by_size >= 100 * 1024, "{by_size}");
         assert!(dynamic >= 100 * MAX_REGEX_BYTES as u64, "{dynamic}");
+    }
+
+    #[test]
+    fn memory_counts_what_is_built_not_how_often() {
+        let list = json!({"l": (0..1000).collect::<Vec<_>>()});
+        // A loop that builds and drops a small list per step holds one at a time...
+        let small = full_cost("resource.l.all(x, [x, x].size() == 2)", list.clone());
+        // ...while nested maps keep every inner list: a million values.
+        let big = full_cost(
+            "resource.l.map(a, resource.l.map(b, b)).size() > 0",
+            list.clone(),
+        );
+        assert!(small.memory < 100_000, "{small:?}");
+        assert!(big.memory >= 1_000_000, "{big:?}");
+        assert!(small.steps > 1000, "{small:?}");
     }
 }
