@@ -408,10 +408,12 @@ impl Walker<'_> {
                 add(scanned, self.regex_cost(call, &operands)),
             ),
             "string" | "bytes" => {
+                // A number prints without an exponent: up to 326 characters for a double.
+                const NUMBER_TEXT: u64 = 340;
                 let b = operand(0);
                 let converted = Bound {
-                    weight: b.weight.max(33),
-                    len: b.len.max(32),
+                    weight: b.weight.max(NUMBER_TEXT + 1),
+                    len: b.len.max(NUMBER_TEXT),
                     shape: Shape::Leaf,
                 };
                 (converted, scanned)
@@ -682,5 +684,36 @@ mod tests {
         assert!(small.memory < 100_000, "{small:?}");
         assert!(big.memory >= 1_000_000, "{big:?}");
         assert!(small.steps > 1000, "{small:?}");
+    }
+
+    #[test]
+    fn a_number_printed_as_text_is_bounded_by_its_longest_form() {
+        let longest = [f64::MAX, -f64::MIN_POSITIVE, -5e-324]
+            .iter()
+            .map(|d| {
+                let program = cel::Program::compile("string(d)").unwrap();
+                let mut context = cel::Context::default();
+                context.add_variable_from_value("d", *d);
+                match program.execute(&context).unwrap() {
+                    cel::Value::String(s) => s.len(),
+                    other => panic!("{other:?}"),
+                }
+            })
+            .max()
+            .unwrap();
+        let rule = compile("string(resource.d).size() > 0").unwrap();
+        let mut scope = vec![("resource".to_string(), Bound::of_json(&json!({"d": 1.5})))];
+        let walker = Walker {
+            rule: &rule,
+            memory: Cell::new(0),
+        };
+        let Expr::Call(gt) = &rule.expr.expr else {
+            panic!()
+        };
+        let Expr::Call(size) = &gt.args[0].expr else {
+            panic!()
+        };
+        let (bound, _) = walker.walk(size.target.as_deref().unwrap(), &mut scope);
+        assert!(bound.len >= longest as u64, "{} < {longest}", bound.len);
     }
 }
