@@ -38,6 +38,8 @@ pub struct ReadDoc {
     pub expected: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_reason: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -71,6 +73,7 @@ impl Explanation {
                     path: r.path.clone(),
                     expected: r.expected.clone(),
                     default: r.default.as_ref().map(toml_to_json),
+                    default_reason: r.default_reason.clone(),
                 })
                 .collect(),
             data: f.data.clone(),
@@ -122,8 +125,14 @@ impl Explanation {
         out.push_str("\n## What it reads\n");
         for read in &self.reads {
             out.push_str(&format!("- {} (expected: {}", read.path, read.expected));
-            if let Some(default) = &read.default {
-                out.push_str(&format!("; ARM default when absent: {default}"));
+            match (&read.default, &read.default_reason) {
+                (Some(default), Some(reason)) => {
+                    out.push_str(&format!("; when absent: {default}, because {reason}"));
+                }
+                (Some(default), None) => {
+                    out.push_str(&format!("; ARM default when absent: {default}"));
+                }
+                (None, _) => {}
             }
             out.push_str(")\n");
         }

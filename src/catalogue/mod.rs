@@ -39,7 +39,7 @@ pub enum Logic {
 
 #[derive(Clone)]
 pub struct CelRule {
-    pub when: Option<Arc<cel::Program>>,
+    pub when: Option<Arc<crate::eval::cel::Compiled>>,
     pub source: String,
     pub status: Status,
     pub message: String,
@@ -192,6 +192,17 @@ pub fn load(text: &str, source: &str, builtin: bool) -> Result<Check, SpecError>
             return Err(invalid(field, "must not be empty".into()));
         }
     }
+    for (i, read) in file.reads.iter().enumerate() {
+        if read.default_reason.is_some() && read.default.is_none() {
+            return Err(invalid(
+                &format!("reads[{i}].default_reason"),
+                format!(
+                    "`{}` gives a reason for a default it does not declare",
+                    read.path
+                ),
+            ));
+        }
+    }
     for (i, param) in file.params.iter().enumerate() {
         let ok = match param.kind {
             ParamKind::String => param.default.is_str(),
@@ -239,14 +250,14 @@ fn compile_cel(text: &str, source: &str, file: &CheckFile) -> Result<Logic, Spec
         let when = match &rule.when {
             None => None,
             Some(spanned) => {
-                let program = cel::Program::compile(spanned.get_ref()).map_err(|err| {
+                let program = crate::eval::cel::compile(spanned.get_ref()).map_err(|err| {
                     let (line, column) = spec::line_col(text, spanned.span().start);
                     SpecError::Field {
                         file: source.to_string(),
                         line,
                         column,
                         field: field.clone(),
-                        message: format!("invalid CEL expression: {err}"),
+                        message: err.to_string(),
                     }
                 })?;
                 Some(Arc::new(program))
@@ -305,4 +316,28 @@ fn is_valid_id(id: &str) -> bool {
         && prefix.chars().all(|c| c.is_ascii_uppercase())
         && number.len() == 3
         && number.chars().all(|c| c.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_default_reason_needs_a_default() {
+        let (_, text) = registry::BUILTIN_CHECKS
+            .iter()
+            .find(|(path, _)| path.ends_with("AKS-020.toml"))
+            .unwrap();
+        // The first read's `default = false` becomes a reason without a default.
+        let text = text.replacen(
+            "default = false\n",
+            "default_reason = \"no default to explain\"\n",
+            1,
+        );
+        let err = load(&text, "checks/x.toml", true).unwrap_err().to_string();
+        assert!(
+            err.contains("reads[0].default_reason") && err.contains("does not declare"),
+            "{err}"
+        );
+    }
 }

@@ -102,6 +102,10 @@ pub struct ReadSpec {
     /// The value ARM implies when the property is omitted. Without it, absence is absence.
     #[serde(default)]
     pub default: Option<toml::Value>,
+    /// Why the default holds, when it is not simply ARM's documented default; shown in the
+    /// evidence of every finding where the default was used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_reason: Option<String>,
     /// What a compliant value looks like, for evidence.
     pub expected: String,
 }

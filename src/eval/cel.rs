@@ -4,15 +4,56 @@
 //! and `location` plus each declared read, found case-insensitively in the ARM JSON and stored
 //! under the spelling the check file uses, with the declared default filled in where ARM omitted
 //! the property. A read without a default that ARM omitted stays absent, so `has()` tests it and
-//! any other use of it fails evaluation, which yields `unknown` naming the check's rule: data
-//! that is missing is never read as compliant. `params` holds the check's parameters.
+//! any other use of it fails evaluation, which yields `unknown` naming the check's rule and the
+//! missing property: data that is missing is never read as compliant. `params` holds the
+//! check's parameters. An evaluation error is explained in the check's terms (`errors`); the
+//! `cel` crate's own text goes to the debug log only.
+//!
+//! # Limits and budget
+//!
+//! Check files may come from users, and the `cel` crate recurses over a rule both when parsing
+//! and when evaluating it, with neither a depth limit that covers every construct nor a step
+//! counter: a 24 KB chain of `+` overflows the stack and aborts the process, and nested
+//! `all()`/`map()` over long lists can run for hours. So:
+//!
+//! - **At load** (`compile`), a rule longer than [`limits::MAX_EXPR_BYTES`] or nesting brackets
+//!   and conditionals deeper than [`limits::MAX_NESTING`] is rejected by a flat scan of its
+//!   source, before the parser runs; the parser runs on a thread with a [`limits::STACK_BYTES`]
+//!   stack, which those two limits keep it well inside; and a parsed tree deeper than
+//!   [`limits::MAX_AST_DEPTH`] (long operator chains) is rejected there too. Unknown functions
+//!   and invalid literal regular expressions are load errors. Every rejection is a
+//!   `SpecError` naming the file, line, column, `logic.rules[i].when` and the limit.
+//! - **Before evaluating a rule on a resource** (`cost`), its worst-case cost on that resource
+//!   is computed from the tree and the shape of the actual input: the lengths of the lists it
+//!   iterates, the sizes of the values it copies or compares, the compiled size of each
+//!   pattern. If the rules evaluated for one finding would exceed [`limits::FINDING_BUDGET`],
+//!   or one rule's values could hold more than [`limits::MEMORY_BUDGET`] at once, the finding
+//!   is `unknown` ("rule `…` exceeded the evaluation budget …") and the rule is not run;
+//!   once a check's rules have used [`limits::RUN_BUDGET`] over a run, its remaining
+//!   resources are `unknown` without being evaluated. Because the bound is computed first,
+//!   nothing ever has to be stopped: no evaluation runs past its budget, and no thread is left
+//!   behind. The price is that the bound is a worst case: a rule that would stop early is
+//!   priced as if it did not. A wall-clock budget was rejected: the evaluator cannot be
+//!   interrupted, and a verdict that depends on machine load would make reports of the same
+//!   snapshot differ.
+//! - Evaluation runs on a scoped thread with the same large stack, joined before `run`
+//!   returns, so the depth limits hold whatever the caller's stack (test threads have 2 MiB).
+
+mod compile;
+mod cost;
+mod errors;
+pub mod limits;
 
 use serde_json::{Map, Value};
+
+pub use compile::{CompileError, Compiled, compile, nesting};
 
 use super::{EvalContext, Evidence, Finding, Status, targets};
 use crate::catalogue::spec::{ReadSpec, toml_to_json};
 use crate::catalogue::{CelRule, Check};
 use crate::inventory::arm;
+use cost::Bound;
+pub use cost::Cost;
 
 /// Runs a CEL check over every resource of its target type.
 pub fn run(
@@ -21,60 +62,221 @@ pub fn run(
     otherwise: &CelRule,
     ctx: &EvalContext,
 ) -> Vec<Finding> {
-    let (resources, mut findings) =
-        targets::resources(check.id(), ctx.inventory, check.file.target);
-    let params = cel::to_value(Value::Object(
-        ctx.params
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-    ));
-    for resource in resources {
-        let (projected, evidence) = project(resource, &check.file.reads);
-        let (status, message) = match (&params, cel::to_value(&projected)) {
-            (Ok(params), Ok(value)) => decide(rules, otherwise, value, params.clone()),
-            (Err(e), _) => (
-                Status::Unknown,
-                format!("cannot convert the parameters for CEL: {e}"),
-            ),
-            (_, Err(e)) => (
-                Status::Unknown,
-                format!("cannot convert the resource for CEL: {e}"),
-            ),
-        };
-        findings.push(
-            Finding::new(check.id(), arm::id(resource), status, message).with_evidence(evidence),
+    let mut budget = Budget::new(limits::FINDING_BUDGET, limits::RUN_BUDGET);
+    let evaluated = on_big_stack(|| {
+        let (resources, mut findings) =
+            targets::resources(check.id(), ctx.inventory, check.file.target);
+        let params = Value::Object(
+            ctx.params
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         );
+        let params_bound = Bound::of_json(&params);
+        let params = cel::to_value(params);
+        for resource in resources {
+            let (projected, evidence) = project(resource, &check.file.reads);
+            let (status, message) = match (&params, cel::to_value(&projected)) {
+                (Ok(params), Ok(value)) => {
+                    let input = Input {
+                        projected: &projected,
+                        value,
+                        params: params.clone(),
+                        params_bound: &params_bound,
+                        reads: &check.file.reads,
+                    };
+                    decide(check.id(), rules, otherwise, input, &mut budget)
+                }
+                (Err(e), _) => unconvertible(check.id(), e),
+                (_, Err(e)) => unconvertible(check.id(), &e),
+            };
+            findings.push(
+                Finding::new(check.id(), arm::id(resource), status, message)
+                    .with_evidence(evidence),
+            );
+        }
+        findings
+    });
+    evaluated.unwrap_or_else(|reason| {
+        let (resources, mut findings) =
+            targets::resources(check.id(), ctx.inventory, check.file.target);
+        for resource in resources {
+            let (_, evidence) = project(resource, &check.file.reads);
+            findings.push(
+                Finding::new(
+                    check.id(),
+                    arm::id(resource),
+                    Status::Unknown,
+                    format!("the CEL evaluation of this check could not run: {reason}"),
+                )
+                .with_evidence(evidence),
+            );
+        }
+        findings
+    })
+}
+
+/// The worst case, in budget units, of evaluating every rule of a CEL check on one resource
+/// with these parameters (the steps of all rules, the memory of the largest); `None` for a
+/// Rust check. What the budgets are measured against.
+pub fn worst_case(check: &Check, resource: &Value, params: &Value) -> Option<Cost> {
+    let crate::catalogue::Logic::Cel { rules, .. } = &check.logic else {
+        return None;
+    };
+    let (projected, _) = project(resource, &check.file.reads);
+    let (resource, params) = (Bound::of_json(&projected), Bound::of_json(params));
+    let costs = rules
+        .iter()
+        .filter_map(|r| r.when.as_ref())
+        .map(|rule| cost::cost(rule, &resource, &params));
+    Some(costs.fold(
+        Cost {
+            steps: 0,
+            memory: 0,
+        },
+        |a, b| Cost {
+            steps: a.steps.saturating_add(b.steps),
+            memory: a.memory.max(b.memory),
+        },
+    ))
+}
+
+fn unconvertible(check: &str, err: &cel::SerializationError) -> (Status, String) {
+    tracing::debug!(check, error = %err, "cannot convert to CEL");
+    (
+        Status::Unknown,
+        "cannot pass this resource or the check's parameters to CEL".into(),
+    )
+}
+
+/// Runs `f` on a thread with [`limits::STACK_BYTES`] of stack and waits for it, so that the
+/// depth the limits allow never depends on the caller's stack.
+pub(crate) fn on_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T, String> {
+    std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .name("lzaudit-cel".into())
+            .stack_size(limits::STACK_BYTES)
+            .spawn_scoped(scope, f)
+            .map_err(|e| format!("cannot start its thread ({e})"))?;
+        handle
+            .join()
+            .map_err(|_| "the CEL engine failed (it panicked)".to_string())
+    })
+}
+
+/// What the rules of one check may spend, in cost units, and what they have spent.
+#[derive(Debug)]
+struct Budget {
+    memory: u64,
+    finding: u64,
+    run: u64,
+    run_spent: u64,
+    run_exhausted: bool,
+}
+
+impl Budget {
+    fn new(finding: u64, run: u64) -> Self {
+        Budget {
+            memory: limits::MEMORY_BUDGET,
+            finding,
+            run,
+            run_spent: 0,
+            run_exhausted: false,
+        }
     }
-    findings
+
+    fn run_spent_message(&self) -> String {
+        format!(
+            "not evaluated: this check used up its evaluation budget for the run ({} units) \
+             on earlier resources",
+            self.run
+        )
+    }
+}
+
+/// One resource as the rules see it.
+struct Input<'a> {
+    projected: &'a Value,
+    value: cel::Value,
+    params: cel::Value,
+    params_bound: &'a Bound,
+    reads: &'a [ReadSpec],
+}
+
+/// The rule as messages name it: its expression, shortened if long.
+fn rule_name(rule: &CelRule) -> String {
+    const SHOWN: usize = 100;
+    match rule.source.char_indices().nth(SHOWN) {
+        Some((end, _)) => format!("`{}…`", &rule.source[..end]),
+        None => format!("`{}`", rule.source),
+    }
 }
 
 fn decide(
+    check: &str,
     rules: &[CelRule],
     otherwise: &CelRule,
-    resource: cel::Value,
-    params: cel::Value,
+    input: Input,
+    budget: &mut Budget,
 ) -> (Status, String) {
+    if budget.run_exhausted {
+        return (Status::Unknown, budget.run_spent_message());
+    }
+    let resource_bound = Bound::of_json(input.projected);
     let mut context = cel::Context::default();
-    context.add_variable_from_value("resource", resource);
-    context.add_variable_from_value("params", params);
+    context.add_variable_from_value("resource", input.value);
+    context.add_variable_from_value("params", input.params);
+    let mut spent = 0u64;
     for rule in rules {
-        let Some(program) = &rule.when else { continue };
-        match program.execute(&context) {
+        let Some(compiled) = &rule.when else { continue };
+        let name = rule_name(rule);
+        let cost = cost::cost(compiled, &resource_bound, input.params_bound);
+        if cost.memory > budget.memory {
+            return (
+                Status::Unknown,
+                format!(
+                    "rule {name} exceeded the evaluation budget (on this resource the values it \
+                     builds may hold up to {} units of memory, and a rule may hold {}), so it \
+                     was not evaluated",
+                    cost.memory, budget.memory
+                ),
+            );
+        }
+        if spent.saturating_add(cost.steps) > budget.finding {
+            return (
+                Status::Unknown,
+                format!(
+                    "rule {name} exceeded the evaluation budget (on this resource it may cost up \
+                     to {} units, and a finding may spend {}), so it was not evaluated",
+                    cost.steps, budget.finding
+                ),
+            );
+        }
+        if budget.run_spent.saturating_add(cost.steps) > budget.run {
+            budget.run_exhausted = true;
+            return (Status::Unknown, budget.run_spent_message());
+        }
+        spent += cost.steps;
+        budget.run_spent += cost.steps;
+        match cel::Value::resolve(&compiled.expr, &context) {
             Ok(cel::Value::Bool(true)) => return (rule.status, rule.message.clone()),
             Ok(cel::Value::Bool(false)) => {}
             Ok(other) => {
                 return (
                     Status::Unknown,
-                    format!("rule `{}` returned {other:?}, not a boolean", rule.source),
+                    format!(
+                        "cannot evaluate rule {name}: it yields {}, not true or false",
+                        errors::kind(&other)
+                    ),
                 );
             }
             Err(err) => {
+                tracing::debug!(check, rule = %rule.source, error = %err, "CEL evaluation error");
                 return (
                     Status::Unknown,
                     format!(
-                        "cannot evaluate rule `{}`: {err} (a property it needs is absent and has no default)",
-                        rule.source
+                        "cannot evaluate rule {name}: {}",
+                        errors::explain(&err, input.reads, input.projected)
                     ),
                 );
             }
@@ -106,10 +308,11 @@ pub fn project(resource: &Value, reads: &[ReadSpec]) -> (Value, Vec<Evidence>) {
         let observed = leaf_values(Some(resource), &segments);
         let mut item = Evidence::new(read.path.clone(), observed.clone(), read.expected.clone());
         if used_default {
-            item = item.note(format!(
-                "absent in the ARM payload; ARM's default {} applies",
-                default.as_ref().map(Value::to_string).unwrap_or_default()
-            ));
+            let default = default.as_ref().map(Value::to_string).unwrap_or_default();
+            item = item.note(match &read.default_reason {
+                Some(reason) => format!("absent in the ARM payload; {default} applies: {reason}"),
+                None => format!("absent in the ARM payload; ARM's default {default} applies"),
+            });
         } else if observed.is_null() {
             item = item.note("absent in the ARM payload");
         }
@@ -214,6 +417,7 @@ mod tests {
         ReadSpec {
             path: path.into(),
             default,
+            default_reason: None,
             expected: "x".into(),
         }
     }
@@ -268,28 +472,151 @@ mod tests {
         );
     }
 
-    #[test]
-    fn missing_property_without_default_is_unknown_not_pass() {
-        let rules = vec![CelRule {
-            when: Some(std::sync::Arc::new(
-                cel::Program::compile("resource.properties.aadProfile.managed != true").unwrap(),
-            )),
-            source: "resource.properties.aadProfile.managed != true".into(),
-            status: Status::Fail,
-            message: "fail".into(),
-        }];
+    fn rule(source: &str, status: Status) -> CelRule {
+        CelRule {
+            when: Some(std::sync::Arc::new(compile(source).unwrap())),
+            source: source.into(),
+            status,
+            message: status.to_string(),
+        }
+    }
+
+    fn decide_on(rules: &[CelRule], resource: Value, budget: &mut Budget) -> (Status, String) {
         let otherwise = CelRule {
             when: None,
             source: String::new(),
             status: Status::Pass,
             message: "ok".into(),
         };
-        let (status, message) = decide(
-            &rules,
-            &otherwise,
-            cel::to_value(json!({"properties": {}})).unwrap(),
-            cel::to_value(json!({})).unwrap(),
+        let params = json!({});
+        let params_bound = Bound::of_json(&params);
+        let reads = [read("properties.aadProfile.managed", None)];
+        let input = Input {
+            projected: &resource,
+            value: cel::to_value(&resource).unwrap(),
+            params: cel::to_value(&params).unwrap(),
+            params_bound: &params_bound,
+            reads: &reads,
+        };
+        decide("CUS-001", rules, &otherwise, input, budget)
+    }
+
+    fn budget() -> Budget {
+        Budget::new(limits::FINDING_BUDGET, limits::RUN_BUDGET)
+    }
+
+    #[test]
+    fn missing_property_without_default_is_unknown_not_pass() {
+        let rules = [rule(
+            "resource.properties.aadProfile.managed != true",
+            Status::Fail,
+        )];
+        let (status, message) = decide_on(&rules, json!({"properties": {}}), &mut budget());
+        assert_eq!(status, Status::Unknown, "{message}");
+        assert_eq!(
+            message,
+            "cannot evaluate rule `resource.properties.aadProfile.managed != true`: the property \
+             `properties.aadProfile.managed` is absent from the ARM payload and the check \
+             declares no default for it"
+        );
+    }
+
+    #[test]
+    fn nested_comprehensions_over_large_lists_end_unknown_without_running() {
+        let list: Vec<i64> = (0..50_000).collect();
+        for source in [
+            "resource.l.all(a, resource.l.all(b, resource.l.exists(c, a + b == c)))",
+            "resource.l.map(a, resource.l.map(b, a + b)).all(x, x.exists(y, y == 7))",
+            "resource.l.exists(a, resource.l.filter(b, b > a).exists(c, c == a))",
+        ] {
+            let started = std::time::Instant::now();
+            let (status, message) = decide_on(
+                &[rule(source, Status::Fail)],
+                json!({"l": list}),
+                &mut budget(),
+            );
+            assert_eq!(status, Status::Unknown, "{source}: {message}");
+            assert!(
+                message.starts_with(&format!("rule `{}", &source[..40]))
+                    && message.contains("exceeded the evaluation budget"),
+                "{message}"
+            );
+            assert!(
+                started.elapsed().as_secs() < 2,
+                "{source}: {:?}",
+                started.elapsed()
+            );
+        }
+    }
+
+    #[test]
+    fn a_rule_whose_values_would_not_fit_in_memory_is_not_run() {
+        // 25 million values kept by nested maps: within the step budget, not the memory one.
+        let list: Vec<i64> = (0..5000).collect();
+        let source = "resource.l.map(a, resource.l.map(b, b)).size() > 0";
+        let (status, message) = decide_on(
+            &[rule(source, Status::Fail)],
+            json!({"l": list}),
+            &mut budget(),
         );
         assert_eq!(status, Status::Unknown, "{message}");
+        assert!(
+            message.contains("exceeded the evaluation budget")
+                && message.contains("units of memory"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn the_same_rules_run_when_the_lists_are_small() {
+        let source = "resource.l.all(a, resource.l.all(b, resource.l.exists(c, a + b >= c)))";
+        let (status, message) = decide_on(
+            &[rule(source, Status::Fail)],
+            json!({"l": [1, 2, 3]}),
+            &mut budget(),
+        );
+        assert_eq!(status, Status::Fail, "{message}");
+    }
+
+    #[test]
+    fn once_the_run_budget_is_spent_the_remaining_resources_are_not_evaluated() {
+        let rules = [rule("resource.l.exists(x, x == 3)", Status::Fail)];
+        let one = cost::cost(
+            rules[0].when.as_ref().unwrap(),
+            &Bound::of_json(&json!({"l": [1, 2, 3]})),
+            &Bound::of_json(&json!({})),
+        )
+        .steps;
+        let mut budget = Budget::new(limits::FINDING_BUDGET, one * 2);
+        for _ in 0..2 {
+            let (status, message) = decide_on(&rules, json!({"l": [1, 2, 3]}), &mut budget);
+            assert_eq!(status, Status::Fail, "{message}");
+        }
+        // The third would fail evaluation (no `l`); it is not evaluated at all.
+        let (status, message) = decide_on(&rules, json!({}), &mut budget);
+        assert_eq!(status, Status::Unknown);
+        assert!(
+            message.contains("used up its evaluation budget"),
+            "{message}"
+        );
+        let (_, message) = decide_on(&rules, json!({"l": []}), &mut budget);
+        assert!(
+            message.contains("used up its evaluation budget"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_non_boolean_result_is_named_by_its_type() {
+        let (status, message) = decide_on(
+            &[rule("resource.s + 'x'", Status::Fail)],
+            json!({"s": "a"}),
+            &mut budget(),
+        );
+        assert_eq!(status, Status::Unknown);
+        assert_eq!(
+            message,
+            "cannot evaluate rule `resource.s + 'x'`: it yields a string, not true or false"
+        );
     }
 }

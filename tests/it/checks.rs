@@ -96,3 +96,131 @@ fn every_fixture_gives_the_expected_findings() {
         failures.join("\n")
     );
 }
+
+/// Removes the property at a declared read path (`a.b[].c`: `c` from every element of `a.b`),
+/// matching keys case-insensitively as the projection does.
+fn remove_read(value: &mut serde_json::Value, segments: &[&str]) {
+    let Some((first, rest)) = segments.split_first() else {
+        return;
+    };
+    let Some(map) = value.as_object_mut() else {
+        return;
+    };
+    let name = first.strip_suffix("[]").unwrap_or(first);
+    let Some(key) = map.keys().find(|k| k.eq_ignore_ascii_case(name)).cloned() else {
+        return;
+    };
+    if rest.is_empty() {
+        map.remove(&key);
+    } else if first.ends_with("[]") {
+        if let Some(items) = map.get_mut(&key).and_then(|v| v.as_array_mut()) {
+            items.iter_mut().for_each(|item| remove_read(item, rest));
+        }
+    } else if let Some(child) = map.get_mut(&key) {
+        remove_read(child, rest);
+    }
+}
+
+#[test]
+fn a_missing_read_is_explained_in_the_checks_terms_for_every_built_in_cel_check() {
+    use lzaudit::catalogue::{Logic, Target};
+    use lzaudit::eval::Status;
+
+    const RAW: [&str; 9] = [
+        "No such key",
+        "Unexpected type",
+        "found no matching overload",
+        "Value::",
+        "Int(",
+        "UInt(",
+        "Float(",
+        "List(",
+        "Map(",
+    ];
+    let catalogue = Catalogue::builtin().expect("built-in catalogue loads");
+    let mut failures = Vec::new();
+    let mut explained = 0;
+    for check in catalogue.checks() {
+        if !matches!(check.logic, Logic::Cel { .. }) {
+            continue;
+        }
+        let passes = fixture::files_of(check.id()).into_iter().filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("pass-"))
+        });
+        for path in passes {
+            let loaded = fixture::load(&path).unwrap();
+            let mut params: BTreeMap<_, _> = check.default_params();
+            params.extend(loaded.fixture.params.clone());
+            for read in &check.file.reads {
+                let segments: Vec<&str> = read.path.split('.').collect();
+                let mut inventory = loaded.inventory.clone();
+                let resources = match check.file.target {
+                    Target::Cluster => &mut inventory.clusters,
+                    Target::Registry => &mut inventory.registries,
+                    Target::Subscription => continue,
+                };
+                resources.iter_mut().for_each(|r| remove_read(r, &segments));
+                let ctx = EvalContext {
+                    inventory: &inventory,
+                    params: &params,
+                    archetypes: &loaded.archetypes,
+                    today: loaded.today,
+                };
+                for finding in eval::run(check, &ctx) {
+                    let m = &finding.message;
+                    let context = format!("{} without {}: {m}", check.id(), read.path);
+                    if let Some(raw) = RAW.iter().find(|raw| m.contains(*raw)) {
+                        failures.push(format!("{context} (contains `{raw}`)"));
+                    }
+                    if finding.status == Status::Unknown && m.starts_with("cannot evaluate") {
+                        explained += 1;
+                        if !m.starts_with("cannot evaluate rule `")
+                            || !m.contains(&format!("`{}`", read.path))
+                        {
+                            failures.push(format!(
+                                "{context} (does not name the rule and the missing property)"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(explained > 0, "no removal made a rule fail to evaluate");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn aks_029_evidence_says_why_a_pool_without_mode_counts_as_a_system_pool() {
+    let catalogue = Catalogue::builtin().expect("built-in catalogue loads");
+    let check = catalogue.get("AKS-029").unwrap();
+    let path =
+        fixture::repo().join("tests/fixtures/checks/AKS-029/warn-pools-predating-modes.json");
+    let loaded = fixture::load(&path).unwrap();
+    let params = check.default_params();
+    let ctx = EvalContext {
+        inventory: &loaded.inventory,
+        params: &params,
+        archetypes: &loaded.archetypes,
+        today: loaded.today,
+    };
+    let findings = eval::run(check, &ctx);
+    let legacy = findings
+        .iter()
+        .find(|f| f.resource.ends_with("/aks-legacy"))
+        .unwrap();
+    let mode = legacy
+        .evidence
+        .iter()
+        .find(|e| e.property == "properties.agentPoolProfiles[].mode")
+        .unwrap();
+    assert_eq!(mode.observed, serde_json::json!([null]));
+    let note = mode.note.as_deref().unwrap_or_default();
+    assert!(
+        note.contains("\"System\" applies")
+            && note.contains("predate node-pool modes")
+            && note.contains("treated as System pools"),
+        "{note}"
+    );
+}

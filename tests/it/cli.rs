@@ -359,3 +359,124 @@ fn unknown_source_and_bad_endpoints_are_usage_errors() {
         out.stderr
     );
 }
+
+/// A custom CEL check file whose only rule is `when`.
+fn custom_check(when: &str) -> String {
+    format!(
+        r#"id = "CUS-001"
+slug = "custom"
+title = "A custom check"
+severity = "medium"
+area = "cluster"
+target = "cluster"
+caf = "custom"
+data = ["Microsoft.ContainerService/managedClusters"]
+[docs]
+what = "Checks something."
+why = "Because."
+fix = "Fix it."
+[[reads]]
+path = "properties.networkProfile.podCidrs"
+expected = "anything"
+[logic]
+kind = "cel"
+[[logic.rules]]
+when = "{when}"
+status = "fail"
+message = "failed"
+[logic.otherwise]
+status = "pass"
+message = "passed"
+"#
+    )
+}
+
+#[test]
+fn oversized_and_overdeep_custom_rules_are_load_errors_not_crashes() {
+    let work = tempfile::tempdir().unwrap();
+    let snap = crate::support::bin::small_snapshot(work.path(), json!({}));
+    let mut chain = String::from("1");
+    while chain.len() < 24 * 1024 {
+        chain.push_str(" + 1");
+    }
+    let mut under_the_size_limit = String::from("1");
+    while under_the_size_limit.len() + 2 + " == 0".len() <= 4096 {
+        under_the_size_limit.push_str("+1");
+    }
+    let cases = [
+        (format!("{chain} == 0"), "over the limit of 4096 bytes"),
+        (
+            format!("{}1{} == 1", "(".repeat(2000), ")".repeat(2000)),
+            "more than 32 deep",
+        ),
+        (
+            format!("{}1{} == 1", "[".repeat(40), "]".repeat(40)),
+            "more than 32 deep",
+        ),
+        (
+            format!("{under_the_size_limit} == 0"),
+            "over the limit of 64",
+        ),
+    ];
+    for (when, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "CUS-001.toml", &custom_check(&when));
+        let out = lzaudit(&[
+            "audit",
+            "--snapshot",
+            snap.to_str().unwrap(),
+            "--checks",
+            dir.path().to_str().unwrap(),
+        ])
+        .code(2);
+        for part in ["CUS-001.toml:19:8", "field `logic.rules[0].when`", expected] {
+            assert!(
+                out.stderr.contains(part),
+                "{expected}: `{part}` missing from:\n{}",
+                &out.stderr[..out.stderr.len().min(2000)]
+            );
+        }
+    }
+}
+
+#[test]
+fn a_custom_rule_over_its_budget_is_unknown_and_ends_quickly() {
+    let work = tempfile::tempdir().unwrap();
+    let cidrs: Vec<String> = (0..10_000)
+        .map(|i| format!("10.{}.0.0/16", i % 250))
+        .collect();
+    let snap = crate::support::bin::small_snapshot(
+        work.path(),
+        json!({"properties": {"networkProfile": {"podCidrs": cidrs}}}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let list = "resource.properties.networkProfile.podCidrs";
+    // 10 000 × 10 000 concatenations, none of which ends the loop early: hours before the
+    // budget existed.
+    let when = format!("{list}.all(a, {list}.map(b, a + b).all(c, c != a))");
+    write(dir.path(), "CUS-001.toml", &custom_check(&when));
+    let profile = write(work.path(), "p.toml", "[checks]\nselect = [\"CUS-001\"]\n");
+    let started = std::time::Instant::now();
+    let out = lzaudit(&[
+        "audit",
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--checks",
+        dir.path().to_str().unwrap(),
+        "--profile",
+        profile.to_str().unwrap(),
+        "--format",
+        "json",
+    ])
+    .code(3);
+    assert!(started.elapsed().as_secs() < 30, "{:?}", started.elapsed());
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    let finding = &report["findings"][0];
+    assert_eq!(finding["status"], "unknown", "{finding}");
+    let message = finding["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("rule `resource.properties.networkProfile.podCidrs.all(a, ")
+            && message.contains("exceeded the evaluation budget"),
+        "{message}"
+    );
+}

@@ -3,6 +3,7 @@
 
 mod azure_devops;
 mod catalogue;
+mod cel_limits;
 mod checks;
 mod cli;
 mod collect;
