@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-pub use archetype::{Archetype, Archetypes};
+pub use archetype::{Archetype, Archetypes, Membership};
 pub use outcome::{Evidence, Finding, Status};
 
 use crate::catalogue::{Check, Logic};
