@@ -11,5 +11,6 @@ mod e2e;
 mod example;
 mod faults;
 mod reports;
+mod soak;
 mod support;
 mod terminal;
