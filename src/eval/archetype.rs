@@ -312,8 +312,7 @@ mod tests {
             Read::ok("/subscriptions/s2", api::POLICY_ASSIGNMENTS),
         ];
         let a = Archetypes::resolve(&inv, &[]);
-        let Membership::Unknown(why) = a.ancestor_of(&inv.subscriptions[0], Archetype::Corp)
-        else {
+        let Membership::Unknown(why) = a.ancestor_of(&inv.subscriptions[0], Archetype::Corp) else {
             panic!("the hallmark at apps cannot be ruled out");
         };
         assert!(
@@ -337,7 +336,8 @@ mod tests {
             Membership::NotUnder
         );
         // Another subscription under `apps` whose read succeeded lists apps' assignments.
-        inv.subscriptions.push(subscription("s3", &["apps", "lz", "root"]));
+        inv.subscriptions
+            .push(subscription("s3", &["apps", "lz", "root"]));
         inv.reads
             .push(Read::ok("/subscriptions/s3", api::POLICY_ASSIGNMENTS));
         let a = Archetypes::resolve(&inv, &[]);
@@ -348,7 +348,8 @@ mod tests {
         // A hallmark some read did list places the subscription, whatever its own read did.
         inv.subscriptions.truncate(2);
         inv.reads.truncate(2);
-        inv.policy_assignments.push(json!({"name": "Deny-Public-Endpoints",
+        inv.policy_assignments
+            .push(json!({"name": "Deny-Public-Endpoints",
             "properties": {"scope": "/providers/Microsoft.Management/managementGroups/apps"}}));
         let a = Archetypes::resolve(&inv, &[]);
         assert_eq!(

@@ -113,8 +113,10 @@ async fn every_fault_kind_leaves_findings_equal_or_unknown_with_coverage() {
                         tally.with_gaps += 1;
                     }
                     assert!(
-                        report.findings.iter().all(|f| f.status != ReportStatus::Unknown
-                            || !f.message.is_empty()),
+                        report
+                            .findings
+                            .iter()
+                            .all(|f| f.status != ReportStatus::Unknown || !f.message.is_empty()),
                         "{context}"
                     );
                 }
@@ -157,7 +159,14 @@ async fn every_fault_kind_leaves_findings_equal_or_unknown_with_coverage() {
     );
     eprintln!(
         "{:<24} {:>5} {:>7} {:>9} {:>10} {:>9} {:>13} {:>10}",
-        "fault kind", "runs", "faults", "requests", "runs+gaps", "exit 2", "became unkn.", "divergent"
+        "fault kind",
+        "runs",
+        "faults",
+        "requests",
+        "runs+gaps",
+        "exit 2",
+        "became unkn.",
+        "divergent"
     );
     for (name, t) in &tallies {
         eprintln!(
@@ -165,7 +174,9 @@ async fn every_fault_kind_leaves_findings_equal_or_unknown_with_coverage() {
             t.runs, t.faults, t.requests, t.with_gaps, t.nothing_audited, t.unknown, 0
         );
     }
-    eprintln!("reproduce: LZAUDIT_SOAK_RUNS={runs} cargo test --locked --test it soak -- --nocapture");
+    eprintln!(
+        "reproduce: LZAUDIT_SOAK_RUNS={runs} cargo test --locked --test it soak -- --nocapture"
+    );
     let injected: usize = tallies.values().map(|t| t.faults).sum();
     assert!(injected > 0, "the soak injected no fault");
 }

@@ -27,7 +27,6 @@ pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
     })
 }
 
-
 fn evaluate_registry(check: &str, ctx: &EvalContext, registry: &Value) -> Finding {
     let id = arm::id(registry);
     let access = arm::str_at(registry, "properties.publicNetworkAccess");
