@@ -7,9 +7,9 @@
 //! A subscription's answer ([`Membership`]) is `Unknown`, with the cause, whenever the data it
 //! rests on was not read: its ancestor chain, or — when the heuristic decides an archetype that
 //! has a hallmark and no ancestor matches by name — the policy assignments that would show a
-//! hallmark at its ancestors. Assignments are read per subscription with `$filter=atScope()`,
-//! which lists those of every ancestor management group, so an ancestor is visible through any
-//! audited subscription under it whose read succeeded; only when some ancestor is visible
+//! hallmark at its ancestors. Assignments are read per subscription, and that list includes
+//! those of every ancestor management group, so an ancestor is visible through any audited
+//! subscription under it whose read succeeded; only when some ancestor is visible
 //! through no successful read could a hallmark be hiding there. Names from a profile, and name
 //! matches on a chain (stored only complete, up to the tenant root), need no assignment.
 
@@ -154,7 +154,7 @@ impl Archetypes {
 
 /// The subscriptions whose ancestors' assignments no successful read lists, with the cause.
 /// An ancestor counts as read when some audited subscription below it (itself included) read
-/// its assignments, since `$filter=atScope()` returns those inherited from every ancestor.
+/// its assignments, since that list includes those inherited from every ancestor.
 fn hallmarks_unread(inventory: &Inventory) -> BTreeMap<String, String> {
     let state = |sub: &Subscription| {
         inventory
