@@ -450,7 +450,11 @@ pub mod route {
         )
     }
 
-    /// Policy assignments at or above a subscription (`$filter=atScope()`).
+    /// Policy assignments of a subscription, without a filter: those at it and inherited from
+    /// every management group above it, and those at its resource groups and resources, which
+    /// `$filter=atScope()` would leave out although they cover the clusters and registries
+    /// there (Policy Assignments - List: "the unfiltered list includes … any applied to objects
+    /// contained within the subscription").
     pub fn policy_assignments(base: &Url, subscription_id: &str) -> Url {
         arm_url(
             base,
@@ -458,7 +462,7 @@ pub mod route {
                 "/subscriptions/{subscription_id}/providers/Microsoft.Authorization/policyAssignments"
             ),
             v::POLICY,
-            &[AT_SCOPE],
+            &[],
         )
     }
 
@@ -709,7 +713,7 @@ mod tests {
         );
         assert_eq!(
             route::policy_assignments(&base, "s1").as_str(),
-            "https://management.azure.com/subscriptions/s1/providers/Microsoft.Authorization/policyAssignments?api-version=2025-03-01&%24filter=atScope%28%29"
+            "https://management.azure.com/subscriptions/s1/providers/Microsoft.Authorization/policyAssignments?api-version=2025-03-01"
         );
         assert_eq!(
             route::policy_exemptions(&base, "s1").as_str(),

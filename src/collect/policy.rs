@@ -1,8 +1,10 @@
 //! Azure Policy: assignments, exemptions, and the definitions the assignments reference.
 //!
-//! Per subscription, the assignments in force at it (`$filter=atScope()`: at the subscription
-//! and inherited from every management group above) and its exemptions (no filter, so the
-//! resource-group and resource ones are included). Both are deduplicated by ID, since every
+//! Per subscription, its assignments and its exemptions, both without a filter: at the
+//! subscription, inherited from every management group above, and at its resource groups and
+//! resources (which `$filter=atScope()` would leave out, though they cover the clusters and
+//! registries there, so a successful read of a subscription answers for every target in it).
+//! Both are deduplicated by ID, since every
 //! subscription under a group sees that group's assignments. Once all subscriptions are read,
 //! each distinct `policyDefinitionId` is fetched once — a definition or a set definition,
 //! decided by the ID's type segment — and, for sets, the member definitions whose GUID a check

@@ -3,13 +3,22 @@
 //! A profile may name them; otherwise the catalogue §1 heuristic applies: the MG name equals or
 //! ends with `landingzones` / `corp` / `online`, or the MG carries the archetype's hallmark
 //! assignment (`Deny-Priv-Esc-AKS` for landing zones, `Deny-Public-Endpoints` for corp).
-//! A subscription whose ancestor chain could not be read has no archetype answer (`None`), and
-//! checks scoped by archetype report `unknown` for it.
+//!
+//! A subscription's answer ([`Membership`]) is `Unknown`, with the cause, whenever the data it
+//! rests on was not read: its ancestor chain, or — when the heuristic decides an archetype that
+//! has a hallmark and no ancestor matches by name — the policy assignments that would show a
+//! hallmark at its ancestors. Assignments are read per subscription, and that list includes
+//! those of every ancestor management group, so an ancestor is visible through any audited
+//! subscription under it whose read succeeded; only when some ancestor is visible
+//! through no successful read could a hallmark be hiding there. Names from a profile, and name
+//! matches on a chain (stored only complete, up to the tenant root), need no assignment.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use crate::inventory::arm::{self, eq_ci};
-use crate::inventory::{Inventory, Subscription};
+use crate::inventory::{Inventory, Subscription, api};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -47,6 +56,17 @@ impl Archetype {
     }
 }
 
+/// Where a subscription stands relative to one archetype.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Membership {
+    /// Under this management group of the archetype.
+    Under(String),
+    /// Under none of the archetype's management groups.
+    NotUnder,
+    /// Cannot be told; the cause names the read that is missing.
+    Unknown(String),
+}
+
 /// The resolved mapping: MG names per archetype, and how each was decided.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Archetypes {
@@ -55,6 +75,14 @@ pub struct Archetypes {
     pub online: Vec<String>,
     /// `profile` when the profile named the MGs, `heuristic` otherwise (per archetype).
     pub decided_by: Vec<(Archetype, &'static str)>,
+    /// Per audited subscription (GUID, lower-cased) whose ancestors may carry a hallmark
+    /// assignment no successful read listed: why. Filled by `resolve`.
+    #[serde(skip)]
+    hallmarks_unread: BTreeMap<String, String>,
+    /// Per audited subscription ID whose ancestor chain is unknown: why (naming the failed
+    /// read of the hierarchy). Filled by `resolve`.
+    #[serde(skip)]
+    ancestry_unknown: BTreeMap<String, String>,
 }
 
 impl Archetypes {
@@ -70,7 +98,21 @@ impl Archetypes {
             *out.slot(archetype) = names;
             out.decided_by.push((archetype, how));
         }
+        out.hallmarks_unread = hallmarks_unread(inventory);
+        out.ancestry_unknown = inventory
+            .subscriptions
+            .iter()
+            .filter(|s| s.management_group_ancestors.is_none())
+            .map(|s| (s.id.clone(), inventory.ancestry_unknown(&s.id)))
+            .collect();
         out
+    }
+
+    /// Whether the heuristic decided this archetype (and may therefore rest on assignments).
+    fn by_heuristic(&self, archetype: Archetype) -> bool {
+        self.decided_by
+            .iter()
+            .any(|(a, how)| *a == archetype && *how == "heuristic")
     }
 
     fn slot(&mut self, archetype: Archetype) -> &mut Vec<String> {
@@ -89,21 +131,81 @@ impl Archetypes {
         }
     }
 
-    /// The archetype MG on the subscription's ancestor chain: `Some(Some(name))` when it is under
-    /// one, `Some(None)` when it is not, `None` when the chain is unknown.
-    pub fn ancestor_of(
-        &self,
-        subscription: &Subscription,
-        archetype: Archetype,
-    ) -> Option<Option<String>> {
-        let chain = subscription.management_group_ancestors.as_ref()?;
-        Some(
-            chain
-                .iter()
-                .find(|mg| self.names(archetype).iter().any(|n| eq_ci(n, mg)))
-                .cloned(),
-        )
+    /// Where the subscription stands relative to `archetype`. Being under a matching MG is
+    /// certain once the chain is known; not being under one is certain only when every way the
+    /// archetype could have been recognised was read.
+    pub fn ancestor_of(&self, subscription: &Subscription, archetype: Archetype) -> Membership {
+        let Some(chain) = subscription.management_group_ancestors.as_ref() else {
+            return Membership::Unknown(
+                self.ancestry_unknown
+                    .get(&subscription.id)
+                    .cloned()
+                    .unwrap_or_else(|| {
+                        format!(
+                            "the management-group ancestors of {} are unknown",
+                            subscription.id
+                        )
+                    }),
+            );
+        };
+        if let Some(mg) = chain
+            .iter()
+            .find(|mg| self.names(archetype).iter().any(|n| eq_ci(n, mg)))
+        {
+            return Membership::Under(mg.clone());
+        }
+        if let Some(hallmark) = archetype.hallmark_assignment()
+            && self.by_heuristic(archetype)
+            && let Some(reason) = self
+                .hallmarks_unread
+                .get(&subscription.subscription_id.to_ascii_lowercase())
+        {
+            return Membership::Unknown(format!(
+                "no ancestor is named like a {} management group, and whether one carries the hallmark assignment {hallmark} cannot be told: {reason}",
+                archetype.as_str()
+            ));
+        }
+        Membership::NotUnder
     }
+}
+
+/// The subscriptions whose ancestors' assignments no successful read lists, with the cause.
+/// An ancestor counts as read when some audited subscription below it (itself included) read
+/// its assignments, since that list includes those inherited from every ancestor.
+fn hallmarks_unread(inventory: &Inventory) -> BTreeMap<String, String> {
+    let state = |sub: &Subscription| {
+        inventory
+            .read_state(&sub.id, api::POLICY_ASSIGNMENTS)
+            .missing_reason(&sub.id, api::POLICY_ASSIGNMENTS)
+    };
+    let read: BTreeSet<String> = inventory
+        .subscriptions
+        .iter()
+        .filter(|s| state(s).is_none())
+        .flat_map(|s| s.management_group_ancestors.iter().flatten())
+        .map(|mg| mg.to_ascii_lowercase())
+        .collect();
+    let mut out = BTreeMap::new();
+    for sub in &inventory.subscriptions {
+        let (Some(reason), Some(chain)) = (state(sub), &sub.management_group_ancestors) else {
+            continue;
+        };
+        let unseen: Vec<&str> = chain
+            .iter()
+            .filter(|mg| !read.contains(&mg.to_ascii_lowercase()))
+            .map(String::as_str)
+            .collect();
+        if !unseen.is_empty() {
+            out.insert(
+                sub.subscription_id.to_ascii_lowercase(),
+                format!(
+                    "no successful read lists the assignments of management group(s) {} ({reason})",
+                    unseen.join(", ")
+                ),
+            );
+        }
+    }
+    out
 }
 
 fn heuristic(inventory: &Inventory, archetype: Archetype) -> Vec<String> {
@@ -147,7 +249,7 @@ fn heuristic(inventory: &Inventory, archetype: Archetype) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inventory::ManagementGroup;
+    use crate::inventory::{ManagementGroup, Read, ReadStatus};
     use serde_json::json;
 
     fn mg(name: &str) -> ManagementGroup {
@@ -185,12 +287,91 @@ mod tests {
         };
         assert_eq!(
             a.ancestor_of(&sub, Archetype::Corp),
-            Some(Some("Only-This".into()))
+            Membership::Under("Only-This".into())
         );
         let unknown = Subscription {
             management_group_ancestors: None,
             ..sub
         };
-        assert_eq!(a.ancestor_of(&unknown, Archetype::Corp), None);
+        assert!(matches!(
+            a.ancestor_of(&unknown, Archetype::Corp),
+            Membership::Unknown(_)
+        ));
+    }
+
+    fn subscription(guid: &str, chain: &[&str]) -> Subscription {
+        Subscription {
+            id: format!("/subscriptions/{guid}"),
+            subscription_id: guid.into(),
+            display_name: guid.into(),
+            state: "Enabled".into(),
+            management_group_ancestors: Some(chain.iter().map(|s| s.to_string()).collect()),
+        }
+    }
+
+    fn failed(scope: &str) -> Read {
+        let mut read = Read::ok(scope, api::POLICY_ASSIGNMENTS);
+        read.status = ReadStatus::Failed;
+        read.http_status = Some(429);
+        read
+    }
+
+    #[test]
+    fn not_under_a_hallmark_archetype_is_unknown_when_no_read_lists_its_ancestors() {
+        let mut inv = Inventory::new("x", "arm", Default::default());
+        // s1 sits under `apps`, which may carry Deny-Public-Endpoints; s2 under `shared`.
+        inv.subscriptions = vec![
+            subscription("s1", &["apps", "lz", "root"]),
+            subscription("s2", &["shared", "lz", "root"]),
+        ];
+        inv.reads = vec![
+            failed("/subscriptions/s1"),
+            Read::ok("/subscriptions/s2", api::POLICY_ASSIGNMENTS),
+        ];
+        let a = Archetypes::resolve(&inv, &[]);
+        let Membership::Unknown(why) = a.ancestor_of(&inv.subscriptions[0], Archetype::Corp) else {
+            panic!("the hallmark at apps cannot be ruled out");
+        };
+        assert!(
+            why.contains("Deny-Public-Endpoints") && why.contains("apps") && why.contains("429"),
+            "{why}"
+        );
+        assert!(!why.contains("lz"), "lz is listed by s2's read: {why}");
+        assert_eq!(
+            a.ancestor_of(&inv.subscriptions[1], Archetype::Corp),
+            Membership::NotUnder
+        );
+        // Online has no hallmark: its name heuristic does not depend on assignments.
+        assert_eq!(
+            a.ancestor_of(&inv.subscriptions[0], Archetype::Online),
+            Membership::NotUnder
+        );
+        // A profile that names the groups does not depend on assignments either.
+        let named = Archetypes::resolve(&inv, &[(Archetype::Corp, vec!["corp".into()])]);
+        assert_eq!(
+            named.ancestor_of(&inv.subscriptions[0], Archetype::Corp),
+            Membership::NotUnder
+        );
+        // Another subscription under `apps` whose read succeeded lists apps' assignments.
+        inv.subscriptions
+            .push(subscription("s3", &["apps", "lz", "root"]));
+        inv.reads
+            .push(Read::ok("/subscriptions/s3", api::POLICY_ASSIGNMENTS));
+        let a = Archetypes::resolve(&inv, &[]);
+        assert_eq!(
+            a.ancestor_of(&inv.subscriptions[0], Archetype::Corp),
+            Membership::NotUnder
+        );
+        // A hallmark some read did list places the subscription, whatever its own read did.
+        inv.subscriptions.truncate(2);
+        inv.reads.truncate(2);
+        inv.policy_assignments
+            .push(json!({"name": "Deny-Public-Endpoints",
+            "properties": {"scope": "/providers/Microsoft.Management/managementGroups/apps"}}));
+        let a = Archetypes::resolve(&inv, &[]);
+        assert_eq!(
+            a.ancestor_of(&inv.subscriptions[0], Archetype::Corp),
+            Membership::Under("apps".into())
+        );
     }
 }

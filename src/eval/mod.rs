@@ -2,7 +2,11 @@
 //!
 //! Nothing here touches the network. A single-resource check runs through `cel`; a check that
 //! joins resources runs its Rust evaluator from `evaluators`. Both return one finding per
-//! (check, resource), and both turn missing data into `unknown`, never `pass`. `policy` holds
+//! (check, resource), and both turn missing data into `unknown`: never a pass, and never any
+//! other verdict the unread data could have changed (a fail it could only repeat stands, and so
+//! does a warn a sub-result that was not read could only repeat, see
+//! `Status::with_unread_sub_result`). Every inference and join asks the read state of each
+//! collection it uses for the scope at hand before taking "absent" for "none". `policy` holds
 //! the catalogue's §1.1 coverage algorithm shared by every policy-based check, `archetype` the
 //! mapping of management groups to ALZ archetypes, and `targets` the enumeration of what a
 //! check is about (with `unknown` findings where the list itself could not be read).
@@ -18,7 +22,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-pub use archetype::{Archetype, Archetypes};
+pub use archetype::{Archetype, Archetypes, Membership};
 pub use outcome::{Evidence, Finding, Status};
 
 use crate::catalogue::{Check, Logic};

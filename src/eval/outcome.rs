@@ -55,6 +55,20 @@ impl Status {
             self
         }
     }
+
+    /// The other half of [`Status::with_sub_result`]: a sub-result whose data could not be read
+    /// might have turned this pass into a warn, so a pass resting on it is `unknown` — the
+    /// product never reports a verdict that an unread collection could have changed. A warn
+    /// (or fail) stands, because the sub-result could only have produced that warn itself.
+    /// Apply it after `with_sub_result`, so a sub-result that does warn from what was read
+    /// still wins; the caller states the unread cause in the message and the evidence.
+    pub fn with_unread_sub_result(self, unread: bool) -> Status {
+        if unread && self == Status::Pass {
+            Status::Unknown
+        } else {
+            self
+        }
+    }
 }
 
 impl fmt::Display for Status {
@@ -152,5 +166,19 @@ mod tests {
         assert_eq!(Pass.with_sub_result(true), Warn);
         assert_eq!(Fail.with_sub_result(true), Fail);
         assert_eq!(Unknown.with_sub_result(true), Unknown);
+    }
+
+    #[test]
+    fn an_unread_sub_result_makes_only_a_pass_unknown() {
+        assert_eq!(Pass.with_unread_sub_result(true), Unknown);
+        assert_eq!(Pass.with_unread_sub_result(false), Pass);
+        assert_eq!(Warn.with_unread_sub_result(true), Warn);
+        assert_eq!(Fail.with_unread_sub_result(true), Fail);
+        assert_eq!(NotApplicable.with_unread_sub_result(true), NotApplicable);
+        // A sub-result that warns from what was read wins over one that could not be read.
+        assert_eq!(
+            Pass.with_sub_result(true).with_unread_sub_result(true),
+            Warn
+        );
     }
 }

@@ -572,6 +572,7 @@ pub enum Applies {
 struct Target<'i> {
     id: String,
     chain: Option<&'i [String]>,
+    inventory: &'i Inventory,
 }
 
 impl Target<'_> {
@@ -585,7 +586,7 @@ impl Target<'_> {
             return match self.chain {
                 Some(chain) if chain.iter().any(|m| eq_ci(m, mg)) => Applies::Yes,
                 Some(_) => Applies::No,
-                None => Applies::Unknown(chain_unknown(&self.subscription_id())),
+                None => Applies::Unknown(self.inventory.ancestry_unknown(&self.subscription_id())),
             };
         }
         if arm::is_scope_prefix(scope, &self.id) {
@@ -600,11 +601,6 @@ impl Target<'_> {
             .map(|s| format!("/subscriptions/{s}"))
             .unwrap_or_else(|| self.id.clone())
     }
-}
-
-/// Why management-group scopes cannot be placed relative to a subscription.
-fn chain_unknown(subscription: &str) -> String {
-    format!("the management-group ancestors of {subscription} are unknown")
 }
 
 /// The scope of an assignment: `properties.scope`, else the part of its ID before
@@ -659,6 +655,7 @@ fn target_of<'i>(inventory: &'i Inventory, target: &str) -> Target<'i> {
     Target {
         id: target.to_string(),
         chain,
+        inventory,
     }
 }
 
@@ -715,7 +712,7 @@ pub fn coverage<'a>(
                 blockers.push(reason);
             }
             if sub.management_group_ancestors.is_none() {
-                blockers.push(chain_unknown(&sub.id));
+                blockers.push(inventory.ancestry_unknown(&sub.id));
             }
             inventory
                 .read_state(&sub.id, api::POLICY_EXEMPTIONS)
@@ -1962,7 +1959,7 @@ mod tests {
         assert_eq!(
             text,
             format!(
-                "privileged containers, https-only ingress cannot be decided (the management-group ancestors of /subscriptions/{SUB} are unknown)"
+                "privileged containers, https-only ingress cannot be decided (the management-group ancestors of /subscriptions/{SUB} are unknown (the management-group hierarchy was not collected))"
             )
         );
     }

@@ -98,6 +98,20 @@ impl Read {
         }
     }
 
+    /// The read named briefly, for findings: API, scope and status with the HTTP status and
+    /// code, without ARM's whole message (the report's coverage section carries it, once).
+    pub fn describe_brief(&self) -> String {
+        let mut out = format!("{} at {}: {}", self.api, self.scope, self.status);
+        if let Some(status) = self.http_status {
+            out.push_str(&format!(" (HTTP {status}"));
+            if let Some(code) = &self.code {
+                out.push_str(&format!(" {code}"));
+            }
+            out.push(')');
+        }
+        out
+    }
+
     /// A one-line description of why this read failed, for findings and logs.
     pub fn describe(&self) -> String {
         let mut out = format!("{} at {}: {}", self.api, self.scope, self.status);

@@ -54,7 +54,8 @@ pub struct Inventory {
     pub pricings: BTreeMap<String, Vec<Value>>,
     /// Resource-level `VirtualMachines` pricings of AKS machines, keyed by machine ID (lower-cased).
     pub resource_pricings: BTreeMap<String, Value>,
-    /// Policy assignments in force at or above any audited subscription (deduplicated by ID).
+    /// Policy assignments of the audited subscriptions: at, above (inherited from management
+    /// groups) or below them (resource groups, resources), deduplicated by ID.
     pub policy_assignments: Vec<Value>,
     /// Policy definitions and set definitions referenced by those assignments.
     pub policy_definitions: Vec<Value>,

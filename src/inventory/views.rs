@@ -88,6 +88,35 @@ impl Inventory {
         })
     }
 
+    /// Why the management-group ancestors of a subscription are unknown, naming the read of the
+    /// hierarchy that failed (the tenant root group's descendants, or a group's `$expand=path`)
+    /// when one did, so the finding points at the coverage gap to fix.
+    pub fn ancestry_unknown(&self, subscription_id: &str) -> String {
+        let mut reason = format!("the management-group ancestors of {subscription_id} are unknown");
+        let failed: Vec<String> = self
+            .gaps()
+            .filter(|r| {
+                eq_ci(&r.api, super::api::MG_DESCENDANTS)
+                    || eq_ci(&r.api, super::api::MANAGEMENT_GROUPS)
+            })
+            .map(|r| r.describe_brief())
+            .collect();
+        if failed.is_empty() {
+            let read = self
+                .reads
+                .iter()
+                .any(|r| eq_ci(&r.api, super::api::MG_DESCENDANTS));
+            reason.push_str(if read {
+                " (the subscription's chain does not reach the tenant root group in the management-group tree that was read)"
+            } else {
+                " (the management-group hierarchy was not collected)"
+            });
+        } else {
+            reason.push_str(&format!(": could not read {}", failed.join("; ")));
+        }
+        reason
+    }
+
     /// Private endpoint connections of a registry: the child list when it was read, else `None`.
     pub fn registry_connections(&self, registry: &Value) -> Option<&Vec<Value>> {
         self.registry_private_endpoint_connections

@@ -148,8 +148,17 @@ async fn small_tenant_is_collected_completely_with_an_exact_request_budget() {
     assert_eq!(inv.pricings[small::S1].len(), 2);
     assert_eq!(inv.pricings[small::S2].len(), 1);
 
-    // Policy: assignments deduplicated across subscriptions, every referenced definition.
-    assert_eq!(inv.policy_assignments.len(), 4);
+    // Policy: assignments deduplicated across subscriptions, every referenced definition. The
+    // one at the cluster's resource group is read too: it covers the cluster, and a list that
+    // left it out (`$filter=atScope()`) would let coverage call the cluster uncovered.
+    assert_eq!(inv.policy_assignments.len(), 5);
+    assert!(
+        inv.policy_assignments
+            .iter()
+            .any(|a| a["properties"]["scope"]
+                == "/subscriptions/a1a1a1a1-0000-4000-8000-000000000001/resourceGroups/rg-aks"),
+        "the resource-group assignment is collected"
+    );
     assert_eq!(inv.policy_exemptions.len(), 2);
     assert_eq!(inv.policy_definitions.len(), 3);
     assert_eq!(ids(&inv.policy_set_definitions), [small::SET]);

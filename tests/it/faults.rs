@@ -65,8 +65,9 @@ fn audit_of(inventory: &Inventory) -> Report {
 /// the same check on its subscription (when the resource list itself could not be read) that
 /// is `unknown` — or `fail` where the replaced finding failed too, since by the catalogue's
 /// combine rule a certain fail of another part stands; every other finding of `faulty` is
-/// `unknown`; and every `unknown` that `clean` does not have comes with a coverage gap.
-/// Returns how many findings became unknown or were replaced.
+/// `unknown`; and every `unknown` that `clean` does not have names, in its message or evidence,
+/// the API and scope of a read the coverage lists as failed (a cause nobody can act on is not
+/// an honest unknown). Returns how many findings became unknown or were replaced.
 pub fn assert_no_divergence(clean: &Report, faulty: &Report, context: &str) -> usize {
     use std::collections::BTreeMap;
     let key =
@@ -158,6 +159,29 @@ pub fn assert_no_divergence(clean: &Report, faulty: &Report, context: &str) -> u
         assert!(
             faulty.coverage.len() > clean.coverage.len(),
             "{context}: findings became unknown but the coverage names no new failed read"
+        );
+    }
+    for (k, seen) in &faulty_by_key {
+        let was_unknown = clean_by_key
+            .get(k)
+            .is_some_and(|f| f.status == ReportStatus::Unknown);
+        if seen.status != ReportStatus::Unknown || was_unknown {
+            continue;
+        }
+        let text = format!(
+            "{} {}",
+            seen.message,
+            serde_json::to_string(&seen.evidence).unwrap()
+        )
+        .to_ascii_lowercase();
+        let named = faulty.coverage.iter().any(|read| {
+            text.contains(&read.api.to_ascii_lowercase())
+                && text.contains(&read.scope.to_ascii_lowercase())
+        });
+        assert!(
+            named,
+            "{context}: {} on {} became unknown without naming a failed read of the coverage: {}",
+            k.0, k.1, seen.message
         );
     }
     unknown

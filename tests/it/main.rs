@@ -17,5 +17,6 @@ mod pacing;
 mod reports;
 mod signals;
 mod signin;
+mod soak;
 mod support;
 mod terminal;

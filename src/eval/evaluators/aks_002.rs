@@ -9,7 +9,9 @@
 //! (`Dine-Aks-Policy`). Per AKS subscription and with catalogue §1.1: covered with
 //! `DeployIfNotExists` and `Default` passes, unless the only such assignments are the legacy
 //! ones (warn); `DoNotEnforce` warns (no remediation); uncovered, `Disabled`, excluded or
-//! exempted fails; missing policy data is unknown.
+//! exempted fails; missing policy data is unknown. The legacy-only warn says that no current
+//! assignment deploys the add-on, so it needs the subscription's assignment list complete: when
+//! that read failed it is unknown, even though the legacy assignment is seen enforced.
 
 use crate::catalogue::Check;
 use crate::eval::policy::{self, Control, Coverage, Level, Way};
@@ -78,10 +80,13 @@ fn judge(coverage: &Coverage, legacy: &[String]) -> (Status, String) {
                 .filter(|c| c.level() == Level::Enforced)
                 .collect();
             if enforcing.iter().all(|c| is_legacy(c, legacy)) {
-                let undecided = coverage
-                    .candidates
-                    .iter()
-                    .any(|c| c.level() == Level::Unknown);
+                // The warn claims no current assignment deploys it: an undecidable candidate, or
+                // an assignment list that may be incomplete (the blockers), leaves that open.
+                let undecided = !coverage.blockers.is_empty()
+                    || coverage
+                        .candidates
+                        .iter()
+                        .any(|c| c.level() == Level::Unknown);
                 let names: Vec<&str> = enforcing.iter().map(|c| c.name()).collect();
                 let status = if undecided {
                     Status::Unknown

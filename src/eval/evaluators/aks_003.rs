@@ -10,16 +10,19 @@
 //! `apiServerAccessProfile.enablePrivateCluster` is not `true` — authorized IP ranges do not
 //! satisfy Corp intent. One finding per cluster combines Part A (its subscription) and Part B;
 //! a Corp subscription without clusters gets one finding for Part A. Which management groups
-//! are Corp comes from the profile or the catalogue §1 heuristic; an unknown ancestor chain
-//! makes the subscription unknown, and no Corp MG at all makes the check not applicable.
+//! are Corp comes from the profile or the catalogue §1 heuristic (`Archetypes::ancestor_of`):
+//! when that cannot tell — the ancestor chain is unknown, or the heuristic would need the
+//! `Deny-Public-Endpoints` hallmark at an ancestor whose assignments no successful read lists —
+//! the subscription is unknown with that cause, never "not corp"; only when it is certainly
+//! under no Corp MG (or none exists) is the check not applicable.
 
 use serde_json::{Value, json};
 
 use crate::catalogue::Check;
 use crate::eval::policy::{self, Control, Coverage};
 use crate::eval::targets::{self, AksSubscription};
-use crate::eval::{Archetype, EvalContext, Evidence, Finding, Status};
-use crate::inventory::{Subscription, api, arm};
+use crate::eval::{Archetype, EvalContext, Evidence, Finding, Membership, Status};
+use crate::inventory::{Subscription, arm};
 
 pub const AKS_PRIVATE: &str = "040732e8-d947-40b8-95d6-854c95024bf8";
 pub const ACR_PUBLIC: &str = "0fdf0491-d080-4575-b627-ad0e843cba0f";
@@ -37,38 +40,22 @@ fn controls(ctx: &EvalContext) -> Vec<Control> {
     vec![cluster, registry]
 }
 
-/// Whether a subscription is a Corp landing zone: `Ok(Some(mg))`, `Ok(None)` (not applicable,
-/// with the reason), or `Err(reason)` when it cannot be decided.
+/// Whether a subscription is a Corp landing zone: `Ok(Ok(mg))`, `Ok(Err(reason))` (not
+/// applicable), or `Err(reason)` when it cannot be decided.
 fn corp_of(ctx: &EvalContext, sub: &Subscription) -> Result<Result<String, String>, String> {
     let corp = ctx.archetypes.names(Archetype::Corp);
-    let heuristic = ctx
-        .archetypes
-        .decided_by
-        .iter()
-        .any(|(a, how)| *a == Archetype::Corp && *how == "heuristic");
-    let tree_gap = ctx
-        .inventory
-        .gaps()
-        .find(|r| arm::eq_ci(&r.api, api::MG_DESCENDANTS));
-    let not_corp = |reason: String| match (heuristic, tree_gap) {
-        (true, Some(read)) => Err(format!(
-            "{reason}, but the corp management group is detected by name and the management-group tree could not be read ({})",
-            read.describe()
-        )),
-        _ => Ok(Err(reason)),
-    };
     match ctx.archetypes.ancestor_of(sub, Archetype::Corp) {
-        None => Err(
-            "the management-group ancestors of this subscription are unknown, so whether it is a corp landing zone cannot be decided".to_string(),
-        ),
-        Some(Some(mg)) => Ok(Ok(mg)),
-        Some(None) if corp.is_empty() => {
-            not_corp("no corp management group is configured or detected".to_string())
-        }
-        Some(None) => not_corp(format!(
+        Membership::Unknown(reason) => Err(format!(
+            "whether this subscription is a corp landing zone cannot be decided: {reason}"
+        )),
+        Membership::Under(mg) => Ok(Ok(mg)),
+        Membership::NotUnder if corp.is_empty() => Ok(Err(
+            "no corp management group is configured or detected".to_string(),
+        )),
+        Membership::NotUnder => Ok(Err(format!(
             "not under a corp management group ({})",
             corp.join(", ")
-        )),
+        ))),
     }
 }
 

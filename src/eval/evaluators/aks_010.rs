@@ -5,10 +5,12 @@
 //! firewall (`defaultAction Deny`) warns; `Enabled` and open fails. The warn becomes a fail when
 //! the registry's subscription sits under a Corp management group, whose intent is "no public
 //! endpoints". That escalation joins the registry with the management-group hierarchy, which is
-//! why this is a Rust evaluator. When the hierarchy of the subscription could not be read, the
-//! Corp question has no answer: the escalation is a main part of the verdict, and by the
-//! catalogue's combine rule (`fail` > `unknown` > `warn` > `pass`) a possible fail that cannot be
-//! ruled out makes a would-be warn `unknown`. Pass and fail do not depend on the hierarchy and
+//! why this is a Rust evaluator. When the Corp question has no answer (`Archetypes::ancestor_of`:
+//! the subscription's hierarchy could not be read, or the heuristic would need the
+//! `Deny-Public-Endpoints` hallmark at an ancestor whose policy assignments no successful read
+//! lists), the escalation is a main part of the verdict, and by the catalogue's combine rule
+//! (`fail` > `unknown` > `warn` > `pass`) a possible fail that cannot be ruled out makes a
+//! would-be warn `unknown`, naming the cause. Pass and fail do not depend on the hierarchy and
 //! stand. A `publicNetworkAccess` or `defaultAction` value outside the swagger's enums is
 //! `unknown`, never read as public or private. The export policy (`policies.exportPolicy.status`, ARM default `enabled`) is a
 //! sub-result: enabled exports turn a pass into a warn; the export state is in every evidence.
@@ -16,20 +18,13 @@
 use serde_json::{Value, json};
 
 use crate::catalogue::{Check, Target};
-use crate::eval::{Archetype, EvalContext, Evidence, Finding, Status, targets};
+use crate::eval::{Archetype, EvalContext, Evidence, Finding, Membership, Status, targets};
 use crate::inventory::arm;
 
 pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
     targets::judge_each(check.id(), ctx.inventory, Target::Registry, |registry| {
         evaluate_registry(check.id(), ctx, registry)
     })
-}
-
-/// What the subscription's place in the management-group tree says about Corp.
-enum Corp {
-    Under(String),
-    NotUnder,
-    Unknown,
 }
 
 fn evaluate_registry(check: &str, ctx: &EvalContext, registry: &Value) -> Finding {
@@ -110,7 +105,12 @@ fn evaluate_registry(check: &str, ctx: &EvalContext, registry: &Value) -> Findin
             ),
         )
     } else {
-        let corp = corp_of(ctx, registry);
+        let corp = match ctx.inventory.subscription_of(registry) {
+            Some(sub) => ctx.archetypes.ancestor_of(sub, Archetype::Corp),
+            None => Membership::Unknown(
+                "the registry's subscription is not among the audited subscriptions".to_string(),
+            ),
+        };
         let sub = ctx.inventory.subscription_of(registry);
         let chain = sub
             .and_then(|s| s.management_group_ancestors.clone())
@@ -122,7 +122,7 @@ fn evaluate_registry(check: &str, ctx: &EvalContext, registry: &Value) -> Findin
         )
         .on(sub.map(|s| s.id.clone()).unwrap_or_default());
         match corp {
-            Corp::Under(mg) => {
+            Membership::Under(mg) => {
                 evidence.push(hierarchy.note(format!("under Corp management group {mg}")));
                 (
                     Status::Fail,
@@ -131,7 +131,7 @@ fn evaluate_registry(check: &str, ctx: &EvalContext, registry: &Value) -> Findin
                     ),
                 )
             }
-            Corp::NotUnder => {
+            Membership::NotUnder => {
                 evidence.push(hierarchy.note("not under a Corp management group"));
                 (
                     Status::Warn,
@@ -139,14 +139,15 @@ fn evaluate_registry(check: &str, ctx: &EvalContext, registry: &Value) -> Findin
                         .to_string(),
                 )
             }
-            Corp::Unknown => {
-                evidence.push(hierarchy.note(
-                    "the management-group ancestry was not read, so Corp membership (which turns this warn into a fail) is unknown",
-                ));
+            Membership::Unknown(reason) => {
+                evidence.push(hierarchy.note(format!(
+                    "Corp membership (which turns this warn into a fail) is unknown: {reason}"
+                )));
                 (
                     Status::Unknown,
-                    "public network access is enabled behind a firewall (default action Deny); whether the subscription is under a Corp management group, which would make this a fail, cannot be told: its management-group ancestry was not read"
-                        .to_string(),
+                    format!(
+                        "public network access is enabled behind a firewall (default action Deny); whether the subscription is under a Corp management group, which would make this a fail, cannot be told: {reason}"
+                    ),
                 )
             }
         }
@@ -159,17 +160,6 @@ fn evaluate_registry(check: &str, ctx: &EvalContext, registry: &Value) -> Findin
         ));
     }
     Finding::new(check, id, status, message).with_evidence(evidence)
-}
-
-fn corp_of(ctx: &EvalContext, registry: &Value) -> Corp {
-    let Some(sub) = ctx.inventory.subscription_of(registry) else {
-        return Corp::Unknown;
-    };
-    match ctx.archetypes.ancestor_of(sub, Archetype::Corp) {
-        Some(Some(mg)) => Corp::Under(mg),
-        Some(None) => Corp::NotUnder,
-        None => Corp::Unknown,
-    }
 }
 
 /// Evidence for a string property, noting ARM's default when it was absent.

@@ -31,7 +31,9 @@
 //! Missing data: every read the verdict would rest on (the registry's connections, a private
 //! endpoint outside the audited subscriptions or whose list failed, a VNet that could not be read,
 //! a zone group or zone-link read that failed or was not collected — e.g. a zone in a hub
-//! subscription outside the audit) makes that part `unknown`. A registry whose role assignments
+//! subscription outside the audit) makes that part `unknown`. When a reachable endpoint has no
+//! zone group and no linked zone is seen, the zone lists and link lists that could not be read
+//! are named, since the linked zone may be there. A registry whose role assignments
 //! could not be read may or may not be pulled: if the pair would not pass, it is `unknown`. An
 //! audited subscription whose registry list failed may hide a pair, which makes a would-be pass,
 //! warn or not-applicable `unknown`. A cluster without a kubelet identity, or without any pull
@@ -334,8 +336,9 @@ enum Dns {
     NotLinked,
     /// No zone group on the reachable endpoints, but a matching zone is linked to the VNet.
     LinkedWithoutGroup,
-    /// No zone group and no visible matching zone linked to the VNet.
-    NoGroup,
+    /// No zone group and no visible matching zone linked to the VNet; the zone or link lists
+    /// that were not read, where such a zone could hide.
+    NoGroup(Vec<String>),
     Unknown(String),
 }
 
@@ -433,10 +436,15 @@ impl Net<'_> {
                     evidence,
                 );
             }
-            let linked = self.inv.private_dns_zones.iter().find(|z| {
-                self.zone_names.iter().any(|n| arm::eq_ci(n, arm::name(z)))
-                    && self.links_to(arm::id(z), vnet_id).is_some()
-            });
+            let matching: Vec<&Value> = self
+                .inv
+                .private_dns_zones
+                .iter()
+                .filter(|z| self.zone_names.iter().any(|n| arm::eq_ci(n, arm::name(z))))
+                .collect();
+            let linked = matching
+                .iter()
+                .find(|z| self.links_to(arm::id(z), vnet_id).is_some());
             evidence.push(
                 Evidence::new(
                     "privateEndpoints/privateDnsZoneGroups",
@@ -450,7 +458,7 @@ impl Net<'_> {
                     evidence.push(self.link_evidence(zone, vnet_id));
                     (Dns::LinkedWithoutGroup, evidence)
                 }
-                None => (Dns::NoGroup, evidence),
+                None => (Dns::NoGroup(self.unread_zones(&matching)), evidence),
             };
         }
         let mut gaps = Vec::new();
@@ -509,6 +517,23 @@ impl Net<'_> {
             .note(LINK_NOTE),
         );
         (Dns::NotLinked, evidence)
+    }
+
+    /// Where a matching zone linked to the VNet could hide unseen: the private DNS zone lists of
+    /// audited subscriptions, and the link lists of the matching zones, that were not read.
+    fn unread_zones(&self, matching: &[&Value]) -> Vec<String> {
+        let zone_lists = self.inv.subscriptions.iter().filter_map(|s| {
+            self.inv
+                .read_state(&s.id, api::PRIVATE_DNS_ZONES)
+                .missing_reason(&s.id, api::PRIVATE_DNS_ZONES)
+        });
+        let link_lists = matching.iter().filter_map(|z| {
+            let id = arm::id(z);
+            self.inv
+                .read_state(id, api::PRIVATE_DNS_ZONE_LINKS)
+                .missing_reason(id, api::PRIVATE_DNS_ZONE_LINKS)
+        });
+        zone_lists.chain(link_lists).collect()
     }
 
     /// The virtual-network link of `zone` to `vnet_id`, if collected.
@@ -665,19 +690,27 @@ impl Net<'_> {
                     "{reach}; a {zone_names} zone is linked to VNet {short}, but the endpoint has no DNS zone group, so whether the zone holds the registry's records cannot be verified from ARM"
                 ),
             ),
-            Dns::NoGroup => {
+            Dns::NoGroup(unread) => {
+                let unseen = if unread.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (a linked zone may be in a list that could not be read: {})",
+                        unread.join("; ")
+                    )
+                };
                 if public {
                     Part::new(
                         Status::Warn,
                         format!(
-                            "{reach}, but it has no DNS zone group and no {zone_names} zone visible in the audit is linked to VNet {short}: the name resolves to the public endpoint unless records are managed elsewhere"
+                            "{reach}, but it has no DNS zone group and no {zone_names} zone visible in the audit is linked to VNet {short}{unseen}: the name resolves to the public endpoint unless records are managed elsewhere"
                         ),
                     )
                 } else {
                     Part::new(
                         Status::Unknown,
                         format!(
-                            "{reach}, but it has no DNS zone group and no {zone_names} zone visible in the audit is linked to VNet {short}: resolution cannot be verified"
+                            "{reach}, but it has no DNS zone group and no {zone_names} zone visible in the audit is linked to VNet {short}{unseen}: resolution cannot be verified"
                         ),
                     )
                 }
@@ -845,9 +878,14 @@ fn evaluate_cluster(check: &str, net: &Net, roles: &PullRoles, cluster: &Value) 
         ));
         evidence.extend(part.evidence);
     }
+    let mut passing_if_pulled = Vec::new();
     for (registry, reason) in &maybe {
         let part = net.judge_pair(&vnets, registry);
         if part.status == Status::Pass {
+            passing_if_pulled.push(format!(
+                "registry {}: whether the cluster pulls from it cannot be told ({reason}); if it does, the pair passes",
+                arm::name(registry)
+            ));
             evidence.push(
                 Evidence::new("pull grant of the kubelet identity", Value::Null, "known")
                     .on(arm::id(registry))
@@ -882,6 +920,11 @@ fn evaluate_cluster(check: &str, net: &Net, roles: &PullRoles, cluster: &Value) 
             ));
             status = Status::Unknown;
         }
+    }
+    if status == Status::NotApplicable && !passing_if_pulled.is_empty() {
+        // Pass if the unread grant exists, not applicable if it does not: which one is unknown.
+        status = Status::Unknown;
+        messages.extend(passing_if_pulled);
     }
     if status == Status::NotApplicable {
         return Finding::new(

@@ -5,11 +5,12 @@
 //! fails. Two weaker paths warn: ARM-audience tokens (`policies.azureADAuthenticationAsArmPolicy
 //! .status` absent or `enabled`), and repository-scoped tokens (child `registries/tokens`) whose
 //! `status` is not `disabled`. The token part reads a child collection the registry payload does
-//! not carry, which is why this is a Rust evaluator: when the token list was not read
-//! (`read_state(registry, registries/tokens)` not ok), that sub-result is stated in the message
-//! and evidence and does not make the finding `unknown` (catalogue §Outcome names: a sub-result
-//! lacking data does not decide the finding unless the main condition depends on it; here it
-//! does not, because tokens can at most turn a pass into a warn).
+//! not carry, which is why this is a Rust evaluator. When the token list was not read
+//! (`read_state(registry, registries/tokens)` not ok), an active token may be hiding there, and
+//! it would turn a pass into a warn: a would-be pass is then `unknown`, naming the failed read
+//! (`Status::with_unread_sub_result`). A fail, or a warn the ARM-audience policy already proves,
+//! stands with the unread tokens stated in the message and evidence, since tokens could only
+//! have produced that warn.
 
 use serde_json::{Value, json};
 
@@ -66,9 +67,9 @@ fn evaluate_registry(check: &str, ctx: &EvalContext, registry: &Value) -> Findin
         ));
     }
 
-    let mut token_note = None;
     let state = ctx.inventory.read_state(id, api::REGISTRY_TOKENS);
-    match state.missing_reason(id, api::REGISTRY_TOKENS) {
+    let tokens_unread = state.missing_reason(id, api::REGISTRY_TOKENS);
+    match &tokens_unread {
         Some(reason) => {
             evidence.push(
                 Evidence::new(
@@ -76,9 +77,10 @@ fn evaluate_registry(check: &str, ctx: &EvalContext, registry: &Value) -> Findin
                     Value::Null,
                     "disabled for every token",
                 )
-                .note(format!("not evaluated: {reason}")),
+                .note(format!(
+                    "not evaluated, so an active token (a warn) cannot be ruled out: {reason}"
+                )),
             );
-            token_note = Some(format!("repository-scoped tokens not evaluated ({reason})"));
         }
         None => {
             let tokens = ctx
@@ -133,7 +135,7 @@ fn evaluate_registry(check: &str, ctx: &EvalContext, registry: &Value) -> Findin
                 unreadable.join(" and ")
             ),
         )
-    } else if weak.is_empty() && token_note.is_none() {
+    } else if weak.is_empty() && tokens_unread.is_none() {
         (
             Status::Pass,
             "admin user, anonymous pull and ARM-audience tokens are disabled, and no repository-scoped token is active"
@@ -150,12 +152,19 @@ fn evaluate_registry(check: &str, ctx: &EvalContext, registry: &Value) -> Findin
             "admin user and anonymous pull are disabled".to_string(),
         )
     };
-    let status = status.with_sub_result(!weak.is_empty());
+    let status = status
+        .with_sub_result(!weak.is_empty())
+        .with_unread_sub_result(tokens_unread.is_some());
     if !weak.is_empty() {
         message.push_str(&format!("; {}", weak.join("; ")));
     }
-    if let Some(note) = token_note {
-        message.push_str(&format!("; {note}"));
+    if let Some(reason) = &tokens_unread {
+        message.push_str(&match status {
+            Status::Unknown if open.is_empty() && unreadable.is_empty() => format!(
+                ", but whether a repository-scoped token is active (which would make this a warn) cannot be told: {reason}"
+            ),
+            _ => format!("; repository-scoped tokens not evaluated ({reason})"),
+        });
     }
     Finding::new(check, id, status, message).with_evidence(evidence)
 }

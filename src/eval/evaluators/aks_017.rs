@@ -17,7 +17,11 @@
 //! Missing data: a registry whose role-assignment read failed, or a management-group grant whose
 //! relation to the registry is unknown because the ancestry was not read, makes every
 //! conclusion that depends on it `unknown` (a would-be fail, or a pass that such a registry could
-//! overturn). The over-privilege sub-result lacking data is stated in the evidence only.
+//! overturn). The over-privilege sub-result reads the role assignments of every audited
+//! registry: when one of those reads failed, or an audited subscription's registry list could
+//! not be read (its registries, and grants on them or their scopes, are then invisible), an
+//! over-privileged grant may be hiding there and would make a pass a warn, so a would-be pass is
+//! `unknown` naming the gap (`Status::with_unread_sub_result`); a warn or fail stands.
 //! A cluster without a kubelet identity (service-principal cluster) is `not_applicable`.
 
 use std::collections::BTreeMap;
@@ -272,22 +276,42 @@ fn evaluate_cluster(
                 Value::Null,
                 "none",
             )
-            .note(format!("not fully evaluated: {}", gaps.join("; "))),
+            .note(format!(
+                "not fully evaluated, so an over-privileged grant (a warn) cannot be ruled out: {}",
+                gaps.join("; ")
+            )),
         );
     }
-    let status = status.with_sub_result(!extra.is_empty());
+    let before = status.with_sub_result(!extra.is_empty());
+    let status = before.with_unread_sub_result(!gaps.is_empty());
+    if status != before {
+        message.push_str(&format!(
+            "; whether it also holds an over-privileged role (AcrPush, Contributor or Owner: a warn) cannot be told ({})",
+            gaps.join("; ")
+        ));
+    }
     Finding::new(check, id, status, message).with_evidence(evidence)
 }
 
 /// Over-privileged assignments of the kubelet identity covering any registry (each assignment
-/// once, with the first registry it covers), and why the answer may be incomplete.
+/// once, with the first registry it covers), and why the answer may be incomplete: a registry
+/// whose role assignments were not read, or an audited subscription whose registries were not
+/// listed.
 fn over_privilege<'a>(
     inv: &'a Inventory,
     over: &[String],
     kubelet: &str,
 ) -> (Vec<(&'a Value, &'a Value)>, Vec<String>) {
     let mut found: BTreeMap<String, (&Value, &Value)> = BTreeMap::new();
-    let mut gaps = Vec::new();
+    let mut gaps: Vec<String> = inv
+        .subscriptions
+        .iter()
+        .filter_map(|s| {
+            inv.read_state(&s.id, api::REGISTRIES)
+                .missing_reason(&s.id, api::REGISTRIES)
+        })
+        .map(|reason| format!("registries that may hold such a grant: {reason}"))
+        .collect();
     for registry in &inv.registries {
         if inv.subscription_of(registry).is_none() {
             continue;

@@ -7,11 +7,11 @@
 //! the cluster with its subscription's pricing is why this is a Rust evaluator. The softening
 //! requires the plan to be `Standard` too, since a `Free` plan provisions nothing.
 //!
-//! When the pricing could not be read (denied, failed or not collected), the fail stands and the
-//! evidence says the auto-provisioning exception could not be evaluated. The sensor's absence is
-//! certain; the missing pricing can only soften it, never hide anything worse, and the combine
-//! rule lets a certain fail stand over missing data. A sensor that is on passes whatever the
-//! pricing says.
+//! When the pricing could not be read (denied, failed or not collected), an absent sensor is
+//! `unknown`: the sensor's absence is certain, but the plan that was not read decides between
+//! the fail and the warn, and a verdict resting on an unread collection would be the
+//! empty-collection answer. The message names the failed read. A sensor that is on passes
+//! whatever the pricing says.
 
 use serde_json::Value;
 
@@ -73,9 +73,9 @@ fn evaluate_cluster(check: &str, ctx: &EvalContext, cluster: &Value) -> Finding 
             format!("the Defender sensor is not enabled on the cluster, and {why}"),
         ),
         AutoProvisioning::Unreadable(reason) => (
-            Status::Fail,
+            Status::Unknown,
             format!(
-                "the Defender sensor is not enabled on the cluster; whether the Defender for Containers plan would auto-provision it could not be evaluated ({reason})"
+                "the Defender sensor is not enabled on the cluster, and whether the Defender for Containers plan auto-provisions it (a warn rather than a fail) cannot be told: {reason}"
             ),
         ),
     };
@@ -98,7 +98,7 @@ fn auto_provisioning(ctx: &EvalContext, cluster: &Value) -> (AutoProvisioning, V
             )
             .on(defender::pricings_scope(&sub_id))
             .note(format!(
-                "not evaluated: {reason}; the fail stands because the sensor is certainly absent"
+                "not evaluated: {reason}; it decides between a fail and a warn for the absent sensor"
             ));
             return (AutoProvisioning::Unreadable(reason), vec![item]);
         }

@@ -16,7 +16,11 @@
 //! admits docker.io for bootstrap); it fails when the regex admits images from any registry (the
 //! `.*` case) or nothing covers the cluster. Several assignments are all enforced by
 //! Gatekeeper, so the strictest enforced one decides, as the strongest candidate. A regex that
-//! cannot be resolved or compiled is unknown, and so is missing policy data.
+//! cannot be resolved or compiled is unknown, and so is missing policy data. When an audited
+//! subscription's registry list could not be read (and audited registries are trusted), the
+//! trusted set misses its registries and no look-alike probe can be built for them: a regex
+//! that admits no probe might still admit such a look-alike (a warn), so it is unknown, not a
+//! pass (`Status::with_unread_sub_result`); what a regex is seen to admit stands.
 
 use regex::Regex;
 use serde_json::{Value, json};
@@ -155,8 +159,9 @@ pub fn suggested_regex(trusted: &[String]) -> String {
     format!("^({})/.+$", hosts.join("|"))
 }
 
-/// The trusted registry hosts, and a note when the audited registry list is incomplete.
-fn trusted_hosts(ctx: &EvalContext) -> (Vec<String>, Evidence) {
+/// The trusted registry hosts, their evidence, and the unread registry lists that may leave
+/// out trusted hosts (only when audited registries are trusted).
+fn trusted_hosts(ctx: &EvalContext) -> (Vec<String>, Evidence, Vec<String>) {
     let inventory = ctx.inventory;
     let mut hosts: Vec<String> = ctx
         .param_strings("trusted_registries")
@@ -165,6 +170,7 @@ fn trusted_hosts(ctx: &EvalContext) -> (Vec<String>, Evidence) {
         .filter(|h| !h.is_empty())
         .collect();
     let mut notes = Vec::new();
+    let mut unlisted = Vec::new();
     if ctx.param_bool("trust_audited_registries").unwrap_or(true) {
         for registry in &inventory.registries {
             match arm::str_at(registry, "properties.loginServer") {
@@ -180,7 +186,8 @@ fn trusted_hosts(ctx: &EvalContext) -> (Vec<String>, Evidence) {
                 .read_state(&sub.id, api::REGISTRIES)
                 .missing_reason(&sub.id, api::REGISTRIES)
             {
-                notes.push(reason);
+                notes.push(reason.clone());
+                unlisted.push(reason);
             }
         }
     }
@@ -193,11 +200,22 @@ fn trusted_hosts(ctx: &EvalContext) -> (Vec<String>, Evidence) {
     );
     if !notes.is_empty() {
         item = item.note(format!(
-            "the audited registry list may be incomplete, which only removes look-alike probes (never turns a trusted registry into an untrusted one): {}",
+            "the audited registry list may be incomplete: a missing registry is neither trusted nor probed for look-alikes, so a regex admitting no probe is not a pass: {}",
             notes.join("; ")
         ));
     }
-    (hosts, item)
+    (hosts, item, unlisted)
+}
+
+/// Why a regex that admits no probe may still admit a look-alike of a trusted host that was not
+/// read; `None` when every audited registry list was read.
+fn unprobed(unlisted: &[String]) -> Option<String> {
+    (!unlisted.is_empty()).then(|| {
+        format!(
+            "the trusted registry hosts may be incomplete, and a look-alike of a missing one (a warn) cannot be probed: {}",
+            unlisted.join("; ")
+        )
+    })
 }
 
 /// One covering assignment with its regex verdict.
@@ -212,6 +230,7 @@ fn judge_candidate<'c, 'a>(
     candidate: &'c Candidate<'a>,
     trusted: &[String],
     untrusted: &[String],
+    unprobed: Option<&str>,
 ) -> Judged<'c, 'a> {
     let regex = match policy::candidate_parameter(inventory, candidate, PARAMETER) {
         Err(reason) => Err(reason),
@@ -228,7 +247,13 @@ fn judge_candidate<'c, 'a>(
         Ok((_, _, admits)) => admits.status(),
         Err(_) => Status::Unknown,
     };
-    let status = candidate.level().guardrail_status().combine(regex_status);
+    // Only a pass rests on the probes admitting nothing: an unprobed look-alike could make it
+    // a warn, while a weaker effect warns (or fails) whatever the regex admits.
+    let status = candidate
+        .level()
+        .guardrail_status()
+        .combine(regex_status)
+        .with_unread_sub_result(unprobed.is_some());
     Judged {
         candidate,
         regex,
@@ -247,7 +272,8 @@ fn rank(status: Status) -> u8 {
 pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
     let (clusters, mut findings) = targets::resources(check.id(), ctx.inventory, Target::Cluster);
     let control = control();
-    let (trusted, trusted_evidence) = trusted_hosts(ctx);
+    let (trusted, trusted_evidence, unlisted) = trusted_hosts(ctx);
+    let unprobed = unprobed(&unlisted);
     let untrusted = probes(&trusted, &ctx.param_strings("untrusted_probes"));
     let suggested = suggested_regex(&trusted);
     for cluster in clusters {
@@ -256,7 +282,7 @@ pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
         let judged: Vec<Judged> = coverage
             .candidates
             .iter()
-            .map(|c| judge_candidate(ctx.inventory, c, &trusted, &untrusted))
+            .map(|c| judge_candidate(ctx.inventory, c, &trusted, &untrusted, unprobed.as_deref()))
             .collect();
         let passing = judged.iter().find(|j| j.status == Status::Pass);
         let undecided =
@@ -274,7 +300,14 @@ pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
             (None, Some(d)) => d.status,
             (None, None) => Status::Fail,
         };
-        let message = message(status, deciding, &judged, &coverage, &suggested);
+        let message = message(
+            status,
+            deciding,
+            &judged,
+            &coverage,
+            &suggested,
+            unprobed.as_deref(),
+        );
         let mut evidence = Vec::new();
         for (item, j) in coverage.evidence().into_iter().zip(judged.iter()) {
             evidence.push(item);
@@ -311,6 +344,7 @@ fn message(
     judged: &[Judged],
     coverage: &policy::Coverage,
     suggested: &str,
+    unprobed: Option<&str>,
 ) -> String {
     let assign = format!(
         "assign febd0533 (containers should only use allowed images) with effect Deny and {PARAMETER} {suggested} at the landing zones management group"
@@ -319,8 +353,14 @@ fn message(
         if status == Status::Unknown {
             let mut reasons = coverage.unknown_reasons();
             for j in judged {
-                if let Err(reason) = &j.regex {
-                    reasons.push(format!("{}: {reason}", j.candidate.name()));
+                match &j.regex {
+                    Err(reason) => reasons.push(format!("{}: {reason}", j.candidate.name())),
+                    Ok((_, _, Admits::OnlyTrusted(_))) => {
+                        if let Some(why) = unprobed {
+                            reasons.push(format!("{}: {why}", j.candidate.name()));
+                        }
+                    }
+                    Ok(_) => {}
                 }
             }
             return format!("allowed images: cannot be decided ({})", reasons.join("; "));
