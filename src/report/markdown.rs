@@ -12,36 +12,47 @@
 //! it can open markup; identifiers go in code spans; table cells also escape `|`. Check docs
 //! (remediation) are authored Markdown and keep their code spans, but `<`, `>` and `&` outside
 //! code spans are escaped so they cannot form HTML.
+//!
+//! The file is also printed: it becomes the Azure Pipelines run summary, and people `cat` it in
+//! a job. So control characters in data show as visible escapes (`\n`, `\u{1b}`, see
+//! `text::printable`), every `#` in text is written `\#` (it renders as `#`, and no line of the
+//! file holds an agent command such as `##vso[`), and a code span whose content holds one is
+//! split around its `#` (a code span cannot escape).
 
 use std::fmt::Write;
 
 use super::{Report, ReportFinding, ReportStatus, SubscriptionRef};
 use crate::profile::WaiverState;
+use crate::text;
 
 /// Inline text from untrusted data: every character that could open inline markup (emphasis,
-/// code, links, HTML, entities, strikethrough, table cells) is backslash-escaped, and line
-/// breaks become spaces, so a paragraph or table row cannot end early.
+/// code, links, HTML, entities, strikethrough, table cells, headings, agent commands) is
+/// backslash-escaped, and control characters become visible escapes (their backslash escaped
+/// too, so `\\n` renders as `\n`), so a paragraph or table row cannot end early.
 pub fn text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '&' | '~' => {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '&' | '~' | '#' => {
                 out.push('\\');
                 out.push(c);
             }
-            '\r' | '\n' => out.push(' '),
+            c if text::is_unprintable(c) => {
+                out.push('\\');
+                text::push_escape(&mut out, c);
+            }
             c => out.push(c),
         }
     }
     out
 }
 
-/// Untrusted text that starts a line (a paragraph): `text`, and a leading block marker
-/// (heading, list item, setext underline) is escaped too.
+/// Untrusted text that starts a line (a paragraph): `text` (which already escapes a heading's
+/// `#`), and a leading list item or setext underline marker is escaped too.
 pub fn paragraph(s: &str) -> String {
     let mut out = text(s.trim_start());
     let digits = out.chars().take_while(char::is_ascii_digit).count();
-    if out.starts_with(['#', '-', '+', '=']) {
+    if out.starts_with(['-', '+', '=']) {
         out.insert(0, '\\');
     } else if (1..=9).contains(&digits) && out[digits..].starts_with(['.', ')']) {
         out.insert(digits, '\\');
@@ -49,9 +60,31 @@ pub fn paragraph(s: &str) -> String {
     out
 }
 
-/// A code span holding `s` literally: the fence is longer than any backtick run inside.
+/// A code span holding `s` literally (control characters as visible escapes): the fence is
+/// longer than any backtick run inside. A code span cannot escape anything, so where `s` holds
+/// an agent command (`##vso[`, `##[`) the span is split there and that `#` written `\#` between
+/// the two spans: it renders as the same characters, and no line of the file holds the command.
 pub fn code(s: &str) -> String {
-    let s = s.replace(['\r', '\n'], " ");
+    let s = text::printable_controls(s);
+    let mut out = String::new();
+    let mut start = 0;
+    for (i, _) in s.match_indices('#') {
+        if text::starts_command(&s[i..]) {
+            if start < i {
+                out.push_str(&span(&s[start..i]));
+            }
+            out.push_str("\\#");
+            start = i + 1;
+        }
+    }
+    if start < s.len() || start == 0 {
+        out.push_str(&span(&s[start..]));
+    }
+    out
+}
+
+/// One code span holding `s`, which holds no line break and no agent command.
+fn span(s: &str) -> String {
     let mut longest = 0;
     let mut run = 0;
     for c in s.chars() {
@@ -124,20 +157,47 @@ pub(crate) fn segments(s: &str) -> Vec<(bool, &str)> {
     out
 }
 
+/// The content of a code span as CommonMark reads it: inside the fences, one space of padding
+/// stripped from both ends when both have one.
+fn code_content(span: &str) -> &str {
+    let fence = span.bytes().take_while(|b| *b == b'`').count();
+    let inner = &span[fence..span.len() - fence];
+    match inner.strip_prefix(' ').and_then(|i| i.strip_suffix(' ')) {
+        Some(stripped) if !stripped.is_empty() && !inner.trim().is_empty() => stripped,
+        _ => inner,
+    }
+}
+
 /// Authored Markdown (check docs): kept as written, except that `<`, `>` and `&` outside code
-/// spans are escaped, so they cannot form HTML or entities.
+/// spans are escaped, so they cannot form HTML or entities; so is the `#` of an agent command,
+/// and a code span holding one is rewritten by `code`. Control characters other than line feeds
+/// (CRLF line ends are made LF) show as visible escapes.
 pub fn authored(s: &str) -> String {
+    let s = s.replace("\r\n", "\n");
     let mut out = String::with_capacity(s.len());
-    for (is_code, part) in segments(s) {
+    for (is_code, part) in segments(&s) {
         if is_code {
-            out.push_str(part);
+            if text::has_command(part) {
+                out.push_str(&code(code_content(part)));
+            } else {
+                out.push_str(part);
+            }
             continue;
         }
-        for c in part.chars() {
-            if matches!(c, '<' | '>' | '&') {
+        // Both `#` of a command are escaped: `\\#\\#vso[` holds no `##`.
+        let mut hash_of_command = false;
+        for (i, c) in part.char_indices() {
+            let command = c == '#' && (hash_of_command || text::starts_command(&part[i..]));
+            hash_of_command = command && !hash_of_command;
+            if matches!(c, '<' | '>' | '&') || command {
                 out.push('\\');
+                out.push(c);
+            } else if text::is_unprintable(c) && c != '\n' {
+                out.push('\\');
+                text::push_escape(&mut out, c);
+            } else {
+                out.push(c);
             }
-            out.push(c);
         }
     }
     out
@@ -520,11 +580,42 @@ mod tests {
             segments("x ``a`b`` y `c"),
             [(false, "x "), (true, "``a`b``"), (false, " y `c")]
         );
-        assert_eq!(text("a|b\nc"), "a\\|b c");
+        assert_eq!(text("a|b\nc"), "a\\|b\\\\nc");
         assert_eq!(paragraph("# not a heading"), "\\# not a heading");
         assert_eq!(paragraph("12. not a list"), "12\\. not a list");
         assert_eq!(paragraph("- nor this"), "\\- nor this");
         assert_eq!(text("- inline, 0.1.0"), "- inline, 0.1.0");
         assert_eq!(cell("`a|b` \\|"), "`a\\|b` \\|");
+    }
+
+    #[test]
+    fn agent_commands_and_control_characters_cannot_reach_a_line() {
+        let hostile = "x\r\n##vso[task.setvariable variable=x]1 \u{1b}[31m\n##[error]y";
+        assert_eq!(
+            text(hostile),
+            "x\\\\r\\\\n\\#\\#vso\\[task.setvariable variable=x\\]1 \\\\u{1b}\\[31m\\\\n\\#\\#\\[error\\]y"
+        );
+        // A code span cannot escape: it is split around the command's `#`.
+        assert_eq!(code("a##vso[b]"), "`a`\\#`#vso[b]`");
+        assert_eq!(code("##[error]"), "\\#`#[error]`");
+        assert_eq!(code("x\r\ny"), "`x\\r\\ny`");
+        assert_eq!(code("issue #1"), "`issue #1`");
+        assert_eq!(
+            authored("run `echo ##vso[x]` or ##[error] <b>"),
+            "run `echo `\\#`#vso[x]` or \\#\\#[error] \\<b\\>"
+        );
+        for md in [
+            text(hostile),
+            code(hostile),
+            paragraph(hostile),
+            authored(hostile),
+        ] {
+            assert!(crate::text::is_pipeline_safe(&md), "{md}");
+            // Authored docs keep their line feeds; nothing else is raw.
+            let raw = md
+                .chars()
+                .any(|c| crate::text::is_unprintable(c) && c != '\n');
+            assert!(!raw, "{md:?}");
+        }
     }
 }

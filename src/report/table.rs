@@ -1,6 +1,8 @@
 //! The terminal table: findings grouped by subscription, failures first, then the summary, the
 //! coverage gaps, skipped subscriptions and waiver problems. Colours only when asked (the caller
-//! decides from the terminal and `NO_COLOR`), so files and pipes get plain text.
+//! decides from the terminal and `NO_COLOR`), so files and pipes get plain text. Every string
+//! from the report goes through `text::printable` (`p` below): ARM chooses names and messages, and
+//! this text goes to terminals and pipeline logs.
 
 use std::fmt::Write;
 
@@ -11,6 +13,12 @@ use tabled::settings::{Style as TableStyle, Width};
 
 use super::{Report, ReportFinding, ReportStatus};
 use crate::profile::WaiverState;
+use crate::text::printable;
+
+/// Report text made printable, owned (a table cell or a line).
+fn p(s: &str) -> String {
+    printable(s).into_owned()
+}
 
 fn style(status: ReportStatus) -> Style {
     let color = match status {
@@ -50,11 +58,11 @@ pub fn render(report: &Report, color: bool, width: usize) -> String {
     let _ = writeln!(
         out,
         "lzaudit {} · profile {} · {} subscription(s) · {} data collected {}",
-        report.tool.version,
-        report.profile,
+        p(&report.tool.version),
+        p(&report.profile),
         scope.subscriptions.len(),
-        scope.source,
-        scope.collected_at
+        p(&scope.source),
+        p(&scope.collected_at)
     );
     let mut groups: Vec<(&str, &str, Vec<&ReportFinding>)> = Vec::new();
     for f in &report.findings {
@@ -72,10 +80,12 @@ pub fn render(report: &Report, color: bool, width: usize) -> String {
                 b.resource_name(),
             ))
         });
+        let name = p(name);
         let _ = writeln!(
             out,
-            "\nSubscription {} ({sub})",
-            if name.is_empty() { "?" } else { name }
+            "\nSubscription {} ({})",
+            if name.is_empty() { "?" } else { &name },
+            p(sub)
         );
         let mut builder = Builder::default();
         builder.push_record(["status", "check", "severity", "resource", "message"]);
@@ -86,7 +96,7 @@ pub fn render(report: &Report, color: bool, width: usize) -> String {
             {
                 "(subscription)".to_string()
             } else {
-                f.resource_name().to_string()
+                p(f.resource_name())
             };
             let mut message = f.message.clone();
             if let Some(w) = &f.waiver {
@@ -97,10 +107,10 @@ pub fn render(report: &Report, color: bool, width: usize) -> String {
             }
             builder.push_record([
                 paint(f.status.as_str(), style(f.status), color),
-                f.check.clone(),
+                p(&f.check),
                 f.severity.to_string(),
                 resource,
-                message,
+                p(&message),
             ]);
         }
         let mut table = builder.build();
@@ -123,14 +133,16 @@ pub fn render(report: &Report, color: bool, width: usize) -> String {
             report.coverage.len()
         );
         for gap in &report.coverage {
-            let _ = writeln!(out, "  - {}", gap.describe());
+            let _ = writeln!(out, "  - {}", p(&gap.describe()));
         }
     }
     for skipped in &report.skipped_subscriptions {
         let _ = writeln!(
             out,
             "Skipped subscription {} ({}): {}",
-            skipped.display_name, skipped.id, skipped.reason
+            p(&skipped.display_name),
+            p(&skipped.id),
+            p(&skipped.reason)
         );
     }
     for w in &report.waivers {
@@ -139,14 +151,19 @@ pub fn render(report: &Report, color: bool, width: usize) -> String {
                 let _ = writeln!(
                     out,
                     "Expired waiver ({}): {} on {} expired {} and no longer suppresses findings",
-                    w.location, w.check, w.resource_pattern, w.expires
+                    p(&w.location),
+                    p(&w.check),
+                    p(&w.resource_pattern),
+                    p(&w.expires)
                 );
             }
             WaiverState::Unmatched => {
                 let _ = writeln!(
                     out,
                     "Unmatched waiver ({}): {} on {} matched no warn or fail finding; remove it",
-                    w.location, w.check, w.resource_pattern
+                    p(&w.location),
+                    p(&w.check),
+                    p(&w.resource_pattern)
                 );
             }
             WaiverState::Active => {}
