@@ -102,11 +102,10 @@ fn scaled(
                 });
             }
         }
-        for f in example
-            .findings
-            .iter()
-            .filter(|f| f.subscription.eq_ignore_ascii_case(&template.subscription_id))
-        {
+        for f in example.findings.iter().filter(|f| {
+            f.subscription
+                .eq_ignore_ascii_case(&template.subscription_id)
+        }) {
             let copies = if f.is_subscription_level() {
                 1
             } else {
@@ -161,6 +160,9 @@ fn print(label: &str, times: &[Duration], bytes: Option<usize>) {
     );
 }
 
+/// A format's name and its renderer.
+type Renderer<'a> = dyn Fn(&Report) -> String + 'a;
+
 fn main() {
     let args = args();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -200,7 +202,7 @@ fn main() {
         )
     });
     print("build", &times, None);
-    let renderers: [(&str, &dyn Fn(&Report) -> String); 8] = [
+    let renderers: [(&str, &Renderer); 8] = [
         ("table", &|r| report::table::render(r, false, 160)),
         ("json", &report::json::render),
         ("sarif", &|r| report::sarif::render(r, &catalogue)),

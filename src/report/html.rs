@@ -21,7 +21,13 @@ const CSS: &str = include_str!("html.css");
 const SCRIPT: &str = include_str!("html.js");
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
 
-/// Escapes text for HTML content and double- or single-quoted attribute values.
+/// Escapes text for HTML content and double- or single-quoted attribute values. Beyond markup,
+/// the page is printed too (a pipeline step can `cat` it), so the characters that mean something
+/// to a terminal or to the Azure Pipelines agent are character references, which the browser
+/// decodes back to the data: every `#` (no `##vso[` or `##[` can appear in the file), CR (which
+/// the HTML parser would otherwise turn into LF) and the C0 controls but TAB and LF, and DEL.
+/// NUL cannot be carried by HTML at all: it becomes U+FFFD, as a browser would make it. The C1
+/// controls stay raw: a reference to one is read as a Windows-1252 character instead.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -31,6 +37,12 @@ pub fn esc(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            '#' => out.push_str("&#35;"),
+            '\0' => out.push_str("&#xFFFD;"),
+            '\t' | '\n' => out.push(c),
+            c @ ('\u{1}'..='\u{1f}' | '\u{7f}') => {
+                let _ = write!(out, "&#{};", c as u32);
+            }
             c => out.push(c),
         }
     }
@@ -895,6 +907,14 @@ mod tests {
             r#"data-subscription="{}" data-check="CUS-001" data-status="none""#,
             sample::SUB_B
         )));
+    }
+
+    #[test]
+    fn esc_keeps_the_data_for_the_browser_and_nothing_for_the_agent_or_a_terminal() {
+        assert_eq!(
+            esc("a\r\n##vso[x]\u{1b}[31m\0\t<'\">&"),
+            "a&#13;\n&#35;&#35;vso[x]&#27;[31m&#xFFFD;\t&lt;&#39;&quot;&gt;&amp;"
+        );
     }
 
     #[test]

@@ -14,7 +14,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::bin::{lzaudit, small_snapshot, write};
+use lzaudit::text::{defuse_commands, is_pipeline_safe, is_unprintable};
+
+use crate::support::bin::{
+    HOSTILE, command, hostile_snapshot, lzaudit, run, small_snapshot, write,
+};
 use crate::support::fixture::repo;
 
 const SNAPSHOT: &str = "examples/contoso/snapshot.json";
@@ -470,6 +474,276 @@ message = "no owner tag"
         &row[8],
         "<script>alert(\"msg\")</script> | the owner tag is set"
     );
+}
+
+/// Asserts that no line of `text` holds something the Azure Pipelines agent would act on: no
+/// `##vso[` anywhere, no line starting with `##[`. With `ours`, the logging commands lzaudit
+/// itself writes (issues and the summary upload) are allowed, once per line, at its start. Lines
+/// end at LF or CR, as the agent reads them.
+fn assert_no_injected_command(label: &str, text: &str, ours: bool) {
+    for line in text.split(['\n', '\r']) {
+        let rest = match line.strip_prefix("##vso[") {
+            Some(_)
+                if ours
+                    && (line.starts_with("##vso[task.logissue type=")
+                        || line.starts_with("##vso[task.uploadsummary]")) =>
+            {
+                &line[line.find(']').unwrap() + 1..]
+            }
+            _ => line,
+        };
+        assert!(
+            is_pipeline_safe(rest),
+            "{label}: a line the agent would act on: {line:?}"
+        );
+    }
+}
+
+/// The text content of an HTML fragment as a browser reads it: character references decoded.
+fn html_decode(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let decoded = rest.find(';').and_then(|end| {
+            let entity = &rest[1..end];
+            let c = match entity {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                e => match e.strip_prefix("#x").or_else(|| e.strip_prefix("#X")) {
+                    Some(hex) => u32::from_str_radix(hex, 16).ok().and_then(char::from_u32),
+                    None => e
+                        .strip_prefix('#')
+                        .and_then(|d| d.parse().ok())
+                        .and_then(char::from_u32),
+                },
+            }?;
+            Some((c, end + 1))
+        });
+        match decoded {
+            Some((c, len)) => {
+                out.push(c);
+                rest = &rest[len..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A JUnit test case as a strict XML 1.0 parser reads it: its `name` and `classname` attributes
+/// (normalised as the spec says) and the text of its outcome or system-out.
+struct JunitCase {
+    name: String,
+    body: String,
+}
+
+fn junit_cases(xml: &str) -> Vec<JunitCase> {
+    use quick_xml::XmlVersion;
+    use quick_xml::events::Event;
+    let attribute = |e: &quick_xml::events::BytesStart, key: &str| -> String {
+        e.try_get_attribute(key)
+            .unwrap()
+            .unwrap_or_else(|| panic!("no {key}"))
+            .normalized_value(XmlVersion::Explicit1_0)
+            .unwrap()
+            .into_owned()
+    };
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut cases = Vec::new();
+    let mut current: Option<JunitCase> = None;
+    let mut in_body = false;
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            Event::Start(e) if e.name().as_ref() == b"testcase" => {
+                current = Some(JunitCase {
+                    name: attribute(&e, "name"),
+                    body: String::new(),
+                });
+            }
+            Event::Start(e)
+                if matches!(
+                    e.name().as_ref(),
+                    b"failure" | b"error" | b"skipped" | b"system-out"
+                ) =>
+            {
+                in_body = true
+            }
+            Event::End(e) if e.name().as_ref() == b"testcase" => {
+                cases.push(current.take().expect("an open test case"));
+            }
+            Event::End(_) => in_body = false,
+            Event::Text(t) if in_body => {
+                let body = &mut current.as_mut().unwrap().body;
+                body.push_str(&t.xml10_content().unwrap());
+            }
+            Event::GeneralRef(r) if in_body => {
+                let body = &mut current.as_mut().unwrap().body;
+                match r.resolve_char_ref().expect("a legal character reference") {
+                    Some(c) => body.push(c),
+                    None => body.push_str(match &r[..] {
+                        b"amp" => "&",
+                        b"lt" => "<",
+                        b"gt" => ">",
+                        b"quot" => "\"",
+                        b"apos" => "'",
+                        other => panic!("unknown entity {other:?}"),
+                    }),
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    cases
+}
+
+/// A subscription, a cluster, a skipped subscription and a failed read whose names carry line
+/// breaks, `##vso[` and `##[error]` commands, a colour escape and a bidi override, audited in a
+/// pipeline (`TF_BUILD`) into every format at once: (a) no output holds a command the agent
+/// would run, other than lzaudit's own; (b) the human formats (table, Markdown, log lines) hold
+/// no raw control character; (c) the machine formats still parse and give the names back.
+#[test]
+fn arm_text_cannot_command_a_pipeline_or_a_terminal_in_any_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let (snapshot, cluster) = hostile_snapshot(dir.path());
+    let agent = tempfile::tempdir().unwrap();
+    let path = |f: &str| dir.path().join(format!("out.{f}"));
+    let mut args: Vec<String> = ["-v", "audit", "--snapshot", snapshot.to_str().unwrap()]
+        .map(String::from)
+        .to_vec();
+    for f in &FORMATS[1..] {
+        args.push("--report".into());
+        args.push(format!("{f}={}", path(f).display()));
+    }
+    let mut cmd = command();
+    cmd.env("TF_BUILD", "True")
+        .env("AGENT_TEMPDIRECTORY", agent.path());
+    let out = run(cmd, &args.iter().map(String::as_str).collect::<Vec<_>>()).code(1);
+    let read = |f: &str| std::fs::read_to_string(path(f)).unwrap();
+    let summary = std::fs::read_to_string(agent.path().join("lzaudit-summary.md")).unwrap();
+    // The names reached the outputs (else this test proves nothing), and lzaudit's own commands
+    // are there.
+    assert!(
+        out.stdout
+            .contains("\\u{23}#vso[task.setvariable variable=x]1"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("##vso[task.logissue type=error;"));
+    assert!(out.stdout.contains("##vso[task.uploadsummary]"));
+
+    // (a)
+    assert_no_injected_command("stdout", &out.stdout, true);
+    assert_no_injected_command("stderr", &out.stderr, true);
+    assert_no_injected_command("summary", &summary, false);
+    for f in &FORMATS[1..] {
+        assert_no_injected_command(f, &read(f), false);
+    }
+
+    // (b)
+    for (label, text) in [
+        ("table and issue lines", &out.stdout),
+        ("log lines", &out.stderr),
+        ("markdown", &read("markdown")),
+        ("summary", &summary),
+    ] {
+        let raw: Vec<char> = text
+            .chars()
+            .filter(|c| is_unprintable(*c) && *c != '\n')
+            .collect();
+        assert!(
+            raw.is_empty(),
+            "{label} holds raw control characters {raw:?}"
+        );
+    }
+
+    // (c) JSON: the exact strings.
+    let json: Value = serde_json::from_str(&read("json")).unwrap();
+    let names: Vec<&Value> = json["scope"]["subscriptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["name"])
+        .collect();
+    assert!(names.contains(&&json!(HOSTILE)), "{names:?}");
+    assert_eq!(json["skipped_subscriptions"][0]["display_name"], HOSTILE);
+    assert!(
+        json["coverage"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["message"] == HOSTILE)
+    );
+    let resource = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["resource"].as_str().unwrap())
+        .find(|r| r.ends_with(&format!("/{cluster}")))
+        .expect("a finding on the hostile cluster")
+        .to_string();
+    assert!(
+        json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["subscription_name"] == HOSTILE)
+    );
+
+    // SARIF: valid, and the exact strings.
+    let sarif: Value = serde_json::from_str(&read("sarif")).unwrap();
+    assert_valid_sarif(&sarif);
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert!(
+        results
+            .iter()
+            .any(|r| r["properties"]["subscriptionName"] == HOSTILE)
+    );
+    assert!(results.iter().any(
+        |r| r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] == resource.as_str()
+    ));
+
+    // JUnit: strict XML 1.0 (every character allowed), and the strings back — but for ESC,
+    // which XML 1.0 cannot carry: it is written as the visible `\u{1b}`.
+    let xml = read("junit");
+    assert!(
+        xml.chars().all(|c| matches!(c, '\t' | '\n' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)),
+        "a character XML 1.0 does not allow"
+    );
+    // (quick-junit's reader does not resolve character references, so the strict reader here.)
+    let in_xml = |s: &str| s.replace('\u{1b}', "\\u{1b}");
+    let cases = junit_cases(&xml);
+    let case = cases
+        .iter()
+        .find(|c| c.name == in_xml(&resource))
+        .unwrap_or_else(|| panic!("no test case named {:?}", in_xml(&resource)));
+    assert!(
+        case.body
+            .contains(&format!("subscription: {} (", in_xml(HOSTILE))),
+        "{:?}",
+        case.body
+    );
+
+    // HTML: what the browser reads back.
+    let html = html_decode(&read("html"));
+    assert!(html.contains(HOSTILE));
+
+    // CSV: only the commands are defused; the rest (line breaks, ESC) is the data.
+    let csv_text = read("csv");
+    let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(csv_text.as_bytes())
+        .records()
+        .map(Result::unwrap)
+        .collect();
+    assert!(rows.iter().any(|r| r[6] == *defuse_commands(HOSTILE)));
+    assert!(rows.iter().any(|r| r[7] == *defuse_commands(&resource)));
 }
 
 /// Runs Chromium headless with the machine's documented flags, killing it after a minute.
