@@ -71,6 +71,14 @@ impl<F: Formatter> Formatter for Escaping<F> {
         writer: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
+        // Fast path: none of the bytes that start an escaped character (`#`, DEL, the lead byte
+        // of U+0080–U+009F and of the U+20xx punctuation block, and markup for HTML).
+        let html = self.html;
+        if !fragment.bytes().any(|b| {
+            matches!(b, b'#' | 0x7f | 0xc2 | 0xe2) || (html && matches!(b, b'<' | b'>' | b'&'))
+        }) {
+            return writer.write_all(fragment.as_bytes());
+        }
         let mut start = 0;
         for (i, c) in fragment.char_indices() {
             if escaped(c, self.html) {

@@ -21,7 +21,9 @@
 
 use std::fmt::Write;
 
-use super::{Report, ReportFinding, ReportStatus, SubscriptionRef};
+use std::collections::{BTreeMap, HashMap};
+
+use super::{CheckRef, Report, ReportFinding, ReportStatus, SubscriptionRef};
 use crate::profile::WaiverState;
 use crate::text;
 
@@ -30,7 +32,27 @@ use crate::text;
 /// backslash-escaped, and control characters become visible escapes (their backslash escaped
 /// too, so `\\n` renders as `\n`), so a paragraph or table row cannot end early.
 pub fn text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+    let mut out = String::with_capacity(s.len() + 8);
+    push_text(&mut out, s);
+    out
+}
+
+/// Appends `text(s)`.
+fn push_text(out: &mut String, s: &str) {
+    // Fast path: no markup character, no control character (C0, DEL) and no lead byte of a C1
+    // control or of the U+20xx block (bidi controls, line separators).
+    if !s.bytes().any(|b| {
+        matches!(
+            b,
+            b'\\' | b'`' | b'*' | b'_' | b'[' | b']' | b'<' | b'>' | b'|' | b'&' | b'~' | b'#'
+        ) || b < 0x20
+            || b == 0x7f
+            || b == 0xc2
+            || b == 0xe2
+    }) {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         match c {
             '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '&' | '~' | '#' => {
@@ -39,12 +61,11 @@ pub fn text(s: &str) -> String {
             }
             c if text::is_unprintable(c) => {
                 out.push('\\');
-                text::push_escape(&mut out, c);
+                text::push_escape(out, c);
             }
             c => out.push(c),
         }
     }
-    out
 }
 
 /// Untrusted text that starts a line (a paragraph): `text` (which already escapes a heading's
@@ -65,39 +86,51 @@ pub fn paragraph(s: &str) -> String {
 /// an agent command (`##vso[`, `##[`) the span is split there and that `#` written `\#` between
 /// the two spans: it renders as the same characters, and no line of the file holds the command.
 pub fn code(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 4);
+    push_code(&mut out, s);
+    out
+}
+
+/// Appends `code(s)`.
+fn push_code(out: &mut String, s: &str) {
     let s = text::printable_controls(s);
-    let mut out = String::new();
     let mut start = 0;
     for (i, _) in s.match_indices('#') {
         if text::starts_command(&s[i..]) {
             if start < i {
-                out.push_str(&span(&s[start..i]));
+                push_span(out, &s[start..i]);
             }
             out.push_str("\\#");
             start = i + 1;
         }
     }
     if start < s.len() || start == 0 {
-        out.push_str(&span(&s[start..]));
+        push_span(out, &s[start..]);
     }
-    out
 }
 
-/// One code span holding `s`, which holds no line break and no agent command.
-fn span(s: &str) -> String {
+/// Appends one code span holding `s`, which holds no line break and no agent command.
+fn push_span(out: &mut String, s: &str) {
     let mut longest = 0;
     let mut run = 0;
-    for c in s.chars() {
-        run = if c == '`' { run + 1 } else { 0 };
+    for b in s.bytes() {
+        run = if b == b'`' { run + 1 } else { 0 };
         longest = longest.max(run);
     }
-    let fence = "`".repeat(longest + 1);
     let pad = if s.starts_with('`') || s.ends_with('`') || s.starts_with(' ') {
         " "
     } else {
         ""
     };
-    format!("{fence}{pad}{s}{pad}{fence}")
+    for _ in 0..=longest {
+        out.push('`');
+    }
+    out.push_str(pad);
+    out.push_str(s);
+    out.push_str(pad);
+    for _ in 0..=longest {
+        out.push('`');
+    }
 }
 
 /// A table cell: GFM splits cells at `|` even inside code spans, unless it is escaped.
@@ -242,7 +275,7 @@ fn verdict(report: &Report) -> String {
     out
 }
 
-fn header(out: &mut String, report: &Report) {
+fn header(out: &mut String, report: &Report, subscriptions: usize) {
     let scope = &report.scope;
     let _ = writeln!(out, "# lzaudit report · {}\n", text(&report.profile));
     let _ = writeln!(out, "{}\n", verdict(report));
@@ -256,7 +289,7 @@ fn header(out: &mut String, report: &Report) {
     let _ = writeln!(
         out,
         "| Subscriptions | {} audited, {} skipped |",
-        report.subscriptions().len(),
+        subscriptions,
         report.skipped_subscriptions.len()
     );
     let _ = writeln!(
@@ -359,39 +392,25 @@ fn summary(out: &mut String, report: &Report) {
     }
 }
 
-fn by_subscription(
-    report: &Report,
-) -> impl Iterator<Item = (SubscriptionRef, Vec<&ReportFinding>)> {
-    report.subscriptions().into_iter().map(move |s| {
-        let findings = report
-            .findings
-            .iter()
-            .filter(|f| f.subscription.eq_ignore_ascii_case(&s.id))
-            .collect();
-        (s, findings)
-    })
-}
-
-fn checklist(out: &mut String, report: &Report) {
+fn checklist(out: &mut String, report: &Report, groups: &[(SubscriptionRef, Vec<&ReportFinding>)]) {
     let _ = writeln!(
         out,
         "## Checklist\n\nOne line per check and subscription, ticked when every finding is pass, not applicable or waived.\n"
     );
-    for (sub, findings) in by_subscription(report) {
-        let _ = writeln!(out, "### {}\n", subscription_heading(&sub));
+    let checks: HashMap<&str, CheckRef> = report.checks().into_iter().map(|c| (c.id, c)).collect();
+    for (sub, findings) in groups {
+        let _ = writeln!(out, "### {}\n", subscription_heading(sub));
         if findings.is_empty() {
             let _ = writeln!(out, "No findings.\n");
             continue;
         }
-        for check in report.checks() {
-            let of_check: Vec<&ReportFinding> = findings
-                .iter()
-                .copied()
-                .filter(|f| f.check == check.id)
-                .collect();
-            if of_check.is_empty() {
-                continue;
-            }
+        // The subscription's findings by check, in check order.
+        let mut by_check: BTreeMap<&str, Vec<&ReportFinding>> = BTreeMap::new();
+        for f in findings {
+            by_check.entry(f.check.as_str()).or_default().push(f);
+        }
+        for (id, of_check) in by_check {
+            let check = &checks[id];
             let done = of_check.iter().all(|f| f.status.is_settled());
             let _ = writeln!(
                 out,
@@ -407,55 +426,69 @@ fn checklist(out: &mut String, report: &Report) {
     }
 }
 
-fn finding(out: &mut String, f: &ReportFinding) {
-    let _ = writeln!(
-        out,
-        "#### {} · {} · {}\n",
-        f.status.label(),
-        text(&f.check),
-        text(f.resource_label())
-    );
-    let _ = writeln!(out, "**{}** · severity {}\n", text(&f.title), f.severity);
-    let _ = writeln!(out, "{}\n", paragraph(&f.message));
+/// Remediation as Markdown, rendered once per distinct text (every finding of a check has the
+/// same one).
+type Remediations<'a> = HashMap<&'a str, String>;
+
+fn finding<'a>(out: &mut String, f: &'a ReportFinding, remediations: &mut Remediations<'a>) {
+    // Written piece by piece into `out`: a tenant's report has a hundred thousand findings.
+    let _ = write!(out, "#### {} · ", f.status.label());
+    push_text(out, &f.check);
+    out.push_str(" · ");
+    push_text(out, f.resource_label());
+    out.push_str("\n\n**");
+    push_text(out, &f.title);
+    let _ = write!(out, "** · severity {}\n\n", f.severity);
+    out.push_str(&paragraph(&f.message));
+    out.push_str("\n\n");
     if let Some(waiver) = f.waiver_line() {
-        let _ = writeln!(out, "*{}*\n", text(&waiver));
+        out.push('*');
+        push_text(out, &waiver);
+        out.push_str("*\n\n");
     }
-    let _ = writeln!(out, "- Resource: {}", code(&f.resource));
+    out.push_str("- Resource: ");
+    push_code(out, &f.resource);
+    out.push('\n');
     if !f.evidence.is_empty() {
-        let _ = writeln!(out, "- Evidence:");
+        out.push_str("- Evidence:\n");
         for e in &f.evidence {
-            let observed = if e.observed.is_null() {
-                "absent".to_string()
+            out.push_str("  - ");
+            push_code(out, &e.property);
+            out.push_str(": observed ");
+            if e.observed.is_null() {
+                out.push_str("absent");
             } else {
-                code(&e.observed.to_string())
-            };
-            let mut line = format!(
-                "  - {}: observed {observed}, expected {}",
-                code(&e.property),
-                text(&e.expected)
-            );
+                push_code(out, &e.observed.to_string());
+            }
+            out.push_str(", expected ");
+            push_text(out, &e.expected);
             if let Some(r) = &e.resource {
-                line.push_str(&format!(" · on {}", code(r)));
+                out.push_str(" · on ");
+                push_code(out, r);
             }
             if let Some(note) = &e.note {
-                line.push_str(&format!(" · {}", text(note)));
+                out.push_str(" · ");
+                push_text(out, note);
             }
-            let _ = writeln!(out, "{line}");
+            out.push('\n');
         }
     }
     out.push('\n');
     if !f.remediation.is_empty() {
-        let _ = writeln!(
-            out,
-            "**Remediation**\n\n{}\n",
-            authored(f.remediation.trim())
+        out.push_str("**Remediation**\n\n");
+        out.push_str(
+            remediations
+                .entry(f.remediation.as_str())
+                .or_insert_with(|| authored(f.remediation.trim())),
         );
+        out.push_str("\n\n");
     }
 }
 
-fn details(out: &mut String, report: &Report) {
+fn details(out: &mut String, groups: Vec<(SubscriptionRef, Vec<&ReportFinding>)>) {
+    let mut remediations = Remediations::new();
     let _ = writeln!(out, "## Findings\n");
-    for (sub, mut findings) in by_subscription(report) {
+    for (sub, mut findings) in groups {
         if findings.is_empty() {
             continue;
         }
@@ -465,7 +498,7 @@ fn details(out: &mut String, report: &Report) {
             .into_iter()
             .partition(|f| !f.status.is_settled() || f.waiver.is_some());
         for f in &open {
-            finding(out, f);
+            finding(out, f, &mut remediations);
         }
         if !settled.is_empty() {
             let _ = writeln!(
@@ -488,13 +521,15 @@ fn details(out: &mut String, report: &Report) {
     }
 }
 
-/// Renders the report as Markdown.
+/// Renders the report as Markdown, in time linear in findings (one grouping by subscription
+/// feeds both the checklist and the details).
 pub fn render(report: &Report) -> String {
-    let mut out = String::new();
-    header(&mut out, report);
+    let groups = report.by_subscription();
+    let mut out = String::with_capacity(4096 + report.findings.len() * 512);
+    header(&mut out, report, groups.len());
     summary(&mut out, report);
-    checklist(&mut out, report);
-    details(&mut out, report);
+    checklist(&mut out, report, &groups);
+    details(&mut out, groups);
     while out.ends_with("\n\n") {
         out.pop();
     }
