@@ -6,16 +6,17 @@
 //! findings of one of the example's subscriptions, and every resource-level finding is repeated
 //! for three clusters, so messages, evidence and statuses are the real ones, only many more
 //! (≈ 150,000 findings at 1,000 subscriptions). It times `report::build` and every renderer and
-//! prints min / median over the rounds and the output size: a renderer that is linear in
-//! findings doubles its time when the tenant doubles.
+//! prints the wall time (min / median over the rounds), the least CPU time of a round (what the
+//! renderer cost, whatever else ran on the machine) and the output size: a renderer that is
+//! linear in findings doubles its time when the tenant doubles. `--only FORMAT` times one
+//! renderer, for a profiler.
 
 use std::time::{Duration, Instant};
 
-use lzaudit::catalogue::Catalogue;
-use lzaudit::eval::{Finding, Status};
-use lzaudit::inventory::{Inventory, Read, Subscription, snapshot};
-use lzaudit::profile::{AppliedWaiver, Profile};
-use lzaudit::report::{self, Origin, Report, ReportFinding, ReportStatus};
+use lzaudit::report::{self, Report};
+
+#[path = "../tests/it/support/scale.rs"]
+mod scale;
 
 /// Copies of every resource-level finding per synthetic subscription: the clusters (and
 /// registries) of a landing-zone subscription.
@@ -24,12 +25,15 @@ const RESOURCES_PER_SUBSCRIPTION: usize = 3;
 struct Args {
     subscriptions: usize,
     rounds: usize,
+    /// `--only FORMAT`: time that renderer alone (for a profiler).
+    only: Option<String>,
 }
 
 fn args() -> Args {
     let mut out = Args {
         subscriptions: 1000,
         rounds: 3,
+        only: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -41,6 +45,7 @@ fn args() -> Args {
         match arg.as_str() {
             "--subscriptions" => out.subscriptions = value("--subscriptions"),
             "--rounds" => out.rounds = value("--rounds").max(1),
+            "--only" => out.only = it.next(),
             // `cargo bench` passes `--bench`; anything else is a filter we do not use.
             _ => {}
         }
@@ -48,141 +53,57 @@ fn args() -> Args {
     out
 }
 
-fn status_of(f: &ReportFinding) -> Status {
-    if let Some(w) = &f.waiver {
-        return w.original_status;
-    }
-    match f.status {
-        ReportStatus::Pass => Status::Pass,
-        ReportStatus::Warn => Status::Warn,
-        ReportStatus::Fail | ReportStatus::Waived => Status::Fail,
-        ReportStatus::NotApplicable => Status::NotApplicable,
-        ReportStatus::Unknown => Status::Unknown,
-    }
+/// The CPU time this thread has run, from Linux's `/proc/thread-self/schedstat` (nanoseconds on
+/// a CPU): on a shared machine, wall time also counts the time other processes held the CPU.
+fn cpu_time() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
 }
 
-/// The example's inventory and findings, scaled to `n` subscriptions.
-fn scaled(
-    example: &Report,
-    inventory: &Inventory,
-    n: usize,
-) -> (Inventory, Vec<(Finding, Option<AppliedWaiver>)>) {
-    // Only subscriptions with findings on resources make good templates.
-    let templates: Vec<&Subscription> = inventory
-        .subscriptions
-        .iter()
-        .filter(|s| {
-            example.findings.iter().any(|f| {
-                f.subscription.eq_ignore_ascii_case(&s.subscription_id)
-                    && !f.is_subscription_level()
-            })
-        })
-        .collect();
-    assert!(!templates.is_empty(), "the example has clusters");
-    let mut inv = inventory.clone();
-    inv.subscriptions.clear();
-    inv.reads.clear();
-    let mut findings = Vec::new();
-    for i in 0..n {
-        let template = templates[i % templates.len()];
-        let guid = format!("{i:08x}-0000-4000-8000-{i:012x}");
-        let rename = |s: &str| s.replace(&template.subscription_id, &guid);
-        inv.subscriptions.push(Subscription {
-            id: format!("/subscriptions/{guid}"),
-            subscription_id: guid.clone(),
-            display_name: format!("lz-{i:04}-{}", template.display_name),
-            ..template.clone()
-        });
-        for read in &inventory.reads {
-            if read.scope.contains(&template.subscription_id) {
-                inv.reads.push(Read {
-                    scope: rename(&read.scope),
-                    message: read.message.as_deref().map(rename),
-                    ..read.clone()
-                });
-            }
-        }
-        for f in example.findings.iter().filter(|f| {
-            f.subscription
-                .eq_ignore_ascii_case(&template.subscription_id)
-        }) {
-            let copies = if f.is_subscription_level() {
-                1
-            } else {
-                RESOURCES_PER_SUBSCRIPTION
-            };
-            for k in 0..copies {
-                let mut resource = rename(&f.resource);
-                if copies > 1 {
-                    resource.push_str(&format!("-{k}"));
-                }
-                findings.push((
-                    Finding {
-                        check: f.check.clone(),
-                        resource,
-                        subscription: guid.clone(),
-                        status: status_of(f),
-                        message: rename(&f.message),
-                        evidence: f.evidence.clone(),
-                    },
-                    f.waiver.clone(),
-                ));
-            }
-        }
-    }
-    // Findings arrive check by check from evaluation, not in report order.
-    findings.sort_by(|a, b| a.0.check.cmp(&b.0.check));
-    (inv, findings)
-}
-
-fn time<T>(rounds: usize, mut run: impl FnMut() -> T) -> (Vec<Duration>, T) {
+/// Wall and CPU time of each round, sorted, and the last round's output.
+fn time<T>(rounds: usize, mut run: impl FnMut() -> T) -> (Vec<(Duration, Option<Duration>)>, T) {
     let mut times = Vec::with_capacity(rounds);
     let mut last = None;
     for _ in 0..rounds {
+        let cpu = cpu_time();
         let started = Instant::now();
         let out = run();
-        times.push(started.elapsed());
+        let wall = started.elapsed();
+        let cpu = cpu.zip(cpu_time()).map(|(before, after)| after - before);
+        times.push((wall, cpu));
         last = Some(out);
     }
     times.sort();
     (times, last.expect("at least one round"))
 }
 
-fn print(label: &str, times: &[Duration], bytes: Option<usize>) {
+/// A format's renderer.
+type Renderer<'a> = dyn Fn(&Report) -> String + 'a;
+
+fn print(label: &str, times: &[(Duration, Option<Duration>)], bytes: Option<usize>) {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let size = bytes
-        .map(|b| format!(", {:.1} MB", b as f64 / 1e6))
+        .map(|b| format!(", {:>6.1} MB", b as f64 / 1e6))
+        .unwrap_or_default();
+    let cpu = times
+        .iter()
+        .filter_map(|t| t.1)
+        .min()
+        .map(|c| format!(" (CPU {:>7.1} ms)", ms(c)))
         .unwrap_or_default();
     println!(
-        "  {label:<12} min {:>9.1} ms / median {:>9.1} ms{size}",
-        ms(times[0]),
-        ms(times[times.len() / 2])
+        "  {label:<10} wall min {:>7.1} ms / median {:>7.1} ms{cpu}{size}",
+        ms(times[0].0),
+        ms(times[times.len() / 2].0)
     );
 }
 
-/// A format's name and its renderer.
-type Renderer<'a> = dyn Fn(&Report) -> String + 'a;
-
 fn main() {
     let args = args();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let inventory =
-        snapshot::load(&root.join("examples/contoso/snapshot.json")).expect("example snapshot");
-    let catalogue = Catalogue::builtin().expect("catalogue");
-    let profile = Profile::load("caf-aks", &catalogue).expect("profile");
-    let origin = || Origin {
-        source: "snapshot",
-        fail_on: "high",
-        generated_at: "2026-11-26T00:00:00Z".into(),
-    };
-    let example = lzaudit::audit::run(
-        &inventory,
-        &catalogue,
-        &profile,
-        time::macros::date!(2026 - 11 - 26),
-        origin(),
-    );
-    let (inv, findings) = scaled(&example, &inventory, args.subscriptions);
+    let example = scale::Example::load();
+    let catalogue = &example.catalogue;
+    let (inv, findings) = example.scaled(args.subscriptions, RESOURCES_PER_SUBSCRIPTION);
     println!(
         "lzaudit render benchmark (cargo bench --bench render -- --subscriptions {} --rounds {}): {} subscriptions, {} findings, {} coverage gaps",
         args.subscriptions,
@@ -194,27 +115,35 @@ fn main() {
     let (times, report) = time(args.rounds, || {
         report::build(
             &inv,
-            &catalogue,
-            &profile,
+            catalogue,
+            &example.profile,
             findings.clone(),
             Vec::new(),
-            origin(),
+            scale::origin(),
         )
     });
     print("build", &times, None);
-    let renderers: [(&str, &Renderer); 8] = [
-        ("table", &|r| report::table::render(r, false, 160)),
+    let renderers: [(&str, &Renderer); 9] = [
+        ("table", &|r| {
+            report::table::render(r, false, 160, report::table::Show::Issues)
+        }),
+        ("table all", &|r| {
+            report::table::render(r, false, 160, report::table::Show::All)
+        }),
         ("json", &report::json::render),
-        ("sarif", &|r| report::sarif::render(r, &catalogue)),
+        ("sarif", &|r| report::sarif::render(r, catalogue)),
         ("junit", &report::junit::render),
         ("markdown", &report::markdown::render),
-        ("html", &|r| report::html::render(r, &catalogue)),
+        ("html", &|r| report::html::render(r, catalogue)),
         ("csv", &report::csv::render),
         ("pipelines", &|r| {
             report::azure_devops::issues(r, report::azure_devops::ISSUE_CAP).join("\n")
         }),
     ];
     for (label, render) in renderers {
+        if args.only.as_deref().is_some_and(|only| only != label) {
+            continue;
+        }
         let (times, text) = time(args.rounds, || render(&report));
         print(label, &times, Some(text.len()));
     }
