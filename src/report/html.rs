@@ -550,6 +550,71 @@ impl<K: std::hash::Hash + Eq> Interner<K> {
     }
 }
 
+/// An evidence list as an interning key: hashed by its contents, compared with `==`.
+struct EvidenceKey<'a>(&'a [crate::eval::Evidence]);
+
+impl std::hash::Hash for EvidenceKey<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        fn value<H: std::hash::Hasher>(v: &serde_json::Value, state: &mut H) {
+            use serde_json::Value;
+            match v {
+                Value::Null => 0u8.hash(state),
+                Value::Bool(b) => (1u8, b).hash(state),
+                // Equal numbers have the same representation, so the same f64.
+                Value::Number(n) => (2u8, n.as_f64().map(f64::to_bits)).hash(state),
+                Value::String(s) => (3u8, s).hash(state),
+                Value::Array(a) => {
+                    (4u8, a.len()).hash(state);
+                    a.iter().for_each(|v| value(v, state));
+                }
+                Value::Object(o) => {
+                    (5u8, o.len()).hash(state);
+                    for (k, v) in o {
+                        k.hash(state);
+                        value(v, state);
+                    }
+                }
+            }
+        }
+        self.0.len().hash(state);
+        for e in self.0 {
+            (&e.property, &e.expected, &e.resource, &e.note).hash(state);
+            value(&e.observed, state);
+        }
+    }
+}
+
+/// Equal as the hash sees them: the same values with object keys in the same order (the order
+/// they are shown in), which `Value`'s own `==` ignores.
+impl PartialEq for EvidenceKey<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+            use serde_json::Value;
+            match (a, b) {
+                (Value::Array(x), Value::Array(y)) => {
+                    x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y))
+                }
+                (Value::Object(x), Value::Object(y)) => {
+                    x.len() == y.len()
+                        && x.iter()
+                            .zip(y)
+                            .all(|((kx, vx), (ky, vy))| kx == ky && same(vx, vy))
+                }
+                (x, y) => x == y,
+            }
+        }
+        self.0.len() == other.0.len()
+            && self.0.iter().zip(other.0).all(|(a, b)| {
+                (&a.property, &a.expected, &a.resource, &a.note)
+                    == (&b.property, &b.expected, &b.resource, &b.note)
+                    && same(&a.observed, &b.observed)
+            })
+    }
+}
+
+// serde_json numbers are finite, so this equality is an equivalence.
+impl Eq for EvidenceKey<'_> {}
+
 /// The data block and the remediation templates it refers to (distinct remediation texts, as
 /// HTML, in template order).
 fn data<'a>(report: &'a Report, subs: &'a [SubscriptionRef]) -> (Data<'a>, Vec<&'a str>) {
@@ -601,8 +666,7 @@ fn data<'a>(report: &'a Report, subs: &'a [SubscriptionRef]) -> (Data<'a>, Vec<&
         if new {
             data.messages.push(&f.message);
         }
-        let key = serde_json::to_string(&f.evidence).expect("evidence serialises");
-        let (evidence_at, new) = evidence.get(key);
+        let (evidence_at, new) = evidence.get(EvidenceKey(&f.evidence));
         if new {
             data.evidence.push(&f.evidence);
         }
@@ -962,6 +1026,10 @@ mod tests {
                 data["messages"][row[6].as_u64().unwrap() as usize],
                 f.message.as_str()
             );
+            assert_eq!(
+                data["evidence"][row[7].as_u64().unwrap() as usize],
+                serde_json::to_value(&f.evidence).unwrap()
+            );
             assert_eq!(row[9].is_null(), f.waiver.is_none());
             seen.push(resource);
         }
@@ -982,6 +1050,9 @@ mod tests {
                 "not_applicable"
             ]
         );
+        // Equal evidence lists are stored once: the sample's findings share one but the
+        // hostile one's.
+        assert_eq!(data["evidence"].as_array().unwrap().len(), 2);
         // The fail and the pass share their remediation: one template.
         assert_eq!(rows[0][8], rows[4][8]);
         assert_eq!(
