@@ -542,4 +542,24 @@ mod tests {
         );
         assert!(text.contains("WORSE"), "{text}");
     }
+
+    #[test]
+    fn hostile_names_and_messages_stay_on_their_line_in_the_text_form() {
+        let hostile = "/r/x\r\n##vso[task.setvariable variable=x]1\u{1b}[31m";
+        let mut new = f("A", hostile, "fail");
+        new.message = "boom\n##[error]x".into();
+        let d = compare(&side(vec![f("A", hostile, "pass")]), &side(vec![new]));
+        let text = d.to_text();
+        assert!(crate::text::is_pipeline_safe(&text), "{text}");
+        assert!(!text.contains('\r') && !text.contains('\u{1b}'), "{text:?}");
+        assert!(
+            text.contains("  ! A [high] /r/x\\r\\n\\u{23}#vso[task.setvariable variable=x]1\\u{1b}[31m: pass -> fail — boom\\n\\u{23}#[error]x\n"),
+            "{text}"
+        );
+        // The JSON form keeps the exact strings, escaped for printing.
+        let json = d.to_json();
+        assert!(crate::text::is_pipeline_safe(&json), "{json}");
+        let v: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["new_failures"][0]["resource"], hostile);
+    }
 }
