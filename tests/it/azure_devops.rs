@@ -264,3 +264,26 @@ fn the_example_pipeline_has_its_key_tasks_and_only_flags_lzaudit_accepts() {
     // The check itself rejects a flag lzaudit does not have.
     assert!(!help.contains("--no-such-flag "));
 }
+
+/// An error quotes what it could not read — here a snapshot path holding a line break and a
+/// `##vso[` command: the error line names it without commanding the agent.
+#[test]
+fn an_error_quoting_hostile_text_cannot_inject_a_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir
+        .path()
+        .join("x\n##vso[task.setvariable variable=x]1\u{1b}[31m.json");
+    let out = lzaudit(&["audit", "--snapshot", path.to_str().unwrap()]).code(2);
+    assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("\\u{23}#vso[task.setvariable"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        lzaudit::text::is_pipeline_safe(&out.stderr),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains('\u{1b}'), "{:?}", out.stderr);
+}
