@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::azure::{AuthMethod, Cloud};
 
 use crate::exit::EXIT_CODES_HELP;
+pub use crate::report::table::Show;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -96,6 +97,10 @@ pub struct AuditArgs {
     /// Output format for stdout (or `--output`).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Which findings the table lists under its per-check summary: `issues` (fail, unknown and
+    /// warn) or `all` (pass, waived and not applicable too). The summary counts every finding.
+    #[arg(long, value_enum, value_name = "WHICH", default_value_t = Show::Issues)]
+    pub show: Show,
     /// Write the report to FILE (atomically) instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,

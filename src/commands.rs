@@ -96,7 +96,7 @@ fn audit_command(args: AuditArgs) -> anyhow::Result<ExitStatus> {
     // or an interrupt part-way leaves every previous report in place, never a mix of runs.
     let mut staged = Staged::new();
     for target in &args.report {
-        let text = render(&report, &catalogue, target.format, false);
+        let text = render(&report, &catalogue, target.format, false, args.show);
         staged.add(&target.path, text.as_bytes()).with_context(|| {
             format!(
                 "cannot write the {:?} report to {}",
@@ -107,7 +107,7 @@ fn audit_command(args: AuditArgs) -> anyhow::Result<ExitStatus> {
     }
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let color = to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let text = render(&report, &catalogue, args.format, color);
+    let text = render(&report, &catalogue, args.format, color, args.show);
     if let Some(path) = &args.output {
         staged
             .add(path, text.as_bytes())
@@ -150,9 +150,15 @@ fn azure_pipelines(report: &Report, stdout_is_data: bool) -> anyhow::Result<()> 
 }
 
 /// Renders the report in one format. Only a terminal table is ever coloured.
-fn render(report: &Report, catalogue: &Catalogue, format: Format, color: bool) -> String {
+fn render(
+    report: &Report,
+    catalogue: &Catalogue,
+    format: Format,
+    color: bool,
+    show: report::table::Show,
+) -> String {
     match format {
-        Format::Table => report::table::render(report, color, terminal_width()),
+        Format::Table => report::table::render(report, color, terminal_width(), show),
         Format::Json => report::json::render(report),
         Format::Sarif => report::sarif::render(report, catalogue),
         Format::Junit => report::junit::render(report),

@@ -103,7 +103,8 @@ impl collect::Progress for ProgressDisplay<'_> {
             }
             None => tracing::info!(
                 "collected subscription {} ({done}/{}; {})",
-                subscription.display_name,
+                // ARM text: made printable here too, whatever the log formatter does.
+                crate::text::printable(&subscription.display_name),
                 self.total.load(Ordering::Relaxed),
                 self.counters()
             ),

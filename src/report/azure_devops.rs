@@ -12,6 +12,11 @@
 //! `]` → `%5D` and `;` → `%3B` (a property ends at `;`, the property list at `]`). ARM data
 //! (resource names, messages) is untrusted, so escaping is what keeps it from ending a command
 //! early, starting a second one on a new line, or injecting properties.
+//!
+//! The message is also text for people: the agent shows it on the summary page and writes it to
+//! the log as a `##[error]`/`##[warning]` line, decoded. So the ARM text in it is made printable
+//! first (`text::printable`): a line break in a name shows as `\n` instead of becoming a log line
+//! that starts with ARM's text, and a `##vso[` in it stays inert text.
 
 use std::path::{Path, PathBuf};
 
@@ -119,14 +124,14 @@ pub fn issues(report: &Report, cap: usize) -> Vec<String> {
     lines
 }
 
-/// `AKS-020 [high] name (subscription): message — resource ID`.
+/// `AKS-020 [high] name (subscription): message — resource ID`, made printable.
 fn issue_message(f: &ReportFinding) -> String {
     let subscription = if f.subscription_name.is_empty() {
         f.subscription.as_str()
     } else {
         f.subscription_name.as_str()
     };
-    format!(
+    let message = format!(
         "{} [{}] {} ({}): {} — {}",
         f.check,
         f.severity,
@@ -134,7 +139,8 @@ fn issue_message(f: &ReportFinding) -> String {
         subscription,
         f.message,
         f.resource
-    )
+    );
+    crate::text::printable(&message).into_owned()
 }
 
 /// The directory the summary goes to: `$AGENT_TEMPDIRECTORY` when set, else the system's.
@@ -211,8 +217,10 @@ mod tests {
             "{}",
             lines[0]
         );
-        // The hostile message stays on the line: its newline is escaped.
-        assert!(lines[0].contains("%0Asecond line"), "{}", lines[0]);
+        // The hostile message stays on the line, and its newline stays visible text rather than
+        // `%0A`, which the agent would decode into a log line of ARM's text.
+        assert!(lines[0].contains("\\nsecond line"), "{}", lines[0]);
+        assert!(!lines[0].contains("%0A"), "{}", lines[0]);
         assert!(
             lines[1].starts_with("##vso[task.logissue type=warning;code=CUS-001;]CUS-001 [low] (subscription) (lz-corp <b>|prod</b>): "),
             "{}",

@@ -6,6 +6,13 @@
 //! the exact machine contract; CSV is meant to be opened by people, so a cell that a spreadsheet
 //! would run as a formula (it starts with `=`, `+`, `-`, `@`, tab or carriage return — ARM data
 //! is untrusted) is prefixed with `'`, as OWASP recommends against CSV injection.
+//!
+//! A pipeline can also print the file, and a quoted field can hold line breaks, so a field could
+//! put `##[error]` at the start of a line or `##vso[task.setvariable …]` anywhere in one, which
+//! the Azure Pipelines agent would obey. CSV has no escape syntax to hide a character behind, so
+//! the first `#` of such a command is written `\u{23}` — the spelling the terminal table uses —
+//! and nothing else changes: the text reads the same, control characters and line breaks stay
+//! (quoted, per RFC 4180), and the JSON report keeps the exact string.
 
 use super::Report;
 
@@ -23,12 +30,13 @@ pub const HEADER: [&str; 11] = [
     "remediation",
 ];
 
-/// Neutralises a cell a spreadsheet would evaluate.
+/// Neutralises a cell a spreadsheet would evaluate, and agent commands.
 fn cell(text: &str) -> String {
+    let text = crate::text::defuse_commands(text);
     if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {
-        text.to_string()
+        text.into_owned()
     }
 }
 

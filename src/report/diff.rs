@@ -292,19 +292,19 @@ impl Diff {
     }
 
     pub fn to_json(&self) -> String {
-        let mut text = serde_json::to_string_pretty(self).expect("a diff serialises");
-        text.push('\n');
-        text
+        super::json::to_string_pretty(self)
     }
 
     /// Plain text for a terminal or a log: a headline, then one section per non-empty list.
+    /// Everything read from the reports is made printable (`text::printable`): a report is
+    /// ARM's text, and this goes to terminals and pipeline logs.
     pub fn to_text(&self) -> String {
         let s = &self.summary;
         let mut out = format!(
             "lzaudit diff: {} ({}) -> {} ({})\n{} new failure(s), {} fixed, {} other change(s) ({} worse), {} new and {} removed resource finding(s): {}\n",
-            self.old.path,
+            p(&self.old.path),
             side_label(&self.old),
-            self.new.path,
+            p(&self.new.path),
             side_label(&self.new),
             s.new_failures,
             s.fixed,
@@ -323,15 +323,15 @@ impl Diff {
                 out.push_str(&format!(
                     "  {}{} [{}] {}: {} -> {}{}\n",
                     if c.worse { "! " } else { "" },
-                    c.check,
-                    c.severity,
-                    c.resource,
-                    c.old_status.as_deref().unwrap_or("(absent)"),
-                    c.new_status,
+                    p(&c.check),
+                    p(&c.severity),
+                    p(&c.resource),
+                    p(c.old_status.as_deref().unwrap_or("(absent)")),
+                    p(&c.new_status),
                     if c.message.is_empty() {
                         String::new()
                     } else {
-                        format!(" — {}", one_line(&c.message))
+                        format!(" — {}", p(&c.message))
                     }
                 ));
             }
@@ -341,8 +341,13 @@ impl Diff {
                 return;
             }
             out.push_str(&format!("\n{title} ({}):\n", list.len()));
-            for p in list {
-                out.push_str(&format!("  {} {}: {}\n", p.check, p.resource, p.status));
+            for f in list {
+                out.push_str(&format!(
+                    "  {} {}: {}\n",
+                    p(&f.check),
+                    p(&f.resource),
+                    p(&f.status)
+                ));
             }
         };
         changes(&mut out, "New failures", &self.new_failures);
@@ -360,16 +365,16 @@ fn side_label(side: &SideInfo) -> String {
         Kind::Snapshot => "snapshot".to_string(),
     };
     if !side.profile.is_empty() {
-        label.push_str(&format!(", profile {}", side.profile));
+        label.push_str(&format!(", profile {}", p(&side.profile)));
     }
     if !side.generated_at.is_empty() && side.kind == Kind::Report {
-        label.push_str(&format!(", {}", side.generated_at));
+        label.push_str(&format!(", {}", p(&side.generated_at)));
     }
     label
 }
 
-fn one_line(s: &str) -> String {
-    s.replace(['\r', '\n'], " ")
+fn p(s: &str) -> std::borrow::Cow<'_, str> {
+    crate::text::printable(s)
 }
 
 #[cfg(test)]
@@ -536,5 +541,25 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("WORSE"), "{text}");
+    }
+
+    #[test]
+    fn hostile_names_and_messages_stay_on_their_line_in_the_text_form() {
+        let hostile = "/r/x\r\n##vso[task.setvariable variable=x]1\u{1b}[31m";
+        let mut new = f("A", hostile, "fail");
+        new.message = "boom\n##[error]x".into();
+        let d = compare(&side(vec![f("A", hostile, "pass")]), &side(vec![new]));
+        let text = d.to_text();
+        assert!(crate::text::is_pipeline_safe(&text), "{text}");
+        assert!(!text.contains('\r') && !text.contains('\u{1b}'), "{text:?}");
+        assert!(
+            text.contains("  ! A [high] /r/x\\r\\n\\u{23}#vso[task.setvariable variable=x]1\\u{1b}[31m: pass -> fail — boom\\n\\u{23}#[error]x\n"),
+            "{text}"
+        );
+        // The JSON form keeps the exact strings, escaped for printing.
+        let json = d.to_json();
+        assert!(crate::text::is_pipeline_safe(&json), "{json}");
+        let v: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["new_failures"][0]["resource"], hostile);
     }
 }

@@ -1,17 +1,33 @@
-//! HTML: one self-contained page for people — the posture at a glance as inline SVG charts (a
-//! subscription × check grid coloured by the worst status, findings by severity, audit
-//! coverage), then every finding, filterable by status, severity, check, subscription and free
-//! text, with its evidence and remediation, and the documentation of every check.
+//! HTML: one self-contained page for people — the posture at a glance (a subscription × check
+//! grid coloured by the worst status, findings by severity, audit coverage), then every finding,
+//! filterable by status, severity, check, subscription and free text, with its evidence and
+//! remediation, and the documentation of every check.
 //!
 //! Self-contained: inline CSS (`html.css`) and one small inline script (`html.js`), no external
 //! scripts, fonts, stylesheets or images, and a Content-Security-Policy that forbids loading
 //! any. The script records errors in `body[data-errors]` and sets `body[data-ready]` once it is
-//! initialised, which the headless-browser test reads.
+//! initialised, which the headless-browser tests read.
 //!
-//! ARM data is untrusted (a tag, name or message can hold markup): every string goes through
-//! `esc`, in text and in attributes alike, and links are only made of http(s) references.
+//! Tenant scale: a tenant of 1,000 subscriptions has 150,000 findings, which as HTML elements
+//! would be hundreds of megabytes and freeze the browser. So the findings and the grid are data:
+//! one JSON block (`<script type="application/json" id="lz-data">`, strings that repeat —
+//! messages, evidence lists, remediation — stored once), from which the script draws one page
+//! at a time (`PAGE` findings, `GRID_PAGE` subscription rows of the grid) while its filters,
+//! counts and search run over every finding. Everything else is static HTML, kept bounded (the
+//! coverage chart lists the subscriptions with the most gaps). Without JavaScript the page still
+//! shows the verdict, counts, charts, coverage and check documentation.
+//!
+//! ARM data is untrusted (a tag, name or message can hold markup): every string in the HTML goes
+//! through `esc`, in text and in attributes alike, and links are only made of http(s)
+//! references; the JSON block is escaped so that it cannot close its element
+//! (`json::to_html_data`), and the script puts data into the page only as text
+//! (`textContent`, attribute values), never as markup.
 
 use std::fmt::Write;
+
+use std::collections::HashMap;
+
+use serde::Serialize;
 
 use super::{Report, ReportFinding, ReportStatus, SubscriptionRef};
 use crate::catalogue::{Catalogue, Severity};
@@ -21,7 +37,13 @@ const CSS: &str = include_str!("html.css");
 const SCRIPT: &str = include_str!("html.js");
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
 
-/// Escapes text for HTML content and double- or single-quoted attribute values.
+/// Escapes text for HTML content and double- or single-quoted attribute values. Beyond markup,
+/// the page is printed too (a pipeline step can `cat` it), so the characters that mean something
+/// to a terminal or to the Azure Pipelines agent are character references, which the browser
+/// decodes back to the data: every `#` (no `##vso[` or `##[` can appear in the file), CR (which
+/// the HTML parser would otherwise turn into LF) and the C0 controls but TAB and LF, and DEL.
+/// NUL cannot be carried by HTML at all: it becomes U+FFFD, as a browser would make it. The C1
+/// controls stay raw: a reference to one is read as a Windows-1252 character instead.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -31,6 +53,12 @@ pub fn esc(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            '#' => out.push_str("&#35;"),
+            '\0' => out.push_str("&#xFFFD;"),
+            '\t' | '\n' => out.push(c),
+            c @ ('\u{1}'..='\u{1f}' | '\u{7f}') => {
+                let _ = write!(out, "&#{};", c as u32);
+            }
             c => out.push(c),
         }
     }
@@ -99,45 +127,11 @@ fn is_web_url(s: &str) -> bool {
     url::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "https" | "http"))
 }
 
-fn short_id(id: &str) -> &str {
-    id.get(..8).unwrap_or(id)
-}
-
-/// The grid's target width (the page's content width) and the longest subscription label.
-const GRID_WIDTH: f64 = 1200.0;
-const GRID_LABEL_CHARS: usize = 30;
-
-/// `s` cut to `max` characters, with an ellipsis when cut.
-fn ellipsis(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-        out.push('…');
-        out
-    }
-}
-
 fn sub_name(s: &SubscriptionRef) -> &str {
     if s.name.is_empty() { &s.id } else { &s.name }
 }
 
-fn worst<'a>(findings: impl Iterator<Item = &'a ReportFinding>) -> Option<ReportStatus> {
-    findings.map(|f| f.status).min_by_key(|s| s.urgency())
-}
-
-fn counts_text<'a>(findings: impl Iterator<Item = &'a ReportFinding> + Clone) -> String {
-    ReportStatus::BY_URGENCY
-        .iter()
-        .filter_map(|s| {
-            let n = findings.clone().filter(|f| f.status == *s).count();
-            (n > 0).then(|| format!("{n} {}", s.label()))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn masthead(out: &mut String, report: &Report) {
+fn masthead(out: &mut String, report: &Report, subscriptions: usize) {
     let s = &report.summary;
     let (class, verdict, detail) = if s.fail > 0 {
         (
@@ -174,7 +168,7 @@ fn masthead(out: &mut String, report: &Report) {
         out,
         r#"<header class="masthead"><div class="wrap"><div><div class="kicker">lzaudit · Cloud Adoption Framework · AKS security</div><h1>Landing zone security report</h1><div class="sub">Profile <strong>{}</strong> · {} subscription(s) · generated {}</div></div><div class="verdict {class}"><strong>{}</strong><span>{}{}</span></div></div></header>"#,
         esc(&report.profile),
-        report.subscriptions().len(),
+        subscriptions,
         esc(&report.generated_at),
         esc(&verdict),
         esc(&detail),
@@ -182,7 +176,7 @@ fn masthead(out: &mut String, report: &Report) {
     );
 }
 
-fn meta(out: &mut String, report: &Report) {
+fn meta(out: &mut String, report: &Report, subscriptions: usize) {
     let scope = &report.scope;
     let mut items: Vec<(&str, String)> = Vec::new();
     if let Some(t) = &scope.tenant_id {
@@ -195,7 +189,7 @@ fn meta(out: &mut String, report: &Report) {
         "Subscriptions",
         format!(
             "{} audited, {} skipped",
-            report.subscriptions().len(),
+            subscriptions,
             report.skipped_subscriptions.len()
         ),
     ));
@@ -264,114 +258,6 @@ fn legend(out: &mut String, with_none: bool) {
     }
     if with_none {
         out.push_str(r#"<span style="--c: var(--none)"><i></i>no finding</span>"#);
-    }
-    out.push_str("</div>");
-}
-
-/// The subscription × check grid: one cell per pair, coloured by its worst status.
-fn grid(out: &mut String, report: &Report) {
-    let subs = report.subscriptions();
-    let checks = report.checks();
-    // Drawn at its natural size (text never shrinks): cells get smaller as checks are added,
-    // down to a minimum; past that the card scrolls sideways.
-    let longest = subs
-        .iter()
-        .map(|s| sub_name(s).chars().count())
-        .max()
-        .unwrap_or(0);
-    let label_chars = longest.clamp(12, GRID_LABEL_CHARS);
-    let label_w = 7.2 * label_chars as f64 + 16.0;
-    let fit = (GRID_WIDTH - label_w - 70.0) / checks.len().max(1) as f64;
-    let pitch = fit.clamp(17.0, 33.0).floor();
-    let cell = (pitch * 0.84).floor();
-    let (head_h, row_h) = (74.0, (cell + 12.0).max(34.0));
-    let cols_w = pitch * checks.len() as f64;
-    let width = (label_w + cols_w + 70.0).ceil();
-    let height = head_h + row_h * subs.len() as f64 + 6.0;
-    let _ = write!(
-        out,
-        r#"<div class="card"><h3>Status by subscription</h3><p class="hint">One cell per subscription and check, coloured by its worst finding. Select a cell to see its findings.</p><div class="scroll"><svg id="grid" role="img" aria-label="Status of every check in every subscription" viewBox="0 0 {width} {height}" width="{width}" height="{height}">"#
-    );
-    for (i, c) in checks.iter().enumerate() {
-        let x = label_w + pitch * i as f64 + cell / 2.0;
-        let _ = write!(
-            out,
-            r#"<text class="col" transform="translate({x} {}) rotate(-55)">{}<title>{}: {}</title></text>"#,
-            head_h - 8.0,
-            esc(c.id),
-            esc(c.id),
-            esc(c.title)
-        );
-    }
-    for (r, sub) in subs.iter().enumerate() {
-        let y = head_h + row_h * r as f64;
-        let of_sub: Vec<&ReportFinding> = report
-            .findings
-            .iter()
-            .filter(|f| f.subscription.eq_ignore_ascii_case(&sub.id))
-            .collect();
-        let _ = write!(
-            out,
-            r#"<g class="row" data-subscription="{}"><text class="label" x="0" y="{}">{}<title>{}</title></text><text class="mono" x="0" y="{}">{}</text>"#,
-            esc(&sub.id),
-            y + 14.0,
-            esc(&ellipsis(sub_name(sub), label_chars)),
-            esc(sub_name(sub)),
-            y + 28.0,
-            esc(short_id(&sub.id))
-        );
-        for (i, c) in checks.iter().enumerate() {
-            let x = label_w + pitch * i as f64;
-            let here = of_sub.iter().copied().filter(|f| f.check == c.id);
-            let (status, tip) = match worst(here.clone()) {
-                Some(s) => (s.as_str(), counts_text(here)),
-                None => ("none", "no finding".to_string()),
-            };
-            let _ = write!(
-                out,
-                r#"<rect class="cell f-{status}" x="{x}" y="{}" width="{cell}" height="{cell}" rx="3" tabindex="0" role="button" data-subscription="{}" data-check="{}" data-status="{status}"><title>{} · {} {}: {}</title></rect>"#,
-                y + 3.0,
-                esc(&sub.id),
-                esc(c.id),
-                esc(sub_name(sub)),
-                esc(c.id),
-                esc(c.title),
-                esc(&tip)
-            );
-        }
-        let fails = of_sub
-            .iter()
-            .filter(|f| f.status == ReportStatus::Fail)
-            .count();
-        let x = label_w + cols_w + 8.0;
-        if fails > 0 {
-            let _ = write!(
-                out,
-                r#"<text class="fail-count" x="{x}" y="{}">{fails} fail</text>"#,
-                y + 7.0 + cell / 2.0
-            );
-        } else if !of_sub.is_empty() {
-            let _ = write!(
-                out,
-                r#"<text class="ok-count" x="{x}" y="{}">no fails</text>"#,
-                y + 7.0 + cell / 2.0
-            );
-        }
-        out.push_str("</g>");
-    }
-    out.push_str("</svg></div>");
-    legend(out, true);
-    if !report.skipped_subscriptions.is_empty() {
-        let names: Vec<String> = report
-            .skipped_subscriptions
-            .iter()
-            .map(|s| format!("{} ({})", esc(&s.display_name), esc(&s.state)))
-            .collect();
-        let _ = write!(
-            out,
-            r#"<p class="note">Not audited: {}.</p>"#,
-            names.join(", ")
-        );
     }
     out.push_str("</div>");
 }
@@ -452,40 +338,62 @@ fn severity_chart(out: &mut String, report: &Report) {
     out.push_str("</div>");
 }
 
+/// The coverage chart lists every subscription up to this many; beyond, the ones with the most
+/// failed reads and unknown findings, and counts the rest.
+const COVERAGE_ROWS: usize = 12;
+
+/// The subscription GUID an ARM scope lies in (lower-cased), if it is in one.
+fn subscription_of_scope(scope: &str) -> Option<String> {
+    let lower = scope.to_ascii_lowercase();
+    let rest = lower.strip_prefix("/subscriptions/")?;
+    Some(rest.split('/').next().unwrap_or_default().to_string())
+}
+
 /// Audit coverage: per subscription, the reads that failed and the findings left unknown.
-fn coverage_chart(out: &mut String, report: &Report) {
-    let subs = report.subscriptions();
-    let gaps_of = |id: &str| {
-        let prefix = format!("/subscriptions/{id}").to_ascii_lowercase();
-        report
-            .coverage
-            .iter()
-            .filter(|g| {
-                let scope = g.scope.to_ascii_lowercase();
-                scope == prefix || scope.starts_with(&format!("{prefix}/"))
-            })
-            .count()
-    };
+fn coverage_chart(out: &mut String, report: &Report, subs: &[SubscriptionRef]) {
+    let index: HashMap<String, usize> = subs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.to_ascii_lowercase(), i))
+        .collect();
+    // Per subscription: failed reads, unknown findings. One pass over each list.
+    let mut per_sub = vec![(0usize, 0usize); subs.len()];
+    let mut outside = 0;
+    for gap in &report.coverage {
+        match subscription_of_scope(&gap.scope).and_then(|id| index.get(&id)) {
+            Some(i) => per_sub[*i].0 += 1,
+            None => outside += 1,
+        }
+    }
+    for f in report
+        .findings
+        .iter()
+        .filter(|f| f.status == ReportStatus::Unknown)
+    {
+        if let Some(i) = index.get(&f.subscription.to_ascii_lowercase()) {
+            per_sub[*i].1 += 1;
+        }
+    }
     let mut rows: Vec<(String, usize, usize)> = subs
         .iter()
-        .map(|s| {
-            let unknown = report
-                .findings
-                .iter()
-                .filter(|f| {
-                    f.subscription.eq_ignore_ascii_case(&s.id) && f.status == ReportStatus::Unknown
-                })
-                .count();
-            (sub_name(s).to_string(), gaps_of(&s.id), unknown)
-        })
+        .zip(&per_sub)
+        .map(|(s, (gaps, unknown))| (sub_name(s).to_string(), *gaps, *unknown))
         .collect();
-    let in_subs: usize = rows.iter().map(|r| r.1).sum();
-    if report.coverage.len() > in_subs {
-        rows.push((
-            "tenant and management groups".into(),
-            report.coverage.len() - in_subs,
-            0,
+    let mut note = None;
+    if rows.len() > COVERAGE_ROWS {
+        let complete = rows.iter().filter(|r| r.1 == 0 && r.2 == 0).count();
+        rows.retain(|r| r.1 > 0 || r.2 > 0);
+        // Stable: the most gaps and unknowns first, in report order among equals.
+        rows.sort_by_key(|r| std::cmp::Reverse(r.1 + r.2));
+        let more = rows.len().saturating_sub(COVERAGE_ROWS);
+        rows.truncate(COVERAGE_ROWS);
+        note = Some(format!(
+            "{} subscription(s) shown, those with the most failed reads and unknown findings; {more} more have some, and {complete} are complete.",
+            rows.len()
         ));
+    }
+    if outside > 0 {
+        rows.push(("tenant and management groups".into(), outside, 0));
     }
     let max = rows.iter().map(|r| r.1.max(r.2)).max().unwrap_or(1).max(1) as f64;
     let (label_w, bar_w, row_h) = (190.0, 220.0, 34.0);
@@ -546,79 +454,11 @@ fn coverage_chart(out: &mut String, report: &Report) {
         }
         out.push_str("</g>");
     }
-    out.push_str(r#"</svg><div class="legend"><span style="--c:#3f1d87"><i></i>failed reads</span><span style="--c:#b9a3e8"><i></i>unknown findings</span></div></div>"#);
-}
-
-fn evidence_table(out: &mut String, f: &ReportFinding) {
-    if f.evidence.is_empty() {
-        return;
+    out.push_str(r#"</svg><div class="legend"><span style="--c:#3f1d87"><i></i>failed reads</span><span style="--c:#b9a3e8"><i></i>unknown findings</span></div>"#);
+    if let Some(note) = note {
+        let _ = write!(out, r#"<p class="note">{}</p>"#, esc(&note));
     }
-    out.push_str(r#"<div><h4>Evidence</h4><table class="evidence"><thead><tr><th>Property</th><th>Observed</th><th>Expected</th></tr></thead><tbody>"#);
-    for e in &f.evidence {
-        let observed = match &e.observed {
-            serde_json::Value::Null => "<em>absent</em>".to_string(),
-            v @ (serde_json::Value::Object(_) | serde_json::Value::Array(_)) => format!(
-                "<pre>{}</pre>",
-                esc(&serde_json::to_string_pretty(v).expect("JSON serialises"))
-            ),
-            v => format!("<code>{}</code>", esc(&v.to_string())),
-        };
-        let mut property = format!("<code>{}</code>", esc(&e.property));
-        if let Some(r) = &e.resource {
-            let _ = write!(property, "<br><small>on <code>{}</code></small>", esc(r));
-        }
-        if let Some(note) = &e.note {
-            let _ = write!(property, "<br><small>{}</small>", esc(note));
-        }
-        let _ = write!(
-            out,
-            "<tr><td>{property}</td><td>{observed}</td><td>{}</td></tr>",
-            esc(&e.expected)
-        );
-    }
-    out.push_str("</tbody></table></div>");
-}
-
-fn finding(out: &mut String, f: &ReportFinding) {
-    let _ = write!(
-        out,
-        r##"<article class="finding s-{status}" data-status="{status}" data-settled="{settled}" data-severity="{sev}" data-check="{check}" data-subscription="{sub}"><header><span class="pill">{label}</span><span class="sev sev-{sev}">{sev}</span><a class="check" href="#check-{check}">{check}</a><span class="title">{title}</span></header><div class="where"><span title="{resource}">{name}</span> · {sub_name}</div><p class="msg">{message}</p><details><summary>Evidence and remediation</summary><div class="body"><div><h4>Resource</h4><code>{resource}</code></div>"##,
-        status = f.status.as_str(),
-        settled = f.status.is_settled(),
-        sev = f.severity.as_str(),
-        check = esc(&f.check),
-        label = f.status.label(),
-        title = esc(&f.title),
-        resource = esc(&f.resource),
-        name = esc(f.resource_label()),
-        sub_name = esc(if f.subscription_name.is_empty() {
-            &f.subscription
-        } else {
-            &f.subscription_name
-        }),
-        message = esc(&f.message),
-        sub = esc(&f.subscription),
-    );
-    if let Some(w) = &f.waiver {
-        let _ = write!(
-            out,
-            r#"<div class="waiver"><strong>Waived</strong> (really {}) until {}: {} <small>— {} at <code>{}</code></small></div>"#,
-            w.original_status,
-            esc(&w.expires),
-            esc(&w.reason),
-            esc(&w.resource_pattern),
-            esc(&w.location)
-        );
-    }
-    evidence_table(out, f);
-    if !f.remediation.is_empty() {
-        let _ = write!(
-            out,
-            r#"<div><h4>Remediation</h4><div class="doc">{}</div></div>"#,
-            doc(&f.remediation)
-        );
-    }
-    out.push_str("</div></details></article>");
+    out.push_str("</div>");
 }
 
 fn select(out: &mut String, id: &str, label: &str, options: &[(String, String)]) {
@@ -637,7 +477,155 @@ fn select(out: &mut String, id: &str, label: &str, options: &[(String, String)])
     out.push_str("</select>");
 }
 
-fn findings(out: &mut String, report: &Report) {
+/// The page's data (`<script type="application/json" id="lz-data">`), from which the script
+/// draws the grid and the findings. Compact: findings are rows of numbers and indexes into
+/// tables that hold each subscription, check, message, evidence list and remediation once.
+#[derive(Serialize)]
+struct Data<'a> {
+    /// `[id, display name]`, in report order.
+    subscriptions: Vec<[&'a str; 2]>,
+    /// `[id, title]`, by ID.
+    checks: Vec<[&'a str; 2]>,
+    messages: Vec<&'a str>,
+    evidence: Vec<&'a [crate::eval::Evidence]>,
+    /// Findings worst first, each a `Row`.
+    findings: Vec<Row<'a>>,
+}
+
+/// One finding: `[status, severity, check, subscription, flags, resource, message, evidence,
+/// remediation, waiver]`. Status and severity are indexes into `STATUSES` and `SEVERITIES` (the
+/// script's copies of the same lists); check, subscription, message and evidence index the
+/// tables; remediation is the number of a `<template id="fix-N">` (or -1). `flags` bit 1: the
+/// resource is the subscription itself; bit 0: `resource` omits its `/subscriptions/{id}` prefix
+/// (the same as the finding's subscription), which saves a third of the page.
+#[derive(Serialize)]
+struct Row<'a>(
+    usize,
+    usize,
+    usize,
+    usize,
+    u8,
+    &'a str,
+    usize,
+    usize,
+    i64,
+    Option<[&'a str; 5]>,
+);
+
+/// The statuses and severities in the order `Row` numbers them; `html.js` has the same lists.
+const STATUSES: [ReportStatus; 6] = [
+    ReportStatus::Pass,
+    ReportStatus::Warn,
+    ReportStatus::Fail,
+    ReportStatus::NotApplicable,
+    ReportStatus::Unknown,
+    ReportStatus::Waived,
+];
+const SEVERITIES: [Severity; 4] = [
+    Severity::Info,
+    Severity::Low,
+    Severity::Medium,
+    Severity::High,
+];
+
+/// Hands out one index per distinct key.
+struct Interner<K> {
+    index: HashMap<K, usize>,
+}
+
+impl<K: std::hash::Hash + Eq> Interner<K> {
+    fn new() -> Self {
+        Interner {
+            index: HashMap::new(),
+        }
+    }
+
+    /// The key's index, and whether it is new (the caller then appends its value to the table).
+    fn get(&mut self, key: K) -> (usize, bool) {
+        let next = self.index.len();
+        match self.index.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => (*e.get(), false),
+            std::collections::hash_map::Entry::Vacant(e) => (*e.insert(next), true),
+        }
+    }
+}
+
+/// An evidence list as an interning key: hashed by its contents, compared with `==`.
+struct EvidenceKey<'a>(&'a [crate::eval::Evidence]);
+
+impl std::hash::Hash for EvidenceKey<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        fn value<H: std::hash::Hasher>(v: &serde_json::Value, state: &mut H) {
+            use serde_json::Value;
+            match v {
+                Value::Null => 0u8.hash(state),
+                Value::Bool(b) => (1u8, b).hash(state),
+                // Equal numbers have the same representation, so the same f64.
+                Value::Number(n) => (2u8, n.as_f64().map(f64::to_bits)).hash(state),
+                Value::String(s) => (3u8, s).hash(state),
+                Value::Array(a) => {
+                    (4u8, a.len()).hash(state);
+                    a.iter().for_each(|v| value(v, state));
+                }
+                Value::Object(o) => {
+                    (5u8, o.len()).hash(state);
+                    for (k, v) in o {
+                        k.hash(state);
+                        value(v, state);
+                    }
+                }
+            }
+        }
+        self.0.len().hash(state);
+        for e in self.0 {
+            (&e.property, &e.expected, &e.resource, &e.note).hash(state);
+            value(&e.observed, state);
+        }
+    }
+}
+
+/// Equal as the hash sees them: the same values with object keys in the same order (the order
+/// they are shown in), which `Value`'s own `==` ignores.
+impl PartialEq for EvidenceKey<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+            use serde_json::Value;
+            match (a, b) {
+                (Value::Array(x), Value::Array(y)) => {
+                    x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y))
+                }
+                (Value::Object(x), Value::Object(y)) => {
+                    x.len() == y.len()
+                        && x.iter()
+                            .zip(y)
+                            .all(|((kx, vx), (ky, vy))| kx == ky && same(vx, vy))
+                }
+                (x, y) => x == y,
+            }
+        }
+        self.0.len() == other.0.len()
+            && self.0.iter().zip(other.0).all(|(a, b)| {
+                (&a.property, &a.expected, &a.resource, &a.note)
+                    == (&b.property, &b.expected, &b.resource, &b.note)
+                    && same(&a.observed, &b.observed)
+            })
+    }
+}
+
+// serde_json numbers are finite, so this equality is an equivalence.
+impl Eq for EvidenceKey<'_> {}
+
+/// The data block and the remediation templates it refers to (distinct remediation texts, as
+/// HTML, in template order).
+fn data<'a>(report: &'a Report, subs: &'a [SubscriptionRef]) -> (Data<'a>, Vec<&'a str>) {
+    let checks = report.checks();
+    let check_index: HashMap<&str, usize> =
+        checks.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
+    let sub_index: HashMap<String, usize> = subs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.to_ascii_lowercase(), i))
+        .collect();
     let mut list: Vec<&ReportFinding> = report.findings.iter().collect();
     list.sort_by(|a, b| {
         (
@@ -645,20 +633,117 @@ fn findings(out: &mut String, report: &Report) {
             std::cmp::Reverse(a.severity),
             &a.check,
             &a.subscription_name,
-            a.resource.to_ascii_lowercase(),
         )
             .cmp(&(
                 b.status.urgency(),
                 std::cmp::Reverse(b.severity),
                 &b.check,
                 &b.subscription_name,
-                b.resource.to_ascii_lowercase(),
             ))
+            .then_with(|| super::cmp_ignore_ascii_case(&a.resource, &b.resource))
     });
+    let mut data = Data {
+        subscriptions: subs
+            .iter()
+            .map(|s| [s.id.as_str(), s.name.as_str()])
+            .collect(),
+        checks: checks.iter().map(|c| [c.id, c.title]).collect(),
+        messages: Vec::new(),
+        evidence: Vec::new(),
+        findings: Vec::with_capacity(list.len()),
+    };
+    let mut fixes: Vec<&str> = Vec::new();
+    let (mut messages, mut evidence, mut fix_index) =
+        (Interner::new(), Interner::new(), Interner::new());
+    let mut previous_sub: Option<(&str, usize)> = None;
+    for f in list {
+        let sub = match previous_sub {
+            Some((id, i)) if id == f.subscription => i,
+            _ => sub_index[&f.subscription.to_ascii_lowercase()],
+        };
+        previous_sub = Some((&f.subscription, sub));
+        let (message, new) = messages.get(f.message.as_str());
+        if new {
+            data.messages.push(&f.message);
+        }
+        let (evidence_at, new) = evidence.get(EvidenceKey(&f.evidence));
+        if new {
+            data.evidence.push(&f.evidence);
+        }
+        let fix = if f.remediation.is_empty() {
+            -1
+        } else {
+            let (at, new) = fix_index.get(f.remediation.as_str());
+            if new {
+                fixes.push(&f.remediation);
+            }
+            at as i64
+        };
+        let prefix = &subs[sub].id;
+        let (elided, resource) = match f
+            .resource
+            .strip_prefix("/subscriptions/")
+            .and_then(|r| r.strip_prefix(prefix.as_str()))
+        {
+            Some(rest) => (1, rest),
+            None => (0, f.resource.as_str()),
+        };
+        let flags = elided | (u8::from(f.is_subscription_level()) << 1);
+        data.findings.push(Row(
+            STATUSES
+                .iter()
+                .position(|s| *s == f.status)
+                .expect("listed"),
+            SEVERITIES
+                .iter()
+                .position(|s| *s == f.severity)
+                .expect("listed"),
+            check_index[f.check.as_str()],
+            sub,
+            flags,
+            resource,
+            message,
+            evidence_at,
+            fix,
+            f.waiver.as_ref().map(|w| {
+                [
+                    w.original_status.as_str(),
+                    w.reason.as_str(),
+                    w.expires.as_str(),
+                    w.resource_pattern.as_str(),
+                    w.location.as_str(),
+                ]
+            }),
+        ));
+    }
+    (data, fixes)
+}
+
+/// The subscription × check grid: the card, its controls and an empty SVG the script fills, one
+/// page of subscriptions at a time, each cell coloured by the worst status of its findings.
+fn grid_card(out: &mut String, report: &Report) {
+    out.push_str(r#"<div class="card" id="grid-card"><h3>Status by subscription</h3><p class="hint">One cell per subscription and check, coloured by its worst finding. Select a cell to see its findings.</p><div class="gridbar"><select id="g-order" aria-label="Order of subscriptions"><option value="name">Subscriptions by name</option><option value="worst">Most failures first</option></select><input id="g-text" type="search" placeholder="Find a subscription…" aria-label="Find a subscription"><span class="count" id="g-range"></span><button type="button" id="g-prev" aria-label="Previous subscriptions">‹</button><button type="button" id="g-next" aria-label="Next subscriptions">›</button></div><div class="scroll"><svg id="grid" role="img" aria-label="Status of every check in every subscription" width="0" height="0"></svg></div><noscript><p class="note">The grid is drawn by the page's script; the findings are also in the JSON, CSV and Markdown reports.</p></noscript>"#);
+    legend(out, true);
+    if !report.skipped_subscriptions.is_empty() {
+        let names: Vec<String> = report
+            .skipped_subscriptions
+            .iter()
+            .map(|s| format!("{} ({})", esc(&s.display_name), esc(&s.state)))
+            .collect();
+        let _ = write!(
+            out,
+            r#"<p class="note">Not audited: {}.</p>"#,
+            names.join(", ")
+        );
+    }
+    out.push_str("</div>");
+}
+
+fn findings(out: &mut String, report: &Report, subs: &[SubscriptionRef]) {
     let _ = write!(
         out,
         r#"<section id="findings"><h2>Findings <small>{} in total, worst first</small></h2><div class="toolbar"><input id="f-text" type="search" placeholder="Filter by text: resource, message, evidence…" aria-label="Filter by text">"#,
-        list.len()
+        report.findings.len()
     );
     let mut statuses: Vec<(String, String)> = vec![(
         "attention".into(),
@@ -670,16 +755,19 @@ fn findings(out: &mut String, report: &Report) {
             .map(|s| (s.as_str().to_string(), s.label().to_string())),
     );
     select(out, "f-status", "Status", &statuses);
-    let severities: Vec<(String, String)> = [
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-        Severity::Info,
-    ]
-    .iter()
-    .filter(|s| report.findings.iter().any(|f| f.severity == **s))
-    .map(|s| (s.as_str().to_string(), s.as_str().to_string()))
-    .collect();
+    let mut present = [false; 4];
+    for f in &report.findings {
+        if let Some(i) = SEVERITIES.iter().position(|s| *s == f.severity) {
+            present[i] = true;
+        }
+    }
+    let severities: Vec<(String, String)> = SEVERITIES
+        .iter()
+        .zip(present)
+        .rev()
+        .filter(|(_, present)| *present)
+        .map(|(s, _)| (s.as_str().to_string(), s.as_str().to_string()))
+        .collect();
     select(out, "f-severity", "Severity", &severities);
     let checks: Vec<(String, String)> = report
         .checks()
@@ -687,19 +775,12 @@ fn findings(out: &mut String, report: &Report) {
         .map(|c| (c.id.to_string(), format!("{} {}", c.id, c.title)))
         .collect();
     select(out, "f-check", "Check", &checks);
-    let subs: Vec<(String, String)> = report
-        .subscriptions()
+    let subs: Vec<(String, String)> = subs
         .iter()
         .map(|s| (s.id.clone(), sub_name(s).to_string()))
         .collect();
     select(out, "f-subscription", "Subscription", &subs);
-    out.push_str(r#"<button type="button" id="f-reset">Reset</button><span class="count" id="f-count"></span></div>"#);
-    for f in list {
-        finding(out, f);
-    }
-    out.push_str(
-        r#"<div class="empty" id="f-empty" hidden>No findings match these filters.</div></section>"#,
-    );
+    out.push_str(r#"<button type="button" id="f-reset">Reset</button><span class="count" id="f-count"></span></div><div id="f-list"></div><div class="pager"><button type="button" id="f-prev">‹ Previous</button><span id="f-page"></span><button type="button" id="f-next">Next ›</button></div><div class="empty" id="f-empty" hidden>No findings match these filters.</div><noscript><p class="note">The findings are listed by the page's script; they are also in the JSON, CSV and Markdown reports.</p></noscript></section>"#);
 }
 
 fn gaps_and_waivers(out: &mut String, report: &Report) {
@@ -815,9 +896,12 @@ fn checks(out: &mut String, report: &Report, catalogue: &Catalogue) {
     out.push_str("</div></section>");
 }
 
-/// Renders the report as one self-contained HTML page.
+/// Renders the report as one self-contained HTML page, in time linear in findings.
 pub fn render(report: &Report, catalogue: &Catalogue) -> String {
-    let mut out = String::with_capacity(256 * 1024);
+    let subs = report.subscriptions();
+    let (data, fixes) = data(report, &subs);
+    let data = super::json::to_html_data(&data);
+    let mut out = String::with_capacity(256 * 1024 + data.len());
     let _ = write!(
         out,
         r#"<!DOCTYPE html>
@@ -829,22 +913,29 @@ pub fn render(report: &Report, catalogue: &Catalogue) -> String {
         esc(&report.profile),
         esc(&report.generated_at)
     );
-    masthead(&mut out, report);
+    masthead(&mut out, report, subs.len());
     out.push_str(r#"<main class="wrap">"#);
-    meta(&mut out, report);
+    meta(&mut out, report, subs.len());
     kpis(&mut out, report);
     out.push_str(r#"<section id="glance"><h2>Posture at a glance</h2>"#);
-    grid(&mut out, report);
+    grid_card(&mut out, report);
     out.push_str(r#"<div class="charts">"#);
     severity_chart(&mut out, report);
-    coverage_chart(&mut out, report);
+    coverage_chart(&mut out, report, &subs);
     out.push_str("</div></section>");
-    findings(&mut out, report);
+    findings(&mut out, report, &subs);
     gaps_and_waivers(&mut out, report);
     checks(&mut out, report, catalogue);
+    for (i, fix) in fixes.iter().enumerate() {
+        let _ = write!(
+            out,
+            r#"<template id="fix-{i}"><div class="doc">{}</div></template>"#,
+            doc(fix)
+        );
+    }
     let _ = write!(
         out,
-        "</main><footer>Generated by {} {} · report schema {} · {}</footer>\n<script>\n{SCRIPT}</script>\n</body></html>\n",
+        "</main><footer>Generated by {} {} · report schema {} · {}</footer>\n<script type=\"application/json\" id=\"lz-data\">{data}</script>\n<script>\n{SCRIPT}</script>\n</body></html>\n",
         esc(&report.tool.name),
         esc(&report.tool.version),
         esc(report.schema),
@@ -862,39 +953,122 @@ mod tests {
         render(&sample::report(), &Catalogue::builtin().unwrap())
     }
 
-    #[test]
-    fn untrusted_strings_are_escaped_everywhere() {
-        let html = html();
-        // The only script element is ours.
-        assert_eq!(html.matches("<script").count(), 1, "{html}");
-        assert!(html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"));
-        for raw in ["<img", "<b>|prod", "<i>nothing", "onerror=alert(1)>"] {
-            assert!(!html.contains(raw), "{raw} reached the page unescaped");
-        }
-        assert!(!html.contains("href=\"javascript"));
+    /// The page's data block, parsed.
+    pub(crate) fn page_data(html: &str) -> serde_json::Value {
+        let open = r#"<script type="application/json" id="lz-data">"#;
+        let start = html.find(open).expect("a data block") + open.len();
+        let end = start + html[start..].find("</script>").expect("closed");
+        serde_json::from_str(&html[start..end]).expect("the data block is JSON")
     }
 
     #[test]
-    fn every_grid_cell_names_its_subscription() {
+    fn untrusted_strings_are_escaped_everywhere() {
         let html = html();
-        let cells = html.matches(r#"<rect class="cell "#).count();
-        // 2 subscriptions × 3 checks.
-        assert_eq!(cells, 6);
-        let tagged = html
-            .split(r#"<rect class="cell "#)
-            .skip(1)
-            .filter(|c| c.contains(" data-subscription=\""))
-            .count();
-        assert_eq!(tagged, cells);
-        // The worst status wins: AKS-020 in the first subscription has a fail and a pass.
-        assert!(html.contains(&format!(
-            r#"data-subscription="{}" data-check="AKS-020" data-status="fail""#,
-            sample::SUB_A
-        )));
-        assert!(html.contains(&format!(
-            r#"data-subscription="{}" data-check="CUS-001" data-status="none""#,
-            sample::SUB_B
-        )));
+        // Two script elements, both ours: the data (inert) and the code.
+        assert_eq!(html.matches("<script").count(), 2, "{html}");
+        assert_eq!(html.matches("<script>").count(), 1);
+        for raw in [
+            "<img",
+            "<b>|prod",
+            "<i>nothing",
+            "onerror=alert(1)>",
+            "<script>alert",
+        ] {
+            assert!(!html.contains(raw), "{raw} reached the page unescaped");
+        }
+        assert!(!html.contains("href=\"javascript"));
+        // Markup in the data stays data: escaped in the block, exact once parsed.
+        let data = page_data(&html);
+        assert!(
+            data["messages"]
+                .as_array()
+                .unwrap()
+                .contains(&sample::HOSTILE.into())
+        );
+        assert!(
+            html.contains("\\u003cscript\\u003ealert(\\\"x\\\")\\u003c/script\\u003e"),
+            "the message's markup is escaped inside the data block"
+        );
+    }
+
+    #[test]
+    fn every_finding_is_a_row_that_gives_back_its_resource_subscription_and_check() {
+        let report = sample::report();
+        let data = page_data(&render(&report, &Catalogue::builtin().unwrap()));
+        let rows = data["findings"].as_array().unwrap();
+        assert_eq!(rows.len(), report.findings.len());
+        let subs = data["subscriptions"].as_array().unwrap();
+        let checks = data["checks"].as_array().unwrap();
+        let mut seen = Vec::new();
+        for row in rows {
+            let sub = &subs[row[3].as_u64().unwrap() as usize];
+            let flags = row[4].as_u64().unwrap();
+            let rest = row[5].as_str().unwrap();
+            let resource = if flags & 1 == 1 {
+                format!("/subscriptions/{}{rest}", sub[0].as_str().unwrap())
+            } else {
+                rest.to_string()
+            };
+            let f = report
+                .findings
+                .iter()
+                .find(|f| f.resource == resource)
+                .unwrap_or_else(|| panic!("no finding on {resource}"));
+            assert_eq!(sub[0], f.subscription.as_str());
+            assert_eq!(
+                checks[row[2].as_u64().unwrap() as usize][0],
+                f.check.as_str()
+            );
+            assert_eq!(STATUSES[row[0].as_u64().unwrap() as usize], f.status);
+            assert_eq!(SEVERITIES[row[1].as_u64().unwrap() as usize], f.severity);
+            assert_eq!(flags & 2 == 2, f.is_subscription_level());
+            assert_eq!(
+                data["messages"][row[6].as_u64().unwrap() as usize],
+                f.message.as_str()
+            );
+            assert_eq!(
+                data["evidence"][row[7].as_u64().unwrap() as usize],
+                serde_json::to_value(&f.evidence).unwrap()
+            );
+            assert_eq!(row[9].is_null(), f.waiver.is_none());
+            seen.push(resource);
+        }
+        // Worst first: the failure, then the unknown, the warning, the waived finding, the pass
+        // and the not-applicable one.
+        let statuses: Vec<&str> = rows
+            .iter()
+            .map(|r| STATUSES[r[0].as_u64().unwrap() as usize].as_str())
+            .collect();
+        assert_eq!(
+            statuses,
+            [
+                "fail",
+                "unknown",
+                "warn",
+                "waived",
+                "pass",
+                "not_applicable"
+            ]
+        );
+        // Equal evidence lists are stored once: the sample's findings share one but the
+        // hostile one's.
+        assert_eq!(data["evidence"].as_array().unwrap().len(), 2);
+        // The fail and the pass share their remediation: one template.
+        assert_eq!(rows[0][8], rows[4][8]);
+        assert_eq!(
+            render(&report, &Catalogue::builtin().unwrap())
+                .matches("<template id=\"fix-")
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn esc_keeps_the_data_for_the_browser_and_nothing_for_the_agent_or_a_terminal() {
+        assert_eq!(
+            esc("a\r\n##vso[x]\u{1b}[31m\0\t<'\">&"),
+            "a&#13;\n&#35;&#35;vso[x]&#27;[31m&#xFFFD;\t&lt;&#39;&quot;&gt;&amp;"
+        );
     }
 
     #[test]

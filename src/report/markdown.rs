@@ -12,36 +12,68 @@
 //! it can open markup; identifiers go in code spans; table cells also escape `|`. Check docs
 //! (remediation) are authored Markdown and keep their code spans, but `<`, `>` and `&` outside
 //! code spans are escaped so they cannot form HTML.
+//!
+//! The file is also printed: it becomes the Azure Pipelines run summary, and people `cat` it in
+//! a job. So control characters in data show as visible escapes (`\n`, `\u{1b}`, see
+//! `text::printable`), every `#` in text is written `\#` (it renders as `#`, and no line of the
+//! file holds an agent command such as `##vso[`), and a code span whose content holds one is
+//! split around its `#` (a code span cannot escape).
 
 use std::fmt::Write;
 
-use super::{Report, ReportFinding, ReportStatus, SubscriptionRef};
+use std::collections::{BTreeMap, HashMap};
+
+use super::{CheckRef, Report, ReportFinding, ReportStatus, SubscriptionRef};
 use crate::profile::WaiverState;
+use crate::text;
 
 /// Inline text from untrusted data: every character that could open inline markup (emphasis,
-/// code, links, HTML, entities, strikethrough, table cells) is backslash-escaped, and line
-/// breaks become spaces, so a paragraph or table row cannot end early.
+/// code, links, HTML, entities, strikethrough, table cells, headings, agent commands) is
+/// backslash-escaped, and control characters become visible escapes (their backslash escaped
+/// too, so `\\n` renders as `\n`), so a paragraph or table row cannot end early.
 pub fn text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '&' | '~' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\r' | '\n' => out.push(' '),
-            c => out.push(c),
-        }
-    }
+    let mut out = String::with_capacity(s.len() + 8);
+    push_text(&mut out, s);
     out
 }
 
-/// Untrusted text that starts a line (a paragraph): `text`, and a leading block marker
-/// (heading, list item, setext underline) is escaped too.
+/// Appends `text(s)`.
+fn push_text(out: &mut String, s: &str) {
+    // Fast path: no markup character, no control character (C0, DEL) and no lead byte of a C1
+    // control or of the U+20xx block (bidi controls, line separators).
+    if !s.bytes().any(|b| {
+        matches!(
+            b,
+            b'\\' | b'`' | b'*' | b'_' | b'[' | b']' | b'<' | b'>' | b'|' | b'&' | b'~' | b'#'
+        ) || b < 0x20
+            || b == 0x7f
+            || b == 0xc2
+            || b == 0xe2
+    }) {
+        out.push_str(s);
+        return;
+    }
+    for c in s.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '&' | '~' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if text::is_unprintable(c) => {
+                out.push('\\');
+                text::push_escape(out, c);
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+/// Untrusted text that starts a line (a paragraph): `text` (which already escapes a heading's
+/// `#`), and a leading list item or setext underline marker is escaped too.
 pub fn paragraph(s: &str) -> String {
     let mut out = text(s.trim_start());
     let digits = out.chars().take_while(char::is_ascii_digit).count();
-    if out.starts_with(['#', '-', '+', '=']) {
+    if out.starts_with(['-', '+', '=']) {
         out.insert(0, '\\');
     } else if (1..=9).contains(&digits) && out[digits..].starts_with(['.', ')']) {
         out.insert(digits, '\\');
@@ -49,22 +81,56 @@ pub fn paragraph(s: &str) -> String {
     out
 }
 
-/// A code span holding `s` literally: the fence is longer than any backtick run inside.
+/// A code span holding `s` literally (control characters as visible escapes): the fence is
+/// longer than any backtick run inside. A code span cannot escape anything, so where `s` holds
+/// an agent command (`##vso[`, `##[`) the span is split there and that `#` written `\#` between
+/// the two spans: it renders as the same characters, and no line of the file holds the command.
 pub fn code(s: &str) -> String {
-    let s = s.replace(['\r', '\n'], " ");
+    let mut out = String::with_capacity(s.len() + 4);
+    push_code(&mut out, s);
+    out
+}
+
+/// Appends `code(s)`.
+fn push_code(out: &mut String, s: &str) {
+    let s = text::printable_controls(s);
+    let mut start = 0;
+    for (i, _) in s.match_indices('#') {
+        if text::starts_command(&s[i..]) {
+            if start < i {
+                push_span(out, &s[start..i]);
+            }
+            out.push_str("\\#");
+            start = i + 1;
+        }
+    }
+    if start < s.len() || start == 0 {
+        push_span(out, &s[start..]);
+    }
+}
+
+/// Appends one code span holding `s`, which holds no line break and no agent command.
+fn push_span(out: &mut String, s: &str) {
     let mut longest = 0;
     let mut run = 0;
-    for c in s.chars() {
-        run = if c == '`' { run + 1 } else { 0 };
+    for b in s.bytes() {
+        run = if b == b'`' { run + 1 } else { 0 };
         longest = longest.max(run);
     }
-    let fence = "`".repeat(longest + 1);
     let pad = if s.starts_with('`') || s.ends_with('`') || s.starts_with(' ') {
         " "
     } else {
         ""
     };
-    format!("{fence}{pad}{s}{pad}{fence}")
+    for _ in 0..=longest {
+        out.push('`');
+    }
+    out.push_str(pad);
+    out.push_str(s);
+    out.push_str(pad);
+    for _ in 0..=longest {
+        out.push('`');
+    }
 }
 
 /// A table cell: GFM splits cells at `|` even inside code spans, unless it is escaped.
@@ -124,20 +190,47 @@ pub(crate) fn segments(s: &str) -> Vec<(bool, &str)> {
     out
 }
 
+/// The content of a code span as CommonMark reads it: inside the fences, one space of padding
+/// stripped from both ends when both have one.
+fn code_content(span: &str) -> &str {
+    let fence = span.bytes().take_while(|b| *b == b'`').count();
+    let inner = &span[fence..span.len() - fence];
+    match inner.strip_prefix(' ').and_then(|i| i.strip_suffix(' ')) {
+        Some(stripped) if !stripped.is_empty() && !inner.trim().is_empty() => stripped,
+        _ => inner,
+    }
+}
+
 /// Authored Markdown (check docs): kept as written, except that `<`, `>` and `&` outside code
-/// spans are escaped, so they cannot form HTML or entities.
+/// spans are escaped, so they cannot form HTML or entities; so is the `#` of an agent command,
+/// and a code span holding one is rewritten by `code`. Control characters other than line feeds
+/// (CRLF line ends are made LF) show as visible escapes.
 pub fn authored(s: &str) -> String {
+    let s = s.replace("\r\n", "\n");
     let mut out = String::with_capacity(s.len());
-    for (is_code, part) in segments(s) {
+    for (is_code, part) in segments(&s) {
         if is_code {
-            out.push_str(part);
+            if text::has_command(part) {
+                out.push_str(&code(code_content(part)));
+            } else {
+                out.push_str(part);
+            }
             continue;
         }
-        for c in part.chars() {
-            if matches!(c, '<' | '>' | '&') {
+        // Both `#` of a command are escaped: `\\#\\#vso[` holds no `##`.
+        let mut hash_of_command = false;
+        for (i, c) in part.char_indices() {
+            let command = c == '#' && (hash_of_command || text::starts_command(&part[i..]));
+            hash_of_command = command && !hash_of_command;
+            if matches!(c, '<' | '>' | '&') || command {
                 out.push('\\');
+                out.push(c);
+            } else if text::is_unprintable(c) && c != '\n' {
+                out.push('\\');
+                text::push_escape(&mut out, c);
+            } else {
+                out.push(c);
             }
-            out.push(c);
         }
     }
     out
@@ -182,7 +275,7 @@ fn verdict(report: &Report) -> String {
     out
 }
 
-fn header(out: &mut String, report: &Report) {
+fn header(out: &mut String, report: &Report, subscriptions: usize) {
     let scope = &report.scope;
     let _ = writeln!(out, "# lzaudit report · {}\n", text(&report.profile));
     let _ = writeln!(out, "{}\n", verdict(report));
@@ -196,7 +289,7 @@ fn header(out: &mut String, report: &Report) {
     let _ = writeln!(
         out,
         "| Subscriptions | {} audited, {} skipped |",
-        report.subscriptions().len(),
+        subscriptions,
         report.skipped_subscriptions.len()
     );
     let _ = writeln!(
@@ -299,39 +392,25 @@ fn summary(out: &mut String, report: &Report) {
     }
 }
 
-fn by_subscription(
-    report: &Report,
-) -> impl Iterator<Item = (SubscriptionRef, Vec<&ReportFinding>)> {
-    report.subscriptions().into_iter().map(move |s| {
-        let findings = report
-            .findings
-            .iter()
-            .filter(|f| f.subscription.eq_ignore_ascii_case(&s.id))
-            .collect();
-        (s, findings)
-    })
-}
-
-fn checklist(out: &mut String, report: &Report) {
+fn checklist(out: &mut String, report: &Report, groups: &[(SubscriptionRef, Vec<&ReportFinding>)]) {
     let _ = writeln!(
         out,
         "## Checklist\n\nOne line per check and subscription, ticked when every finding is pass, not applicable or waived.\n"
     );
-    for (sub, findings) in by_subscription(report) {
-        let _ = writeln!(out, "### {}\n", subscription_heading(&sub));
+    let checks: HashMap<&str, CheckRef> = report.checks().into_iter().map(|c| (c.id, c)).collect();
+    for (sub, findings) in groups {
+        let _ = writeln!(out, "### {}\n", subscription_heading(sub));
         if findings.is_empty() {
             let _ = writeln!(out, "No findings.\n");
             continue;
         }
-        for check in report.checks() {
-            let of_check: Vec<&ReportFinding> = findings
-                .iter()
-                .copied()
-                .filter(|f| f.check == check.id)
-                .collect();
-            if of_check.is_empty() {
-                continue;
-            }
+        // The subscription's findings by check, in check order.
+        let mut by_check: BTreeMap<&str, Vec<&ReportFinding>> = BTreeMap::new();
+        for f in findings {
+            by_check.entry(f.check.as_str()).or_default().push(f);
+        }
+        for (id, of_check) in by_check {
+            let check = &checks[id];
             let done = of_check.iter().all(|f| f.status.is_settled());
             let _ = writeln!(
                 out,
@@ -347,55 +426,69 @@ fn checklist(out: &mut String, report: &Report) {
     }
 }
 
-fn finding(out: &mut String, f: &ReportFinding) {
-    let _ = writeln!(
-        out,
-        "#### {} · {} · {}\n",
-        f.status.label(),
-        text(&f.check),
-        text(f.resource_label())
-    );
-    let _ = writeln!(out, "**{}** · severity {}\n", text(&f.title), f.severity);
-    let _ = writeln!(out, "{}\n", paragraph(&f.message));
+/// Remediation as Markdown, rendered once per distinct text (every finding of a check has the
+/// same one).
+type Remediations<'a> = HashMap<&'a str, String>;
+
+fn finding<'a>(out: &mut String, f: &'a ReportFinding, remediations: &mut Remediations<'a>) {
+    // Written piece by piece into `out`: a tenant's report has a hundred thousand findings.
+    let _ = write!(out, "#### {} · ", f.status.label());
+    push_text(out, &f.check);
+    out.push_str(" · ");
+    push_text(out, f.resource_label());
+    out.push_str("\n\n**");
+    push_text(out, &f.title);
+    let _ = write!(out, "** · severity {}\n\n", f.severity);
+    out.push_str(&paragraph(&f.message));
+    out.push_str("\n\n");
     if let Some(waiver) = f.waiver_line() {
-        let _ = writeln!(out, "*{}*\n", text(&waiver));
+        out.push('*');
+        push_text(out, &waiver);
+        out.push_str("*\n\n");
     }
-    let _ = writeln!(out, "- Resource: {}", code(&f.resource));
+    out.push_str("- Resource: ");
+    push_code(out, &f.resource);
+    out.push('\n');
     if !f.evidence.is_empty() {
-        let _ = writeln!(out, "- Evidence:");
+        out.push_str("- Evidence:\n");
         for e in &f.evidence {
-            let observed = if e.observed.is_null() {
-                "absent".to_string()
+            out.push_str("  - ");
+            push_code(out, &e.property);
+            out.push_str(": observed ");
+            if e.observed.is_null() {
+                out.push_str("absent");
             } else {
-                code(&e.observed.to_string())
-            };
-            let mut line = format!(
-                "  - {}: observed {observed}, expected {}",
-                code(&e.property),
-                text(&e.expected)
-            );
+                push_code(out, &e.observed.to_string());
+            }
+            out.push_str(", expected ");
+            push_text(out, &e.expected);
             if let Some(r) = &e.resource {
-                line.push_str(&format!(" · on {}", code(r)));
+                out.push_str(" · on ");
+                push_code(out, r);
             }
             if let Some(note) = &e.note {
-                line.push_str(&format!(" · {}", text(note)));
+                out.push_str(" · ");
+                push_text(out, note);
             }
-            let _ = writeln!(out, "{line}");
+            out.push('\n');
         }
     }
     out.push('\n');
     if !f.remediation.is_empty() {
-        let _ = writeln!(
-            out,
-            "**Remediation**\n\n{}\n",
-            authored(f.remediation.trim())
+        out.push_str("**Remediation**\n\n");
+        out.push_str(
+            remediations
+                .entry(f.remediation.as_str())
+                .or_insert_with(|| authored(f.remediation.trim())),
         );
+        out.push_str("\n\n");
     }
 }
 
-fn details(out: &mut String, report: &Report) {
+fn details(out: &mut String, groups: Vec<(SubscriptionRef, Vec<&ReportFinding>)>) {
+    let mut remediations = Remediations::new();
     let _ = writeln!(out, "## Findings\n");
-    for (sub, mut findings) in by_subscription(report) {
+    for (sub, mut findings) in groups {
         if findings.is_empty() {
             continue;
         }
@@ -405,7 +498,7 @@ fn details(out: &mut String, report: &Report) {
             .into_iter()
             .partition(|f| !f.status.is_settled() || f.waiver.is_some());
         for f in &open {
-            finding(out, f);
+            finding(out, f, &mut remediations);
         }
         if !settled.is_empty() {
             let _ = writeln!(
@@ -428,13 +521,15 @@ fn details(out: &mut String, report: &Report) {
     }
 }
 
-/// Renders the report as Markdown.
+/// Renders the report as Markdown, in time linear in findings (one grouping by subscription
+/// feeds both the checklist and the details).
 pub fn render(report: &Report) -> String {
-    let mut out = String::new();
-    header(&mut out, report);
+    let groups = report.by_subscription();
+    let mut out = String::with_capacity(4096 + report.findings.len() * 512);
+    header(&mut out, report, groups.len());
     summary(&mut out, report);
-    checklist(&mut out, report);
-    details(&mut out, report);
+    checklist(&mut out, report, &groups);
+    details(&mut out, groups);
     while out.ends_with("\n\n") {
         out.pop();
     }
@@ -520,11 +615,42 @@ mod tests {
             segments("x ``a`b`` y `c"),
             [(false, "x "), (true, "``a`b``"), (false, " y `c")]
         );
-        assert_eq!(text("a|b\nc"), "a\\|b c");
+        assert_eq!(text("a|b\nc"), "a\\|b\\\\nc");
         assert_eq!(paragraph("# not a heading"), "\\# not a heading");
         assert_eq!(paragraph("12. not a list"), "12\\. not a list");
         assert_eq!(paragraph("- nor this"), "\\- nor this");
         assert_eq!(text("- inline, 0.1.0"), "- inline, 0.1.0");
         assert_eq!(cell("`a|b` \\|"), "`a\\|b` \\|");
+    }
+
+    #[test]
+    fn agent_commands_and_control_characters_cannot_reach_a_line() {
+        let hostile = "x\r\n##vso[task.setvariable variable=x]1 \u{1b}[31m\n##[error]y";
+        assert_eq!(
+            text(hostile),
+            "x\\\\r\\\\n\\#\\#vso\\[task.setvariable variable=x\\]1 \\\\u{1b}\\[31m\\\\n\\#\\#\\[error\\]y"
+        );
+        // A code span cannot escape: it is split around the command's `#`.
+        assert_eq!(code("a##vso[b]"), "`a`\\#`#vso[b]`");
+        assert_eq!(code("##[error]"), "\\#`#[error]`");
+        assert_eq!(code("x\r\ny"), "`x\\r\\ny`");
+        assert_eq!(code("issue #1"), "`issue #1`");
+        assert_eq!(
+            authored("run `echo ##vso[x]` or ##[error] <b>"),
+            "run `echo `\\#`#vso[x]` or \\#\\#[error] \\<b\\>"
+        );
+        for md in [
+            text(hostile),
+            code(hostile),
+            paragraph(hostile),
+            authored(hostile),
+        ] {
+            assert!(crate::text::is_pipeline_safe(&md), "{md}");
+            // Authored docs keep their line feeds; nothing else is raw.
+            let raw = md
+                .chars()
+                .any(|c| crate::text::is_unprintable(c) && c != '\n');
+            assert!(!raw, "{md:?}");
+        }
     }
 }

@@ -21,6 +21,8 @@ pub mod table;
 #[cfg(test)]
 pub(crate) mod sample;
 
+use std::collections::{BTreeMap, HashMap, HashSet};
+
 use serde::Serialize;
 
 use crate::catalogue::{Catalogue, Severity};
@@ -230,6 +232,14 @@ pub fn describe_evidence(e: &crate::eval::Evidence) -> String {
     out
 }
 
+/// Orders two strings as their ASCII-lower-cased forms would, without building them (ARM IDs
+/// vary in case; sorting a tenant's findings must not allocate per comparison).
+pub fn cmp_ignore_ascii_case(a: &str, b: &str) -> std::cmp::Ordering {
+    a.bytes()
+        .map(|c| c.to_ascii_lowercase())
+        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+}
+
 /// One check as the report knows it: from its findings (profile severity included).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckRef<'a> {
@@ -245,7 +255,16 @@ pub struct Origin<'a> {
     pub generated_at: String,
 }
 
-/// Builds the report from evaluated (and waiver-applied) findings.
+/// What the report takes from a check for each of its findings.
+struct CheckInfo {
+    title: String,
+    severity: Severity,
+    remediation: String,
+}
+
+/// Builds the report from evaluated (and waiver-applied) findings. Linear in findings: the
+/// subscription names and the per-check facts are looked up in maps built once (a tenant has
+/// thousands of subscriptions and hundreds of thousands of findings).
 pub fn build(
     inventory: &Inventory,
     catalogue: &Catalogue,
@@ -254,29 +273,44 @@ pub fn build(
     waivers: Vec<WaiverReport>,
     origin: Origin,
 ) -> Report {
-    let name_of = |guid: &str| {
-        inventory
-            .subscription(guid)
-            .map(|s| s.display_name.clone())
-            .unwrap_or_default()
-    };
+    let names: HashMap<String, &str> = inventory
+        .subscriptions
+        .iter()
+        .map(|s| {
+            (
+                s.subscription_id.to_ascii_lowercase(),
+                s.display_name.as_str(),
+            )
+        })
+        .collect();
+    let mut checks: HashMap<String, CheckInfo> = HashMap::new();
     let mut out: Vec<ReportFinding> = findings
         .into_iter()
         .map(|(f, waiver)| {
-            let check = catalogue.get(&f.check);
+            let info = checks.entry(f.check.clone()).or_insert_with(|| {
+                let check = catalogue.get(&f.check);
+                CheckInfo {
+                    title: check.map(|c| c.file.title.clone()).unwrap_or_default(),
+                    severity: profile
+                        .severity_of(&f.check, check.map_or(Severity::Medium, |c| c.severity())),
+                    remediation: check
+                        .map(|c| c.file.docs.fix.trim().to_string())
+                        .unwrap_or_default(),
+                }
+            });
             let status = if waiver.is_some() {
                 ReportStatus::Waived
             } else {
                 f.status.into()
             };
             ReportFinding {
-                title: check.map(|c| c.file.title.clone()).unwrap_or_default(),
-                severity: profile
-                    .severity_of(&f.check, check.map_or(Severity::Medium, |c| c.severity())),
-                remediation: check
-                    .map(|c| c.file.docs.fix.trim().to_string())
+                title: info.title.clone(),
+                severity: info.severity,
+                remediation: info.remediation.clone(),
+                subscription_name: names
+                    .get(&f.subscription.to_ascii_lowercase())
+                    .map(|n| n.to_string())
                     .unwrap_or_default(),
-                subscription_name: name_of(&f.subscription),
                 check: f.check,
                 status,
                 resource: f.resource,
@@ -288,18 +322,9 @@ pub fn build(
         })
         .collect();
     out.sort_by(|a, b| {
-        (
-            &a.subscription_name,
-            &a.subscription,
-            &a.check,
-            a.resource.to_ascii_lowercase(),
-        )
-            .cmp(&(
-                &b.subscription_name,
-                &b.subscription,
-                &b.check,
-                b.resource.to_ascii_lowercase(),
-            ))
+        (&a.subscription_name, &a.subscription, &a.check)
+            .cmp(&(&b.subscription_name, &b.subscription, &b.check))
+            .then_with(|| cmp_ignore_ascii_case(&a.resource, &b.resource))
     });
     let mut summary = Summary::default();
     for f in &out {
@@ -349,7 +374,7 @@ pub fn build(
 impl Report {
     /// The checks that produced findings, by ID.
     pub fn checks(&self) -> Vec<CheckRef<'_>> {
-        let mut by_id = std::collections::BTreeMap::new();
+        let mut by_id = BTreeMap::new();
         for f in &self.findings {
             by_id.entry(f.check.as_str()).or_insert(CheckRef {
                 id: &f.check,
@@ -364,11 +389,15 @@ impl Report {
     /// scope, plus any a finding names that the scope does not list.
     pub fn subscriptions(&self) -> Vec<SubscriptionRef> {
         let mut out: Vec<SubscriptionRef> = self.scope.subscriptions.clone();
+        let mut seen: HashSet<String> = out.iter().map(|s| s.id.to_ascii_lowercase()).collect();
+        let mut previous: Option<&str> = None;
         for f in &self.findings {
-            if !out
-                .iter()
-                .any(|s| s.id.eq_ignore_ascii_case(&f.subscription))
-            {
+            // Findings come sorted by subscription: most are the one just seen.
+            if previous == Some(f.subscription.as_str()) {
+                continue;
+            }
+            previous = Some(&f.subscription);
+            if seen.insert(f.subscription.to_ascii_lowercase()) {
                 out.push(SubscriptionRef {
                     id: f.subscription.clone(),
                     name: f.subscription_name.clone(),
@@ -377,6 +406,29 @@ impl Report {
         }
         out.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
         out
+    }
+
+    /// Every subscription of `subscriptions()` with its findings (in report order), grouped in one
+    /// pass: renderers that list findings per subscription use this rather than filtering all
+    /// findings once per subscription.
+    pub fn by_subscription(&self) -> Vec<(SubscriptionRef, Vec<&ReportFinding>)> {
+        let subs = self.subscriptions();
+        let index: HashMap<String, usize> = subs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.to_ascii_lowercase(), i))
+            .collect();
+        let mut groups: Vec<Vec<&ReportFinding>> = vec![Vec::new(); subs.len()];
+        let mut last: Option<(&str, usize)> = None;
+        for f in &self.findings {
+            let i = match last {
+                Some((id, i)) if id == f.subscription => i,
+                _ => index[&f.subscription.to_ascii_lowercase()],
+            };
+            last = Some((&f.subscription, i));
+            groups[i].push(f);
+        }
+        subs.into_iter().zip(groups).collect()
     }
 
     /// Whether any data could not be read or any finding is unknown.

@@ -489,9 +489,8 @@ pub fn render(report: &Report, catalogue: &Catalogue) -> String {
             ]),
         }],
     };
-    let mut text = serde_json::to_string_pretty(&log).expect("SARIF serialises");
-    text.push('\n');
-    text
+    // Escaped for printing (`json::to_string_pretty`): SARIF logs get printed in pipelines too.
+    super::json::to_string_pretty(&log)
 }
 
 #[cfg(test)]

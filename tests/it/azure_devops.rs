@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::bin::{Output, command, lzaudit, run, write};
+use crate::support::bin::{HOSTILE, Output, command, hostile_snapshot, lzaudit, run, write};
 use crate::support::fixture::repo;
 
 const SNAPSHOT: &str = "examples/contoso/snapshot.json";
@@ -142,6 +142,59 @@ fn issues_are_capped_per_type_in_a_large_tenant() {
     let agent = tempfile::tempdir().unwrap();
     let out = in_pipeline(agent.path(), &["audit", "--snapshot", path]);
     check_pipeline_lines(&out.stdout, &report);
+}
+
+/// A subscription and a cluster whose names carry a line break and a `##vso[` command, a colour
+/// escape and a `##[error]` line: in a pipeline, the agent must see only lzaudit's own commands —
+/// on stdout next to the table, and on stderr when stdout is the JSON report.
+#[test]
+fn hostile_names_cannot_inject_commands_in_a_pipeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let (snapshot, _cluster) = hostile_snapshot(dir.path());
+    let snapshot = snapshot.to_str().unwrap();
+    for format in ["table", "json"] {
+        let agent = tempfile::tempdir().unwrap();
+        let out = in_pipeline(
+            agent.path(),
+            &["-v", "audit", "--snapshot", snapshot, "--format", format],
+        )
+        .code(1);
+        let mut issues = 0;
+        for (stream, text) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            for line in text.split(['\n', '\r']) {
+                let lower = line.to_ascii_lowercase();
+                if line.starts_with("##vso[task.logissue type=")
+                    || line.starts_with("##vso[task.uploadsummary]")
+                {
+                    issues += usize::from(line.contains("task.logissue"));
+                    assert_eq!(lower.matches("##vso[").count(), 1, "{stream}: {line}");
+                    assert!(!line.contains('\u{1b}'), "{stream}: {line:?}");
+                } else {
+                    assert!(!lower.contains("##vso["), "{format}, {stream}: {line:?}");
+                    assert!(!line.starts_with("##["), "{format}, {stream}: {line:?}");
+                }
+            }
+        }
+        assert!(issues > 0, "the pipeline lines were written");
+        // The hostile name is in the issue lines, as visible text rather than a line break.
+        let stream = if format == "json" {
+            &out.stderr
+        } else {
+            &out.stdout
+        };
+        assert!(
+            stream.contains("x\\r\\n\\u{23}#vso[task.setvariable variable=x]1 \\u{1b}[31m"),
+            "{stream}"
+        );
+        if format == "json" {
+            let report: Value = serde_json::from_str(&out.stdout).unwrap();
+            let names = report["scope"]["subscriptions"].to_string();
+            assert!(
+                names.contains(&serde_json::to_string(HOSTILE).unwrap()),
+                "{names}"
+            );
+        }
+    }
 }
 
 /// The flags of the example pipeline's `lzaudit audit` command (a shell line continued with `\`).
@@ -323,4 +376,27 @@ fn the_example_pipeline_rebuilds_lzaudit_only_when_its_inputs_change() {
             "the binary embeds files from {dir}/, which the cache key `{key}` does not hash"
         );
     }
+}
+
+/// An error quotes what it could not read — here a snapshot path holding a line break and a
+/// `##vso[` command: the error line names it without commanding the agent.
+#[test]
+fn an_error_quoting_hostile_text_cannot_inject_a_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir
+        .path()
+        .join("x\n##vso[task.setvariable variable=x]1\u{1b}[31m.json");
+    let out = lzaudit(&["audit", "--snapshot", path.to_str().unwrap()]).code(2);
+    assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("\\u{23}#vso[task.setvariable"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        lzaudit::text::is_pipeline_safe(&out.stderr),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains('\u{1b}'), "{:?}", out.stderr);
 }

@@ -226,3 +226,49 @@ fn the_example_lists_its_gaps_and_skipped_subscription() {
         report["coverage"]
     );
 }
+
+/// The table lists the findings that need attention by default, every finding with
+/// `--show all`; its per-check summary counts all of them either way.
+#[test]
+fn the_table_lists_passing_findings_only_with_show_all() {
+    let report: Value = serde_json::from_str(
+        &lzaudit(&["audit", "--snapshot", SNAPSHOT, "--format", "json"])
+            .code(1)
+            .stdout,
+    )
+    .unwrap();
+    let count = |status: &str| {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["status"] == status)
+            .count()
+    };
+    let default = lzaudit(&["audit", "--snapshot", SNAPSHOT]).code(1).stdout;
+    let all = lzaudit(&["audit", "--snapshot", SNAPSHOT, "--show", "all"])
+        .code(1)
+        .stdout;
+    let rows = |text: &str, status: &str| {
+        let findings = &text[text.find("by subscription:").expect("a findings section")..];
+        findings
+            .lines()
+            .filter(|l| l.starts_with(&format!("│ {status} ")))
+            .count()
+    };
+    for status in ["fail", "unknown", "warn"] {
+        assert_eq!(rows(&default, status), count(status), "{status}");
+        assert_eq!(rows(&all, status), count(status), "{status}");
+    }
+    for status in ["pass", "not_applicable"] {
+        assert!(count(status) > 0);
+        assert_eq!(rows(&default, status), 0, "{status}");
+        assert_eq!(rows(&all, status), count(status), "{status}");
+    }
+    // The summary counts passes in both: the same table heads both outputs.
+    let summary = |text: &str| text[..text.find("┘\n").expect("the summary table")].to_string();
+    assert_eq!(summary(&default), summary(&all));
+    let help = lzaudit(&["audit", "--help"]).success().stdout;
+    assert!(help.contains("--show <WHICH>"), "{help}");
+    lzaudit(&["audit", "--snapshot", SNAPSHOT, "--show", "some"]).code(2);
+}

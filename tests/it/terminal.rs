@@ -4,7 +4,7 @@ use std::sync::Mutex;
 
 use lzaudit::collect::{self, Plan, Progress};
 use lzaudit::inventory::{RequestedScope, Subscription};
-use lzaudit_emulator::{Emulator, Options};
+use lzaudit_emulator::{Emulator, Options, Tenant};
 
 use crate::support::bin::{command, lzaudit, run};
 use crate::support::tenants::{self, ca_file, connect_secret, small, tenant};
@@ -77,7 +77,11 @@ async fn collection_reports_each_subscription_to_the_observer() {
 /// A live audit of the small tenant with the given global flags; stderr is a pipe, so progress
 /// comes as log lines, never as a bar.
 fn live_audit(global: &[&str]) -> crate::support::bin::Output {
-    let emulator = Emulator::start_in_thread(tenant("small"), Options::default());
+    live_audit_of(tenant("small"), global)
+}
+
+fn live_audit_of(tenant: Tenant, global: &[&str]) -> crate::support::bin::Output {
+    let emulator = Emulator::start_in_thread(tenant, Options::default());
     let ca = ca_file(&emulator);
     let mut cmd = command();
     cmd.env("AZURE_TENANT_ID", small::TENANT)
@@ -134,4 +138,39 @@ fn progress_is_logged_with_verbose_and_silent_with_quiet() {
         "no bar drawn: {:?}",
         quiet.stderr
     );
+}
+
+/// A subscription whose display name carries a line break, a `##vso[` command and a colour
+/// escape: the progress log line that names it stays one printable line.
+#[test]
+fn progress_lines_show_a_hostile_subscription_name_as_text() {
+    let path = crate::support::fixture::repo().join("tests/fixtures/tenants/small.json");
+    let mut fixture: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    fixture["subscriptions"][0]["subscription"]["displayName"] =
+        crate::support::bin::HOSTILE.into();
+    let tenant = Tenant::from_json(&fixture.to_string()).unwrap();
+    let out = live_audit_of(tenant, &["-v"]);
+    let line = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("collected subscription x"))
+        .unwrap_or_else(|| panic!("{}", out.stderr));
+    assert!(
+        line.contains(
+            "collected subscription x\\r\\n\\u{23}#vso[task.setvariable variable=x]1 \\u{1b}[31m"
+        ),
+        "{line}"
+    );
+    assert!(
+        lzaudit::text::is_pipeline_safe(&out.stderr),
+        "{}",
+        out.stderr
+    );
+    let raw: Vec<char> = out
+        .stderr
+        .chars()
+        .filter(|c| lzaudit::text::is_unprintable(*c) && *c != '\n')
+        .collect();
+    assert!(raw.is_empty(), "raw control characters on stderr: {raw:?}");
 }

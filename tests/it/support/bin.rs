@@ -119,3 +119,35 @@ pub fn inventory_with_clusters(count: usize, patch: Value) -> Inventory {
     fixture::mark_read(&mut inv);
     inv
 }
+
+/// ARM text that tries to command an Azure Pipelines agent and a terminal: a line break and a
+/// `##vso[` command, a colour escape, a bidi override, and a line starting with `##[error]`.
+pub const HOSTILE: &str =
+    "x\r\n##vso[task.setvariable variable=x]1 \u{1b}[31mred\u{202e}\n##[error]boom";
+
+/// The example tenant (`examples/contoso/`) with [`HOSTILE`] text where ARM chooses it: the
+/// display names of subscription contoso-corp-dev and of the skipped subscription, the name of
+/// cluster aks-corp-dev (everywhere its name appears: its ID, its node resource group, …), and
+/// the message of a failed read. Returns the snapshot's path and the hostile cluster's name.
+pub fn hostile_snapshot(dir: &Path) -> (PathBuf, String) {
+    let text =
+        std::fs::read_to_string(fixture::repo().join("examples/contoso/snapshot.json")).unwrap();
+    let cluster = format!("aks-{HOSTILE}");
+    let quoted = serde_json::to_string(&cluster).unwrap();
+    let text = text.replace("aks-corp-dev", &quoted[1..quoted.len() - 1]);
+    let mut snapshot: Value = serde_json::from_str(&text).unwrap();
+    for s in snapshot["subscriptions"].as_array_mut().unwrap() {
+        if s["display_name"] == "contoso-corp-dev" {
+            s["display_name"] = HOSTILE.into();
+        }
+    }
+    snapshot["skipped_subscriptions"][0]["display_name"] = HOSTILE.into();
+    let gap = snapshot["reads"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|r| r["status"] != "ok")
+        .expect("the example has a failed read");
+    gap["message"] = HOSTILE.into();
+    (write(dir, "hostile.json", &snapshot.to_string()), cluster)
+}

@@ -2,4 +2,5 @@
 
 pub mod bin;
 pub mod fixture;
+pub mod scale;
 pub mod tenants;
