@@ -12,6 +12,8 @@
 //! ARM objects with `id` and `type`, served verbatim), `clients` (`client_id`,
 //! `client_secret`), `static_tokens`, and optionally `deny` (`scope`, `api`: reads the
 //! principal lacks in this tenant, answered 403 whatever the [`Options`]).
+//! [`Tenant::generate`] builds a large tenant of the same format from a seeded [`Spec`]
+//! (an ALZ tree with N landing-zone subscriptions; see the `generate` module).
 //!
 //! Served: the v2 client-credentials token endpoint (secret or client assertion), and the
 //! Azure DevOps OIDC endpoint `AzurePipelinesCredential` gets its assertion from;
@@ -40,6 +42,7 @@ mod chaos;
 mod clock;
 mod faults;
 mod filter;
+pub mod generate;
 mod paging;
 mod random;
 mod reply;
@@ -52,6 +55,7 @@ mod tls;
 
 pub use chaos::{Chaos, ChaosKind, Shape};
 pub use faults::{Deny, Fail, Options, Throttle};
+pub use generate::Spec;
 pub use serve::{OIDC_API, RequestLog, TOKEN_API};
 pub use server::Emulator;
 pub use tenant::{Client, Tenant};

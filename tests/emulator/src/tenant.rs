@@ -35,7 +35,6 @@ pub(crate) struct Group {
 #[derive(Clone, Debug)]
 pub(crate) struct Subscription {
     pub(crate) subscription_id: String,
-    pub(crate) key: String,
     pub(crate) group_key: String,
     pub(crate) display_name: String,
     pub(crate) body: Value,
@@ -58,6 +57,9 @@ pub struct Tenant {
     root_key: String,
     groups: Vec<Group>,
     subscriptions: Vec<Subscription>,
+    /// Subscription key → index into `subscriptions`: every request and every stored object
+    /// names its subscription, so this lookup must not scan a thousand subscriptions.
+    subscription_index: HashMap<String, usize>,
     resources: Vec<Stored>,
     by_id: HashMap<String, usize>,
     clients: Vec<Client>,
@@ -80,8 +82,19 @@ impl Tenant {
     /// `$.management_groups[1].parent: unknown management group 'crop'`.
     pub fn from_json(text: &str) -> Result<Tenant, String> {
         let root: Value = serde_json::from_str(text).map_err(|e| format!("$: {e}"))?;
-        let obj = as_object(&root, "$")?;
-        reject_unknown(obj, "$", TOP_KEYS)?;
+        Tenant::from_value(root)
+    }
+
+    /// Validates a fixture already in memory (what [`Tenant::from_json`] parses, or what the
+    /// generator builds), taking ownership so that stored objects are moved, not copied: a
+    /// generated thousand-subscription tenant holds tens of thousands of them.
+    pub fn from_value(root: Value) -> Result<Tenant, String> {
+        let Value::Object(mut obj) = root else {
+            return Err("$: expected an object".into());
+        };
+        reject_unknown(&obj, "$", TOP_KEYS)?;
+        let resources = obj.remove("resources");
+        let obj = &obj;
         let tenant_id = req_str(obj, "$", "tenant_id")?.to_string();
         if tenant_id.is_empty() {
             return Err("$.tenant_id: must not be empty".into());
@@ -92,6 +105,7 @@ impl Tenant {
             root_key,
             groups: Vec::new(),
             subscriptions: Vec::new(),
+            subscription_index: HashMap::new(),
             resources: Vec::new(),
             by_id: HashMap::new(),
             clients: Vec::new(),
@@ -100,7 +114,7 @@ impl Tenant {
         };
         tenant.parse_groups(obj.get("management_groups"))?;
         tenant.parse_subscriptions(obj.get("subscriptions"))?;
-        tenant.parse_resources(obj.get("resources"))?;
+        tenant.parse_resources(resources)?;
         tenant.parse_clients(obj.get("clients"))?;
         for (i, token) in opt_array(obj.get("static_tokens"), "$.static_tokens")?
             .iter()
@@ -245,15 +259,16 @@ impl Tenant {
                     "{sub_path}.id: '{id}' does not match subscriptionId '{subscription_id}'"
                 ));
             }
-            if self.subscriptions.iter().any(|s| s.key == key) {
+            if self.subscription_index.contains_key(&key) {
                 return Err(format!(
                     "{sub_path}.subscriptionId: duplicate subscription '{subscription_id}'"
                 ));
             }
             let display_name = opt_str(sub, &sub_path, "displayName")?.unwrap_or(subscription_id);
+            self.subscription_index
+                .insert(key.clone(), self.subscriptions.len());
             self.subscriptions.push(Subscription {
                 subscription_id: subscription_id.to_string(),
-                key,
                 group_key,
                 display_name: display_name.to_string(),
                 body: body.clone(),
@@ -262,18 +277,25 @@ impl Tenant {
         Ok(())
     }
 
-    fn parse_resources(&mut self, value: Option<&Value>) -> Result<(), String> {
-        for (i, item) in opt_array(value, "$.resources")?.iter().enumerate() {
+    fn parse_resources(&mut self, value: Option<Value>) -> Result<(), String> {
+        let items = match value {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items,
+            Some(_) => return Err("$.resources: expected an array".into()),
+        };
+        self.resources.reserve(items.len());
+        self.by_id.reserve(items.len());
+        for (i, item) in items.into_iter().enumerate() {
             let path = format!("$.resources[{i}]");
-            let obj = as_object(item, &path)?;
+            let obj = as_object(&item, &path)?;
             let id = req_str(obj, &path, "id")?;
-            let type_name = req_str(obj, &path, "type")?;
+            let type_name = req_str(obj, &path, "type")?.to_string();
             let key = scope::normalize(id);
             if key == "/" {
                 return Err(format!("{path}.id: must not be empty"));
             }
             if let Some(sub) = scope::subscription_of(&key)
-                && !self.subscriptions.iter().any(|s| s.key == sub)
+                && !self.subscription_index.contains_key(sub)
             {
                 return Err(format!(
                     "{path}.id: subscription '{sub}' is not listed in $.subscriptions"
@@ -294,9 +316,9 @@ impl Tenant {
             self.by_id.insert(key.clone(), self.resources.len());
             self.resources.push(Stored {
                 key,
-                type_name: type_name.to_string(),
                 type_key: type_name.to_ascii_lowercase(),
-                body: item.clone(),
+                type_name,
+                body: item,
             });
         }
         Ok(())
@@ -358,7 +380,9 @@ impl Tenant {
     }
 
     pub(crate) fn subscription(&self, key: &str) -> Option<&Subscription> {
-        self.subscriptions.iter().find(|s| s.key == key)
+        self.subscription_index
+            .get(key)
+            .and_then(|&i| self.subscriptions.get(i))
     }
 
     pub(crate) fn resources(&self) -> &[Stored] {
