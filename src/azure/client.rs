@@ -479,11 +479,7 @@ impl ArmClient {
             base,
             http,
             tokens,
-            limit: AdaptiveLimit::new(
-                INITIAL_CONCURRENCY.min(max),
-                MIN_CONCURRENCY.min(max),
-                max,
-            ),
+            limit: AdaptiveLimit::new(INITIAL_CONCURRENCY.min(max), MIN_CONCURRENCY.min(max), max),
             buckets: Arc::new(Buckets::arm_reads()),
             retry,
             counters: Arc::new(Counters::default()),
@@ -621,7 +617,9 @@ impl ArmClient {
                     self.limit.on_success(started.elapsed());
                     match expect.violation(&value) {
                         None => return Ok(value),
-                        Some(why) => Next::Backoff(ArmError::new(url, ArmErrorKind::Body, why), None),
+                        Some(why) => {
+                            Next::Backoff(ArmError::new(url, ArmErrorKind::Body, why), None)
+                        }
                     }
                 }
                 Attempt::Status {
@@ -732,12 +730,16 @@ impl ArmClient {
             if throttled {
                 // Everyone held back by one 429 would otherwise return in the same instant.
                 let wait = jittered(wait);
-                self.counters.throttle_waiting.fetch_add(1, Ordering::Relaxed);
+                self.counters
+                    .throttle_waiting
+                    .fetch_add(1, Ordering::Relaxed);
                 self.counters
                     .waited_micros
                     .fetch_add(wait.as_micros() as u64, Ordering::Relaxed);
                 let slept = self.sleep_until_deadline(wait, &cause).await;
-                self.counters.throttle_waiting.fetch_sub(1, Ordering::Relaxed);
+                self.counters
+                    .throttle_waiting
+                    .fetch_sub(1, Ordering::Relaxed);
                 slept?;
             } else {
                 self.sleep_until_deadline(wait, &cause).await?;
@@ -746,7 +748,11 @@ impl ArmClient {
     }
 
     /// Sleeps `delay`, or gives the read up when the deadline comes first.
-    async fn sleep_until_deadline(&self, delay: Duration, cause: &ArmError) -> Result<(), ArmError> {
+    async fn sleep_until_deadline(
+        &self,
+        delay: Duration,
+        cause: &ArmError,
+    ) -> Result<(), ArmError> {
         if let Some(deadline) = self.deadline {
             let left = deadline.saturating_duration_since(Instant::now());
             if delay > left {
@@ -807,7 +813,10 @@ impl ArmClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
         let retry_after = retry_after(response.headers());
-        (self.read_answer(url, status, retry_after, response).await, remaining)
+        (
+            self.read_answer(url, status, retry_after, response).await,
+            remaining,
+        )
     }
 
     /// Reads an answer's body and parses it as JSON when the status is a success.

@@ -262,8 +262,7 @@ impl AdaptiveLimit {
             Some(r) => r.mul_f64(0.9) + latency.mul_f64(0.1),
         });
         let floor = s.floor.unwrap_or(latency);
-        let holds = s.recent.unwrap_or(latency)
-            <= floor.mul_f64(LATENCY_TOLERANCE) + LATENCY_SLACK;
+        let holds = s.recent.unwrap_or(latency) <= floor.mul_f64(LATENCY_TOLERANCE) + LATENCY_SLACK;
         if !holds {
             // The service slows down under our load: stop growing, leave slow start.
             s.slow_start = false;
@@ -291,7 +290,9 @@ impl AdaptiveLimit {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         s.slow_start = false;
         s.successes = 0;
-        if s.last_cut.is_some_and(|t| now.duration_since(t) < CUT_COOL_DOWN) {
+        if s.last_cut
+            .is_some_and(|t| now.duration_since(t) < CUT_COOL_DOWN)
+        {
             return;
         }
         s.last_cut = Some(now);
@@ -374,10 +375,15 @@ mod tests {
         let t0 = Instant::now();
         buckets.observe_remaining(&key, 1, t0);
         assert_eq!(buckets.admit(&key, t0), Admission::Go);
-        assert!(matches!(buckets.admit(&key, t0), Admission::Wait { throttled: false, .. }));
+        assert!(matches!(
+            buckets.admit(&key, t0),
+            Admission::Wait {
+                throttled: false,
+                ..
+            }
+        ));
         buckets.pause(&key, t0 + Duration::from_secs(2), t0);
-        let Admission::Wait { wait, throttled } =
-            buckets.admit(&key, t0 + Duration::from_secs(1))
+        let Admission::Wait { wait, throttled } = buckets.admit(&key, t0 + Duration::from_secs(1))
         else {
             panic!("a paused key admitted");
         };
@@ -438,7 +444,10 @@ mod tests {
     fn jitter_adds_up_to_half_again() {
         for _ in 0..200 {
             let j = jittered(Duration::from_secs(2));
-            assert!(j >= Duration::from_secs(2) && j <= Duration::from_secs(3), "{j:?}");
+            assert!(
+                j >= Duration::from_secs(2) && j <= Duration::from_secs(3),
+                "{j:?}"
+            );
         }
     }
 }

@@ -430,8 +430,10 @@ struct Builder<'a> {
     /// Spoke VNets peered with the hub, for the hub's peerings.
     spokes: Vec<String>,
     landings: Vec<Landing>,
-    /// Metadata display names and severities, by assessment key.
+    /// Metadata display names, by assessment key.
     severities: HashMap<String, String>,
+    /// AKS-only subscriptions so far, which deals their Defender scenarios.
+    aks_only_dealt: usize,
 }
 
 impl<'a> Builder<'a> {
@@ -475,6 +477,7 @@ impl<'a> Builder<'a> {
             spokes: Vec::new(),
             landings: Vec::new(),
             severities,
+            aks_only_dealt: seed as usize % 4,
         })
     }
 
@@ -608,13 +611,22 @@ impl<'a> Builder<'a> {
     fn tenant_wide(&mut self) {
         let mut rng = Rng::new(self.spec.seed, "tenant");
         let enabled: Vec<&Landing> = self.landings.iter().filter(|l| !l.disabled).collect();
+        // Each exclusion list takes a share of the candidates, and at least one of five or
+        // more, so that every tenant of a useful size shows the "excluded" outcome.
         let mut pick = |p: f64, corp_only: Option<bool>| -> Vec<String> {
-            enabled
+            let candidates: Vec<&&Landing> = enabled
                 .iter()
                 .filter(|l| corp_only.is_none_or(|c| l.corp == c))
+                .collect();
+            let mut chosen: Vec<String> = candidates
+                .iter()
                 .filter(|_| rng.chance(p))
                 .map(|l| l.id.clone())
-                .collect()
+                .collect();
+            if chosen.is_empty() && candidates.len() >= 5 {
+                chosen.push(candidates[rng.below(candidates.len())].id.clone());
+            }
+            chosen
         };
         let mdfc = pick(0.05, None);
         let https = pick(0.08, None);
@@ -639,10 +651,10 @@ impl<'a> Builder<'a> {
             );
             self.resources.push(assignment);
         }
-        // The HTTPS guardrail re-assigned, audit-only, by half the teams it excludes (as
-        // contoso-corp-dev does).
+        // The HTTPS guardrail re-assigned, audit-only, by every other team it excludes (as
+        // contoso-corp-dev does); the first stays unguarded.
         for (i, sub) in https.iter().enumerate() {
-            if i % 2 == 0
+            if i % 2 == 1
                 && let Ok(a) = self.sub_assignment("Enforce-AKS-HTTPS-dev", sub)
             {
                 self.resources.push(a);
@@ -810,13 +822,25 @@ impl<'a> Builder<'a> {
         // Defender plans. An AKS-only subscription (no VM of its own) is where Defender
         // for Servers on the nodes is a cost question (AKS-040).
         let aks_only = clusters > 0 && rng.chance(0.3);
+        // AKS-only subscriptions are few; their Defender for Servers scenarios are dealt in
+        // turn (billed nodes, drift, exempted, nodes excluded) rather than drawn, so that a
+        // small tenant shows each of them.
+        let scenario = if aks_only {
+            self.aks_only_dealt += 1;
+            Some(self.aks_only_dealt % 4)
+        } else {
+            None
+        };
         let containers = rng.weighted(&[
             (Containers::Gated, 0.3),
             (Containers::On, 0.3),
             (Containers::NoSensor, 0.15),
             (Containers::Off, 0.25),
         ]);
-        let servers_standard = rng.chance(0.5);
+        let servers_standard = match scenario {
+            Some(n) => n == 0 || n == 3,
+            None => rng.chance(0.5),
+        };
         let servers = if servers_standard {
             json!({"pricingTier": "Standard", "subPlan": "P2"})
         } else {
@@ -824,8 +848,8 @@ impl<'a> Builder<'a> {
         };
         self.pricings(&guid, containers, &servers);
         // Node scale sets inherit the subscription plan unless excluded.
-        let nodes_excluded = servers_standard && aks_only && rng.chance(0.4);
-        if aks_only && rng.chance(0.4) {
+        let nodes_excluded = scenario == Some(3);
+        if scenario == Some(2) {
             let body = patched(
                 self.shapes.exemption.clone(),
                 json!({
@@ -1002,7 +1026,7 @@ impl<'a> Builder<'a> {
         let name = format!("acr{archetype}{short}r{}", r + 1);
         let rg = format!("/subscriptions/{guid}/resourceGroups/rg-acr");
         let id = format!("{rg}/providers/Microsoft.ContainerRegistry/registries/{name}");
-        let premium = rng.chance(0.55);
+        let premium = rng.chance(0.6);
         let status = |on: bool| if on { "enabled" } else { "disabled" };
         let mut body = patched(
             self.shapes.registry.clone(),
@@ -1093,7 +1117,7 @@ impl<'a> Builder<'a> {
         }
         let pipeline = self.pipeline.clone();
         self.role(&id, ACR_PUSH, &pipeline, "ServicePrincipal");
-        if rng.chance(0.15) {
+        if rng.chance(0.2) {
             let user = guid_from(&format!("{id}/developer"));
             self.role(&id, ACR_PUSH, &user, "User");
         }
@@ -1625,8 +1649,8 @@ impl Net {
             route_table: format!("{rg}/providers/Microsoft.Network/routeTables/rt-spoke"),
             nsg: format!("{rg}/providers/Microsoft.Network/networkSecurityGroups/nsg-spoke"),
             rg,
-            linked: rng.chance(0.7),
-            custom_dns: rng.chance(0.25),
+            linked: rng.chance(0.8),
+            custom_dns: rng.chance(0.2),
             via_firewall: rng.chance(0.85),
             ssh_open: rng.chance(0.12),
             routed: (0..Net::NODE_SUBNETS).map(|_| rng.chance(0.9)).collect(),
