@@ -10,6 +10,7 @@ mod diff;
 mod e2e;
 mod example;
 mod faults;
+mod generated;
 mod reports;
 mod support;
 mod terminal;
