@@ -606,8 +606,9 @@ impl<'a> Builder<'a> {
         self.resources.push(link);
     }
 
-    /// The ALZ assignments at management groups (with `notScopes` drawn over the landing
-    /// zones), the exemption-free supported versions of every location in use.
+    /// What spans the landing zones: the ALZ assignments at management groups (with
+    /// `notScopes` drawn over them), the audit-only re-assignments of an excluded guardrail,
+    /// and the supported Kubernetes versions of every location clusters are put in.
     fn tenant_wide(&mut self) {
         let mut rng = Rng::new(self.spec.seed, "tenant");
         let enabled: Vec<&Landing> = self.landings.iter().filter(|l| !l.disabled).collect();
