@@ -1,8 +1,10 @@
 //! What each classified ARM route returns: the stored objects it selects, in fixture order,
-//! or the synthesised management-group rows. This is where scope inheritance lives — a
+//! or the synthesised management-group rows. This is where scope inheritance is applied — a
 //! policy assignment at the Tenant Root Group is "at scope" for every subscription below it
-//! — expressed through `Tenant::chain`, which also decides which policy-state records a
-//! PolicyInsights query at a management group, subscription, resource group or resource sees.
+//! — through the tenant's indexes (built at load along `Tenant::chain`), which also decide
+//! which policy-state records a PolicyInsights query at a management group, subscription,
+//! resource group or resource sees. Every route costs its answer (plus a few hash lookups
+//! along the scope's chain), never a scan of the stored objects.
 //! Paging and HTTP are the server's business; this module only decides contents, so it can be
 //! tested directly.
 
@@ -10,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::filter::{Filter, Reach};
 use crate::reply::Reply;
-use crate::route::{POLICY_STATES_API, Route, Scoped};
+use crate::route::{Route, Scoped};
 use crate::scope;
 use crate::tenant::{Stored, Tenant};
 
@@ -77,48 +79,20 @@ pub(crate) fn execute(
         Route::TypeList {
             container,
             type_key,
-        } => {
-            let container_is_subscription = scope::segments(container).len() == 2;
-            let items = tenant
-                .resources()
-                .iter()
-                .filter(|o| &o.type_key == type_key && scope::is_within(&o.key, container))
-                .filter(|o| {
-                    // Only resources that live directly in the subscription or one of its
-                    // resource groups; extension objects on a resource (a VMSS's pricing)
-                    // share the type but are not in the subscription-wide list.
-                    let home = scope::extension_scope(&o.key);
-                    home == *container
-                        || (container_is_subscription
-                            && scope::segments(&home).len() == 4
-                            && scope::is_within(&home, container)
-                            && scope::segments(&home).get(2) == Some(&"resourcegroups"))
-                })
+        } => Ok(Served::List(
+            tenant
+                .type_list(container, type_key)
                 .filter(keep)
                 .map(|o| o.body.clone())
-                .collect();
-            Ok(Served::List(items))
-        }
-        Route::Children { collection } => {
-            let base = if collection == "/" {
-                String::new()
-            } else {
-                collection.clone()
-            };
-            let items = tenant
-                .resources()
-                .iter()
-                .filter(|o| {
-                    o.key
-                        .strip_prefix(&base)
-                        .and_then(|rest| rest.strip_prefix('/'))
-                        .is_some_and(|name| !name.is_empty() && !name.contains('/'))
-                })
+                .collect(),
+        )),
+        Route::Children { collection } => Ok(Served::List(
+            tenant
+                .children(collection)
                 .filter(keep)
                 .map(|o| o.body.clone())
-                .collect();
-            Ok(Served::List(items))
-        }
+                .collect(),
+        )),
         Route::PolicyStates { scope, resource } => {
             if !resource.eq_ignore_ascii_case("latest") && !resource.eq_ignore_ascii_case("default")
             {
@@ -139,18 +113,6 @@ pub(crate) fn execute(
     }
 }
 
-/// The scope an assignment or exemption applies at: `properties.scope` when present,
-/// otherwise the part of its ID before `/providers/Microsoft.Authorization/...`.
-fn assigned_scope(object: &Stored) -> String {
-    object
-        .body
-        .get("properties")
-        .and_then(|p| p.get("scope"))
-        .and_then(Value::as_str)
-        .map(scope::normalize)
-        .unwrap_or_else(|| scope::extension_scope(&object.key))
-}
-
 fn scoped(
     tenant: &Tenant,
     kind: Scoped,
@@ -159,21 +121,14 @@ fn scoped(
     now: &str,
 ) -> Vec<Value> {
     let type_key = kind.api().to_ascii_lowercase();
-    let above = tenant.chain(scope_key);
+    let (exact, below) = match filter.reach {
+        Reach::Exact => (true, false),
+        Reach::AtOrAbove => (false, false),
+        Reach::AboveAndBelow => (false, true),
+    };
     tenant
-        .resources()
-        .iter()
-        .filter(|o| o.type_key == type_key)
-        .filter(|o| {
-            let at = assigned_scope(o);
-            match filter.reach {
-                Reach::Exact => at == scope_key,
-                Reach::AtOrAbove => above.contains(&at),
-                Reach::AboveAndBelow => {
-                    above.contains(&at) || tenant.chain(&at).iter().any(|s| s == scope_key)
-                }
-            }
-        })
+        .scoped(&type_key, scope_key, exact, below)
+        .into_iter()
         .filter(|o| filter.keeps(&o.body, now))
         .map(|o| o.body.clone())
         .collect()
@@ -183,31 +138,11 @@ fn scoped(
 /// `resourceId` is at or below `scope_key` — through the management-group chain for a group
 /// scope — and that pass the filter's comparisons, in fixture order.
 fn policy_states(tenant: &Tenant, scope_key: &str, filter: &Filter) -> Vec<Value> {
-    let type_key = POLICY_STATES_API.to_ascii_lowercase();
     tenant
-        .resources()
-        .iter()
-        .filter(|o| o.type_key == type_key)
-        .filter(|o| {
-            record_str(&o.body, "resourceId").is_some_and(|id| {
-                tenant
-                    .chain(&scope::normalize(id))
-                    .iter()
-                    .any(|s| s == scope_key)
-            })
-        })
+        .states_within(scope_key)
         .filter(|o| filter.keeps_record(&o.body))
         .map(|o| o.body.clone())
         .collect()
-}
-
-/// A top-level string field of a record, its name matched case-insensitively.
-fn record_str<'a>(record: &'a Value, field: &str) -> Option<&'a str> {
-    record
-        .as_object()?
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(field))
-        .and_then(|(_, v)| v.as_str())
 }
 
 /// Rows shaped like `GetDescendants.json`: groups first, then subscriptions, each in
@@ -460,6 +395,180 @@ mod tests {
             ),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// The answers before indexing: a scan of every stored object per request.
+    mod scans {
+        use super::super::*;
+
+        pub(super) fn type_list(tenant: &Tenant, container: &str, type_key: &str) -> Vec<String> {
+            let container_is_subscription = scope::segments(container).len() == 2;
+            tenant
+                .resources()
+                .iter()
+                .filter(|o| o.type_key == type_key && scope::is_within(&o.key, container))
+                .filter(|o| {
+                    let home = scope::extension_scope(&o.key);
+                    home == container
+                        || (container_is_subscription
+                            && scope::segments(&home).len() == 4
+                            && scope::is_within(&home, container)
+                            && scope::segments(&home).get(2) == Some(&"resourcegroups"))
+                })
+                .map(|o| o.key.clone())
+                .collect()
+        }
+
+        pub(super) fn children(tenant: &Tenant, collection: &str) -> Vec<String> {
+            let base = if collection == "/" { "" } else { collection };
+            tenant
+                .resources()
+                .iter()
+                .filter(|o| {
+                    o.key
+                        .strip_prefix(base)
+                        .and_then(|rest| rest.strip_prefix('/'))
+                        .is_some_and(|name| !name.is_empty() && !name.contains('/'))
+                })
+                .map(|o| o.key.clone())
+                .collect()
+        }
+
+        pub(super) fn scoped(
+            tenant: &Tenant,
+            kind: Scoped,
+            scope_key: &str,
+            reach: Reach,
+        ) -> Vec<String> {
+            let type_key = kind.api().to_ascii_lowercase();
+            let above = tenant.chain(scope_key);
+            tenant
+                .resources()
+                .iter()
+                .filter(|o| o.type_key == type_key)
+                .filter(|o| {
+                    let at = o.assigned_scope();
+                    match reach {
+                        Reach::Exact => at == scope_key,
+                        Reach::AtOrAbove => above.contains(&at),
+                        Reach::AboveAndBelow => {
+                            above.contains(&at) || tenant.chain(&at).iter().any(|s| s == scope_key)
+                        }
+                    }
+                })
+                .map(|o| o.key.clone())
+                .collect()
+        }
+
+        pub(super) fn states(tenant: &Tenant, scope_key: &str) -> Vec<String> {
+            tenant
+                .resources()
+                .iter()
+                .filter(|o| o.type_key == "microsoft.policyinsights/policystates")
+                .filter(|o| {
+                    crate::tenant::record_str(&o.body, "resourceId").is_some_and(|id| {
+                        tenant
+                            .chain(&scope::normalize(id))
+                            .iter()
+                            .any(|s| s == scope_key)
+                    })
+                })
+                .map(|o| o.key.clone())
+                .collect()
+        }
+    }
+
+    #[test]
+    fn indexed_answers_are_the_scans_answers_on_a_generated_tenant() {
+        let spec = crate::generate::Spec {
+            seed: 11,
+            subscriptions: 8,
+            ..crate::generate::Spec::default()
+        };
+        let t = Tenant::generate(&spec).expect("generates");
+        let keys = |items: Vec<&Stored>| items.iter().map(|o| o.key.clone()).collect::<Vec<_>>();
+        let mut types: Vec<String> = t.resources().iter().map(|o| o.type_key.clone()).collect();
+        types.sort();
+        types.dedup();
+        let mut containers: Vec<String> = t
+            .subscriptions()
+            .iter()
+            .map(|s| scope::normalize(&format!("/subscriptions/{}", s.subscription_id)))
+            .collect();
+        let mut scopes: Vec<String> = containers.clone();
+        for o in t.resources() {
+            let segs = scope::segments(&o.key);
+            if segs.len() > 4 && segs[2] == "resourcegroups" {
+                containers.push(format!("/{}", segs[..4].join("/")));
+            }
+            scopes.extend(scope::segment_prefixes(&o.key));
+        }
+        containers.sort();
+        containers.dedup();
+        scopes.extend(
+            t.groups()
+                .iter()
+                .map(|g| format!("{}{}", scope::MG_PREFIX, g.key)),
+        );
+        scopes.push(format!(
+            "{}{}",
+            scope::MG_PREFIX,
+            t.tenant_id().to_ascii_lowercase()
+        ));
+        scopes.push("/".into());
+        scopes.sort();
+        scopes.dedup();
+        let mut compared = 0;
+        for container in &containers {
+            for type_key in &types {
+                let indexed: Vec<String> = t
+                    .type_list(container, type_key)
+                    .map(|o| o.key.clone())
+                    .collect();
+                assert_eq!(
+                    indexed,
+                    scans::type_list(&t, container, type_key),
+                    "{container} {type_key}"
+                );
+                compared += indexed.len();
+            }
+        }
+        for scope_key in &scopes {
+            let indexed: Vec<String> = t.children(scope_key).map(|o| o.key.clone()).collect();
+            assert_eq!(
+                indexed,
+                scans::children(&t, scope_key),
+                "children of {scope_key}"
+            );
+            compared += indexed.len();
+            let indexed: Vec<String> = t.states_within(scope_key).map(|o| o.key.clone()).collect();
+            assert_eq!(
+                indexed,
+                scans::states(&t, scope_key),
+                "states within {scope_key}"
+            );
+            compared += indexed.len();
+            for kind in Scoped::ALL {
+                let type_key = kind.api().to_ascii_lowercase();
+                for (reach, exact, below) in [
+                    (Reach::Exact, true, false),
+                    (Reach::AtOrAbove, false, false),
+                    (Reach::AboveAndBelow, false, true),
+                ] {
+                    let indexed = keys(t.scoped(&type_key, scope_key, exact, below));
+                    assert_eq!(
+                        indexed,
+                        scans::scoped(&t, kind, scope_key, reach),
+                        "{kind:?} {reach:?} {scope_key}"
+                    );
+                    compared += indexed.len();
+                }
+            }
+        }
+        assert!(
+            compared > 10_000,
+            "the comparison saw too little: {compared}"
+        );
     }
 
     #[test]

@@ -14,6 +14,8 @@
 //! `deny` (`scope`, `api`: reads the principal lacks in this tenant, answered 403 whatever the
 //! [`Options`]), `azure_devops` (organisation, project and service connections) and
 //! `managed_identities` — the sign-in keys are described in `directory.rs`.
+//! [`Tenant::generate`] builds a large tenant of the same format from a seeded [`Spec`]
+//! (an ALZ tree with N landing-zone subscriptions; see the `generate` module).
 //!
 //! Served: the v2 client-credentials token endpoint (a client secret, or a client assertion:
 //! signed by a registered certificate, checked by `x5t` and RS256 signature, or federated,
@@ -52,6 +54,7 @@ mod clock;
 mod directory;
 mod faults;
 mod filter;
+pub mod generate;
 mod identity;
 mod jwt;
 mod paging;
@@ -72,6 +75,7 @@ pub use directory::{
     TOKEN_EXCHANGE_AUDIENCE,
 };
 pub use faults::{Deny, Fail, Options, Throttle};
+pub use generate::Spec;
 pub use serve::{IDENTITY_API, OIDC_API, RequestLog, TOKEN_API};
 pub use server::Emulator;
 pub use tenant::Tenant;

@@ -1,5 +1,7 @@
-//! `lzaudit-emulator`: serves a fixture tenant on loopback until interrupted, for poking at
-//! the auditor by hand (`lzaudit --arm-url … --authority-host …`). It prints where it
+//! `lzaudit-emulator`: serves a fixture tenant — a file, or one generated from a seed at any
+//! size with `--generate N` — on loopback until interrupted, for poking at the auditor by
+//! hand (`lzaudit --arm-url … --authority-host …`). `--write-tenant FILE` writes the generated
+//! fixture instead of serving it, so it can be read, diffed or served later. It prints where it
 //! listens and which credentials it accepts, and can write its CA certificate to a file so
 //! a client can be told to trust it. Ctrl-C ends it: the process holds nothing that needs
 //! cleaning up, so the default signal disposition is the shutdown.
@@ -9,7 +11,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use lzaudit_emulator::{
-    BucketMode, Chaos, ChaosKind, Deny, Emulator, Options, ReadBuckets, Tenant,
+    BucketMode, Chaos, ChaosKind, Deny, Emulator, Options, ReadBuckets, Spec, Tenant, generate,
 };
 
 /// Serve a fixture tenant as a loopback ARM / Entra ID emulator.
@@ -17,8 +19,33 @@ use lzaudit_emulator::{
 #[command(name = "lzaudit-emulator", version)]
 struct Args {
     /// Tenant fixture (JSON).
-    #[arg(long, value_name = "FILE")]
-    tenant: PathBuf,
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "generate",
+        conflicts_with = "generate"
+    )]
+    tenant: Option<PathBuf>,
+    /// Serve a generated ALZ tenant with N landing-zone subscriptions (plus the two platform
+    /// ones) instead of a fixture file.
+    #[arg(long, value_name = "N")]
+    generate: Option<usize>,
+    /// Seed of the generated tenant: the same seed gives the same tenant.
+    #[arg(long, value_name = "S", default_value_t = Spec::default().seed, requires = "generate")]
+    seed: u64,
+    /// Mean AKS clusters per generated subscription.
+    #[arg(long, value_name = "M", default_value_t = Spec::default().clusters_per_subscription, requires = "generate")]
+    clusters: f64,
+    /// Mean container registries per generated subscription.
+    #[arg(long, value_name = "R", default_value_t = Spec::default().registries_per_subscription, requires = "generate")]
+    registries: f64,
+    /// Mean node pools (AKS-tagged scale sets) per generated cluster.
+    #[arg(long, value_name = "P", default_value_t = Spec::default().node_pools_per_cluster, requires = "generate")]
+    node_pools: f64,
+    /// Write the generated fixture (the `--tenant` format, compact JSON) to FILE and exit
+    /// without serving; `--tenant FILE` serves it later.
+    #[arg(long, value_name = "FILE", requires = "generate")]
+    write_tenant: Option<PathBuf>,
     /// Port of the plain-HTTP ARM listener (0 picks a free port).
     #[arg(long, value_name = "N", default_value_t = 0)]
     port: u16,
@@ -71,7 +98,24 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    let tenant = match Tenant::load(&args.tenant) {
+    let loaded = match (&args.tenant, args.generate) {
+        (Some(path), _) => Tenant::load(path),
+        (None, Some(subscriptions)) => {
+            let spec = Spec {
+                seed: args.seed,
+                subscriptions,
+                clusters_per_subscription: args.clusters,
+                registries_per_subscription: args.registries,
+                node_pools_per_cluster: args.node_pools,
+            };
+            if let Some(path) = &args.write_tenant {
+                return write_fixture(&spec, path);
+            }
+            Tenant::generate(&spec).map_err(|e| format!("--generate: {e}"))
+        }
+        (None, None) => Err("pass --tenant FILE or --generate N".to_string()),
+    };
+    let tenant = match loaded {
         Ok(t) => t,
         Err(e) => {
             eprintln!("lzaudit-emulator: {e}");
@@ -178,4 +222,37 @@ async fn main() -> ExitCode {
     println!("serving until interrupted (Ctrl-C)");
     std::future::pending::<()>().await;
     ExitCode::SUCCESS
+}
+
+/// Writes a generated fixture; exit 2 for a spec that cannot be generated, 1 for I/O.
+fn write_fixture(spec: &Spec, path: &std::path::Path) -> ExitCode {
+    let fixture = match generate::fixture(spec) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("lzaudit-emulator: --generate: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let written = std::fs::File::create(path).and_then(|file| {
+        let mut out = std::io::BufWriter::new(file);
+        serde_json::to_writer(&mut out, &fixture)?;
+        std::io::Write::write_all(&mut out, b"\n")?;
+        std::io::Write::flush(&mut out)
+    });
+    match written {
+        Ok(()) => {
+            let count = |key: &str| fixture[key].as_array().map_or(0, Vec::len);
+            println!(
+                "wrote {}: {} subscriptions, {} resources",
+                path.display(),
+                count("subscriptions"),
+                count("resources")
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("lzaudit-emulator: cannot write {}: {e}", path.display());
+            ExitCode::from(1)
+        }
+    }
 }

@@ -29,6 +29,12 @@ pub(crate) enum Scoped {
 }
 
 impl Scoped {
+    pub(crate) const ALL: [Scoped; 3] = [
+        Scoped::PolicyAssignments,
+        Scoped::PolicyExemptions,
+        Scoped::RoleAssignments,
+    ];
+
     fn from_segment(segment: &str) -> Option<Scoped> {
         match segment {
             "policyassignments" => Some(Scoped::PolicyAssignments),

@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 
 use crate::directory::{AzureDevOps, Client, Directory, ManagedIdentity};
 use crate::faults::Deny;
+use crate::route::{POLICY_STATES_API, Scoped};
 use crate::scope;
 
 #[derive(Clone, Debug)]
@@ -28,7 +29,6 @@ pub(crate) struct Group {
 #[derive(Clone, Debug)]
 pub(crate) struct Subscription {
     pub(crate) subscription_id: String,
-    pub(crate) key: String,
     pub(crate) group_key: String,
     pub(crate) display_name: String,
     pub(crate) body: Value,
@@ -50,12 +50,40 @@ pub struct Tenant {
     tenant_id: String,
     root_key: String,
     groups: Vec<Group>,
+    /// Group key → index into `groups`.
+    group_index: HashMap<String, usize>,
     subscriptions: Vec<Subscription>,
+    /// Subscription key → index into `subscriptions`: every request and every stored object
+    /// names its subscription, so this lookup must not scan a thousand subscriptions.
+    subscription_index: HashMap<String, usize>,
     resources: Vec<Stored>,
     by_id: HashMap<String, usize>,
     directory: Directory,
     static_tokens: Vec<String>,
     deny: Vec<Deny>,
+    index: Index,
+}
+
+/// The questions routes ask of the stored objects, answered from maps built once at load,
+/// so that a request costs what its answer costs, not a scan of every stored object (a
+/// generated thousand-subscription tenant stores about sixty thousand). Every list holds
+/// positions in `resources` in ascending order, so answers keep fixture order.
+#[derive(Clone, Debug, Default)]
+struct Index {
+    /// (container key, type key) → objects of that type living directly in the container, a
+    /// subscription or resource group; a subscription's list also holds its resource groups'.
+    /// Objects hanging off a resource (a scale set's pricing) are in neither: the type list of
+    /// a subscription does not return them.
+    type_lists: HashMap<(String, String), Vec<usize>>,
+    /// Parent key → objects exactly one segment below it.
+    children: HashMap<String, Vec<usize>>,
+    /// (type key, scope) → assignments and exemptions assigned exactly at that scope.
+    assigned_at: HashMap<(String, String), Vec<usize>>,
+    /// (type key, scope) → assignments and exemptions assigned at or below that scope
+    /// (through the management-group chain for a group).
+    assigned_within: HashMap<(String, String), Vec<usize>>,
+    /// Scope → policy-state records whose `resourceId` lies at or below it.
+    states_within: HashMap<String, Vec<usize>>,
 }
 
 const TOP_KEYS: &[&str] = &[
@@ -75,8 +103,19 @@ impl Tenant {
     /// `$.management_groups[1].parent: unknown management group 'crop'`.
     pub fn from_json(text: &str) -> Result<Tenant, String> {
         let root: Value = serde_json::from_str(text).map_err(|e| format!("$: {e}"))?;
-        let obj = as_object(&root, "$")?;
-        reject_unknown(obj, "$", TOP_KEYS)?;
+        Tenant::from_value(root)
+    }
+
+    /// Validates a fixture already in memory (what [`Tenant::from_json`] parses, or what the
+    /// generator builds), taking ownership so that stored objects are moved, not copied: a
+    /// generated thousand-subscription tenant holds tens of thousands of them.
+    pub fn from_value(root: Value) -> Result<Tenant, String> {
+        let Value::Object(mut obj) = root else {
+            return Err("$: expected an object".into());
+        };
+        reject_unknown(&obj, "$", TOP_KEYS)?;
+        let resources = obj.remove("resources");
+        let obj = &obj;
         let tenant_id = req_str(obj, "$", "tenant_id")?.to_string();
         if tenant_id.is_empty() {
             return Err("$.tenant_id: must not be empty".into());
@@ -86,16 +125,19 @@ impl Tenant {
             tenant_id,
             root_key,
             groups: Vec::new(),
+            group_index: HashMap::new(),
             subscriptions: Vec::new(),
+            subscription_index: HashMap::new(),
             resources: Vec::new(),
             by_id: HashMap::new(),
             directory: Directory::default(),
             static_tokens: Vec::new(),
             deny: Vec::new(),
+            index: Index::default(),
         };
         tenant.parse_groups(obj.get("management_groups"))?;
         tenant.parse_subscriptions(obj.get("subscriptions"))?;
-        tenant.parse_resources(obj.get("resources"))?;
+        tenant.parse_resources(resources)?;
         tenant.directory = Directory::parse(obj)?;
         for (i, token) in opt_array(obj.get("static_tokens"), "$.static_tokens")?
             .iter()
@@ -122,6 +164,7 @@ impl Tenant {
                 api: api.to_string(),
             });
         }
+        tenant.build_index();
         Ok(tenant)
     }
 
@@ -202,9 +245,10 @@ impl Tenant {
                     "{path}.name: the Tenant Root Group ('{name}') is implicit; do not list it"
                 ));
             }
-            if self.groups.iter().any(|g| g.key == key) {
+            if self.group_index.contains_key(&key) {
                 return Err(format!("{path}.name: duplicate management group '{name}'"));
             }
+            self.group_index.insert(key.clone(), self.groups.len());
             let display_name = opt_str(obj, &path, "display_name")?.unwrap_or(name);
             let parent = opt_str(obj, &path, "parent")?.unwrap_or(&self.tenant_id);
             raw_parents.push(group_key_of(parent));
@@ -216,7 +260,7 @@ impl Tenant {
             });
         }
         for (i, parent_key) in raw_parents.into_iter().enumerate() {
-            if parent_key != self.root_key && !self.groups.iter().any(|g| g.key == parent_key) {
+            if parent_key != self.root_key && !self.group_index.contains_key(&parent_key) {
                 return Err(format!(
                     "$.management_groups[{i}].parent: unknown management group '{parent_key}'"
                 ));
@@ -234,9 +278,7 @@ impl Tenant {
                 }
                 seen.push(current);
                 current = self
-                    .groups
-                    .iter()
-                    .find(|g| g.key == current)
+                    .group(current)
                     .map_or(self.root_key.as_str(), |g| g.parent_key.as_str());
             }
         }
@@ -274,15 +316,16 @@ impl Tenant {
                     "{sub_path}.id: '{id}' does not match subscriptionId '{subscription_id}'"
                 ));
             }
-            if self.subscriptions.iter().any(|s| s.key == key) {
+            if self.subscription_index.contains_key(&key) {
                 return Err(format!(
                     "{sub_path}.subscriptionId: duplicate subscription '{subscription_id}'"
                 ));
             }
             let display_name = opt_str(sub, &sub_path, "displayName")?.unwrap_or(subscription_id);
+            self.subscription_index
+                .insert(key.clone(), self.subscriptions.len());
             self.subscriptions.push(Subscription {
                 subscription_id: subscription_id.to_string(),
-                key,
                 group_key,
                 display_name: display_name.to_string(),
                 body: body.clone(),
@@ -291,18 +334,25 @@ impl Tenant {
         Ok(())
     }
 
-    fn parse_resources(&mut self, value: Option<&Value>) -> Result<(), String> {
-        for (i, item) in opt_array(value, "$.resources")?.iter().enumerate() {
+    fn parse_resources(&mut self, value: Option<Value>) -> Result<(), String> {
+        let items = match value {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items,
+            Some(_) => return Err("$.resources: expected an array".into()),
+        };
+        self.resources.reserve(items.len());
+        self.by_id.reserve(items.len());
+        for (i, item) in items.into_iter().enumerate() {
             let path = format!("$.resources[{i}]");
-            let obj = as_object(item, &path)?;
+            let obj = as_object(&item, &path)?;
             let id = req_str(obj, &path, "id")?;
-            let type_name = req_str(obj, &path, "type")?;
+            let type_name = req_str(obj, &path, "type")?.to_string();
             let key = scope::normalize(id);
             if key == "/" {
                 return Err(format!("{path}.id: must not be empty"));
             }
             if let Some(sub) = scope::subscription_of(&key)
-                && !self.subscriptions.iter().any(|s| s.key == sub)
+                && !self.subscription_index.contains_key(sub)
             {
                 return Err(format!(
                     "{path}.id: subscription '{sub}' is not listed in $.subscriptions"
@@ -323,16 +373,20 @@ impl Tenant {
             self.by_id.insert(key.clone(), self.resources.len());
             self.resources.push(Stored {
                 key,
-                type_name: type_name.to_string(),
                 type_key: type_name.to_ascii_lowercase(),
-                body: item.clone(),
+                type_name,
+                body: item,
             });
         }
         Ok(())
     }
 
+    fn group(&self, key: &str) -> Option<&Group> {
+        self.group_index.get(key).and_then(|&i| self.groups.get(i))
+    }
+
     pub(crate) fn group_exists(&self, key: &str) -> bool {
-        key == self.root_key || self.groups.iter().any(|g| g.key == key)
+        key == self.root_key || self.group_index.contains_key(key)
     }
 
     pub(crate) fn groups(&self) -> &[Group] {
@@ -344,17 +398,12 @@ impl Tenant {
         if key == self.root_key {
             return Some((self.tenant_id.clone(), "Tenant Root Group".to_string()));
         }
-        self.groups
-            .iter()
-            .find(|g| g.key == key)
+        self.group(key)
             .map(|g| (g.name.clone(), g.display_name.clone()))
     }
 
     pub(crate) fn parent_of(&self, key: &str) -> Option<&str> {
-        self.groups
-            .iter()
-            .find(|g| g.key == key)
-            .map(|g| g.parent_key.as_str())
+        self.group(key).map(|g| g.parent_key.as_str())
     }
 
     pub(crate) fn subscriptions(&self) -> &[Subscription] {
@@ -362,11 +411,153 @@ impl Tenant {
     }
 
     pub(crate) fn subscription(&self, key: &str) -> Option<&Subscription> {
-        self.subscriptions.iter().find(|s| s.key == key)
+        self.subscription_index
+            .get(key)
+            .and_then(|&i| self.subscriptions.get(i))
     }
 
+    /// Every stored object in fixture order (tests compare the indexes against scans of it).
+    #[cfg(test)]
     pub(crate) fn resources(&self) -> &[Stored] {
         &self.resources
+    }
+
+    /// The stored objects at these positions (from an index list), in that order.
+    fn at<'t>(&'t self, positions: &'t [usize]) -> impl Iterator<Item = &'t Stored> + 't {
+        positions.iter().filter_map(|&i| self.resources.get(i))
+    }
+
+    /// Objects of `type_key` directly in `container` (a subscription or resource group key),
+    /// a subscription's resource groups included; never objects hanging off a resource.
+    pub(crate) fn type_list<'t>(
+        &'t self,
+        container: &str,
+        type_key: &str,
+    ) -> impl Iterator<Item = &'t Stored> + 't {
+        let positions = self
+            .index
+            .type_lists
+            .get(&(container.to_string(), type_key.to_string()))
+            .map_or(&[][..], Vec::as_slice);
+        self.at(positions)
+    }
+
+    /// Objects exactly one segment below `collection` (`/` for top-level objects).
+    pub(crate) fn children<'t>(
+        &'t self,
+        collection: &str,
+    ) -> impl Iterator<Item = &'t Stored> + 't {
+        let positions = self
+            .index
+            .children
+            .get(collection)
+            .map_or(&[][..], Vec::as_slice);
+        self.at(positions)
+    }
+
+    /// Assignments or exemptions of `type_key` whose assigned scope is `scope_key` (with
+    /// `exact`), or at or above it, or — with `below` too — at, above or below it; in
+    /// fixture order.
+    pub(crate) fn scoped(
+        &self,
+        type_key: &str,
+        scope_key: &str,
+        exact: bool,
+        below: bool,
+    ) -> Vec<&Stored> {
+        let type_key = type_key.to_string();
+        let bucket = |map: &HashMap<(String, String), Vec<usize>>, scope: &str| {
+            map.get(&(type_key.clone(), scope.to_string()))
+                .map_or(&[][..], Vec::as_slice)
+                .to_vec()
+        };
+        let mut positions = if exact {
+            bucket(&self.index.assigned_at, scope_key)
+        } else {
+            self.chain(scope_key)
+                .iter()
+                .flat_map(|s| bucket(&self.index.assigned_at, s))
+                .collect()
+        };
+        if below {
+            positions.extend(bucket(&self.index.assigned_within, scope_key));
+        }
+        positions.sort_unstable();
+        positions.dedup();
+        positions
+            .iter()
+            .filter_map(|&i| self.resources.get(i))
+            .collect()
+    }
+
+    /// Policy-state records whose `resourceId` is at or below `scope_key`.
+    pub(crate) fn states_within<'t>(
+        &'t self,
+        scope_key: &str,
+    ) -> impl Iterator<Item = &'t Stored> + 't {
+        let positions = self
+            .index
+            .states_within
+            .get(scope_key)
+            .map_or(&[][..], Vec::as_slice);
+        self.at(positions)
+    }
+
+    /// Builds `Index` over the loaded objects. Runs after groups and subscriptions are
+    /// known, since inheritance follows the management-group chain.
+    fn build_index(&mut self) {
+        let mut index = Index::default();
+        for (i, object) in self.resources.iter().enumerate() {
+            let parent = match object.key.rfind('/') {
+                Some(0) | None => "/".to_string(),
+                Some(at) => object.key[..at].to_string(),
+            };
+            index.children.entry(parent).or_default().push(i);
+
+            let home = scope::extension_scope(&object.key);
+            let segs = scope::segments(&home);
+            let containers: Vec<String> = match segs.as_slice() {
+                ["subscriptions", _] => vec![home.clone()],
+                ["subscriptions", sub, "resourcegroups", _] => {
+                    vec![home.clone(), format!("/subscriptions/{sub}")]
+                }
+                _ => Vec::new(),
+            };
+            for container in containers {
+                index
+                    .type_lists
+                    .entry((container, object.type_key.clone()))
+                    .or_default()
+                    .push(i);
+            }
+
+            if Scoped::ALL
+                .iter()
+                .any(|kind| kind.api().eq_ignore_ascii_case(&object.type_key))
+            {
+                let at = object.assigned_scope();
+                for within in self.chain(&at) {
+                    index
+                        .assigned_within
+                        .entry((object.type_key.clone(), within))
+                        .or_default()
+                        .push(i);
+                }
+                index
+                    .assigned_at
+                    .entry((object.type_key.clone(), at))
+                    .or_default()
+                    .push(i);
+            }
+            if object.type_key.eq_ignore_ascii_case(POLICY_STATES_API)
+                && let Some(resource) = record_str(&object.body, "resourceId")
+            {
+                for within in self.chain(&scope::normalize(resource)) {
+                    index.states_within.entry(within).or_default().push(i);
+                }
+            }
+        }
+        self.index = index;
     }
 
     pub(crate) fn find(&self, key: &str) -> Option<&Stored> {
@@ -415,6 +606,28 @@ impl Tenant {
         }
         unique
     }
+}
+
+impl Stored {
+    /// The scope an assignment or exemption applies at: `properties.scope` when present,
+    /// otherwise the part of its ID before `/providers/Microsoft.Authorization/...`.
+    pub(crate) fn assigned_scope(&self) -> String {
+        self.body
+            .get("properties")
+            .and_then(|p| p.get("scope"))
+            .and_then(Value::as_str)
+            .map(scope::normalize)
+            .unwrap_or_else(|| scope::extension_scope(&self.key))
+    }
+}
+
+/// A top-level string field of a record, its name matched case-insensitively.
+pub(crate) fn record_str<'a>(record: &'a Value, field: &str) -> Option<&'a str> {
+    record
+        .as_object()?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(field))
+        .and_then(|(_, v)| v.as_str())
 }
 
 /// A group reference in a fixture may be a bare name (or the tenant ID) or a full MG ID.
