@@ -15,7 +15,7 @@
 
 use super::{CollectError, Ctx};
 use crate::azure::endpoints::route;
-use crate::inventory::views::ASSESSMENT_METADATA_SCOPE;
+use crate::inventory::views::{self, ASSESSMENT_METADATA_SCOPE};
 use crate::inventory::{Subscription, api, arm};
 
 pub(super) async fn subscription_pricings(
@@ -45,10 +45,18 @@ pub(super) async fn machine_pricings(
     if !ctx.plan.wants(api::PRICINGS) {
         return Ok(());
     }
+    // Plain scans, not the inventory's index: collection is still adding to the inventory, and
+    // the index would be rebuilt at every call.
+    let in_sub = |v: &&serde_json::Value| {
+        arm::subscription_of(arm::id(v)).is_some_and(|s| arm::eq_ci(&s, &sub.subscription_id))
+    };
     let ids: Vec<String> = ctx.view(|inv| {
+        let node_groups = views::node_resource_groups(inv.clusters.iter().filter(in_sub));
         let mut ids: Vec<String> = inv
-            .machines_in(&sub.subscription_id)
-            .filter(|m| inv.is_aks_machine(m))
+            .machines
+            .iter()
+            .filter(in_sub)
+            .filter(|m| views::is_aks_machine_among(m, &node_groups))
             .map(|m| arm::id(m).to_string())
             .filter(|id| !id.is_empty())
             .collect();

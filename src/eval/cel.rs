@@ -223,7 +223,7 @@ fn decide(
         return (Status::Unknown, budget.run_spent_message());
     }
     let resource_bound = Bound::of_json(input.projected);
-    let mut context = cel::Context::default();
+    let mut context = cel::Context::with_env(standard_env());
     context.add_variable_from_value("resource", input.value);
     context.add_variable_from_value("params", input.params);
     let mut spent = 0u64;
@@ -283,6 +283,15 @@ fn decide(
         }
     }
     (otherwise.status, otherwise.message.clone())
+}
+
+/// CEL's standard environment, built once: `Context::default()` builds it anew (every standard
+/// function and macro registered again) for each context, which cost more than evaluating the
+/// rules themselves, once per resource per check.
+fn standard_env() -> std::sync::Arc<cel::Env> {
+    static ENV: std::sync::OnceLock<std::sync::Arc<cel::Env>> = std::sync::OnceLock::new();
+    ENV.get_or_init(|| std::sync::Arc::new(cel::Env::stdlib()))
+        .clone()
 }
 
 /// Builds the `resource` value CEL sees, and the evidence of every read.

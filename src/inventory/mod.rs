@@ -10,6 +10,7 @@
 
 pub mod arm;
 pub mod coverage;
+pub mod index;
 pub mod snapshot;
 pub mod views;
 
@@ -109,6 +110,9 @@ pub struct Inventory {
     pub kubernetes_versions: BTreeMap<String, Value>,
     /// Every scope × API that collection attempted, with its outcome.
     pub reads: Vec<Read>,
+    /// Lookups over the above, built on first use (see `index`); never serialised.
+    #[serde(skip)]
+    pub index: index::IndexCell,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -204,19 +208,28 @@ impl Inventory {
             policy_states: BTreeMap::new(),
             kubernetes_versions: BTreeMap::new(),
             reads: Vec::new(),
+            index: Default::default(),
         }
     }
 
-    /// Whether `scope` × `api` was read successfully; see [`ReadState`].
+    /// Whether `scope` × `api` was read successfully; see [`ReadState`]. When several reads
+    /// of the same scope × API exist, any failure wins.
     pub fn read_state(&self, scope: &str, api: &str) -> ReadState<'_> {
-        coverage::read_state(&self.reads, scope, api)
+        let index = self.index();
+        match index
+            .reads
+            .get(&(index::key(scope), api.to_ascii_lowercase()))
+        {
+            None => ReadState::NotCollected,
+            Some(index::ReadSlot::Ok) => ReadState::Ok,
+            Some(index::ReadSlot::Failed(i)) => ReadState::Failed(&self.reads[*i]),
+        }
     }
 
     /// The audited subscription with this GUID (any casing).
     pub fn subscription(&self, guid: &str) -> Option<&Subscription> {
-        self.subscriptions
-            .iter()
-            .find(|s| arm::eq_ci(&s.subscription_id, guid))
+        let i = *self.index().subscriptions.get(&guid.to_ascii_lowercase())?;
+        self.subscriptions.get(i)
     }
 
     /// The reads that failed: what the report lists as coverage gaps.

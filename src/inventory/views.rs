@@ -6,8 +6,17 @@
 
 use serde_json::Value;
 
+use std::collections::HashMap;
+
 use super::arm::{self, eq_ci};
-use super::{Inventory, Subscription};
+use super::{Inventory, Subscription, index};
+
+/// The positions listed under a subscription GUID (any casing) in one of the index's maps.
+fn positions(map: &HashMap<String, Vec<usize>>, subscription: &str) -> Vec<usize> {
+    map.get(&subscription.to_ascii_lowercase())
+        .cloned()
+        .unwrap_or_default()
+}
 
 /// Tags AKS stamps on the node VMSS / VMs it manages; built-in Guest Configuration policies use
 /// the same two keys to exclude AKS nodes.
@@ -19,9 +28,8 @@ impl Inventory {
         &'a self,
         subscription: &'a str,
     ) -> impl Iterator<Item = &'a Value> + 'a {
-        self.clusters
-            .iter()
-            .filter(move |c| in_subscription(c, subscription))
+        let positions = positions(&self.index().clusters_by_subscription, subscription);
+        positions.into_iter().map(move |i| &self.clusters[i])
     }
 
     /// Registries in one subscription.
@@ -29,9 +37,8 @@ impl Inventory {
         &'a self,
         subscription: &'a str,
     ) -> impl Iterator<Item = &'a Value> + 'a {
-        self.registries
-            .iter()
-            .filter(move |r| in_subscription(r, subscription))
+        let positions = positions(&self.index().registries_by_subscription, subscription);
+        positions.into_iter().map(move |i| &self.registries[i])
     }
 
     /// Machines (VMs, VMSS, Arc) in one subscription.
@@ -39,9 +46,8 @@ impl Inventory {
         &'a self,
         subscription: &'a str,
     ) -> impl Iterator<Item = &'a Value> + 'a {
-        self.machines
-            .iter()
-            .filter(move |m| in_subscription(m, subscription))
+        let positions = positions(&self.index().machines_by_subscription, subscription);
+        positions.into_iter().map(move |i| &self.machines[i])
     }
 
     /// The audited subscription that holds a resource.
@@ -65,56 +71,17 @@ impl Inventory {
     /// Whether a machine is AKS node infrastructure: it sits in some cluster's node resource
     /// group, or carries an `aks-managed-*` tag (catalogue AKS-040).
     pub fn is_aks_machine(&self, machine: &Value) -> bool {
-        let is_vm_like = arm::is_type(machine, "Microsoft.Compute/virtualMachines")
-            || arm::is_type(machine, "Microsoft.Compute/virtualMachineScaleSets");
-        if !is_vm_like {
-            return false;
-        }
-        let tagged = AKS_MANAGED_TAGS.iter().any(|tag| {
-            arm::path(machine, "tags")
-                .and_then(|t| arm::key(t, tag))
-                .is_some()
-        });
-        if tagged {
-            return true;
-        }
-        let id = arm::id(machine);
-        let (Some(sub), Some(rg)) = (arm::subscription_of(id), arm::resource_group_of(id)) else {
-            return false;
-        };
-        self.clusters.iter().any(|c| {
-            arm::subscription_of(arm::id(c)).as_deref() == Some(sub.as_str())
-                && arm::str_at(c, "properties.nodeResourceGroup").is_some_and(|n| eq_ci(n, rg))
-        })
+        is_aks_machine_among(machine, &self.index().node_resource_groups)
     }
 
     /// Why the management-group ancestors of a subscription are unknown, naming the read of the
     /// hierarchy that failed (the tenant root group's descendants, or a group's `$expand=path`)
     /// when one did, so the finding points at the coverage gap to fix.
     pub fn ancestry_unknown(&self, subscription_id: &str) -> String {
-        let mut reason = format!("the management-group ancestors of {subscription_id} are unknown");
-        let failed: Vec<String> = self
-            .gaps()
-            .filter(|r| {
-                eq_ci(&r.api, super::api::MG_DESCENDANTS)
-                    || eq_ci(&r.api, super::api::MANAGEMENT_GROUPS)
-            })
-            .map(|r| r.describe_brief())
-            .collect();
-        if failed.is_empty() {
-            let read = self
-                .reads
-                .iter()
-                .any(|r| eq_ci(&r.api, super::api::MG_DESCENDANTS));
-            reason.push_str(if read {
-                " (the subscription's chain does not reach the tenant root group in the management-group tree that was read)"
-            } else {
-                " (the management-group hierarchy was not collected)"
-            });
-        } else {
-            reason.push_str(&format!(": could not read {}", failed.join("; ")));
-        }
-        reason
+        format!(
+            "the management-group ancestors of {subscription_id} are unknown{}",
+            self.index().hierarchy_note
+        )
     }
 
     /// Private endpoint connections of a registry: the child list when it was read, else `None`.
@@ -129,13 +96,62 @@ impl Inventory {
             .get(&arm::id(registry).to_ascii_lowercase())
     }
 
-    /// A policy definition or set definition by ID (any casing, any scope prefix spelling).
-    pub fn policy_definition(&self, id: &str) -> Option<&Value> {
-        self.policy_definitions
-            .iter()
-            .chain(&self.policy_set_definitions)
-            .find(|d| eq_ci(arm::id(d), id))
+    /// A private endpoint by ID (any casing), if collected.
+    pub fn private_endpoint(&self, id: &str) -> Option<&Value> {
+        let i = *self.index().private_endpoints.get(&index::key(id))?;
+        self.private_endpoints.get(i)
     }
+
+    /// A policy definition or set definition by ID (any casing).
+    pub fn policy_definition(&self, id: &str) -> Option<&Value> {
+        match self.index().policy_definitions.get(&index::key(id)) {
+            Some((false, i)) => self.policy_definitions.get(*i),
+            Some((true, i)) => self.policy_set_definitions.get(*i),
+            None => None,
+        }
+    }
+}
+
+/// The (subscription, node resource group) pairs of `clusters`, lower-cased: where AKS puts
+/// each cluster's node infrastructure.
+pub fn node_resource_groups<'a>(
+    clusters: impl IntoIterator<Item = &'a Value>,
+) -> std::collections::HashSet<(String, String)> {
+    clusters
+        .into_iter()
+        .filter_map(|c| {
+            let sub = arm::subscription_of(arm::id(c))?;
+            let rg = arm::str_at(c, "properties.nodeResourceGroup")?;
+            Some((sub, rg.to_ascii_lowercase()))
+        })
+        .collect()
+}
+
+/// Whether a machine is AKS node infrastructure, given the clusters' node resource groups
+/// (`node_resource_groups`): a VM or scale set in one of them, or carrying an `aks-managed-*`
+/// tag (catalogue AKS-040).
+pub fn is_aks_machine_among(
+    machine: &Value,
+    node_groups: &std::collections::HashSet<(String, String)>,
+) -> bool {
+    let is_vm_like = arm::is_type(machine, "Microsoft.Compute/virtualMachines")
+        || arm::is_type(machine, "Microsoft.Compute/virtualMachineScaleSets");
+    if !is_vm_like {
+        return false;
+    }
+    let tagged = AKS_MANAGED_TAGS.iter().any(|tag| {
+        arm::path(machine, "tags")
+            .and_then(|t| arm::key(t, tag))
+            .is_some()
+    });
+    if tagged {
+        return true;
+    }
+    let id = arm::id(machine);
+    let (Some(sub), Some(rg)) = (arm::subscription_of(id), arm::resource_group_of(id)) else {
+        return false;
+    };
+    node_groups.contains(&(sub, rg.to_ascii_lowercase()))
 }
 
 /// Role assignments that grant some role on a resource, split by how sure the answer is.
@@ -179,19 +195,28 @@ impl Inventory {
         roles: &[String],
         principal: Option<&str>,
     ) -> RoleGrants<'a> {
-        self.grants_among(&self.role_assignments, resource_id, roles, principal)
+        let candidates = self.index().role_assignments.candidates(roles, principal);
+        self.grants_among(
+            &self.role_assignments,
+            &candidates,
+            resource_id,
+            roles,
+            principal,
+        )
     }
 
-    /// `role_grants` over a given list of assignments.
+    /// `role_grants` over the assignments at `candidates` (positions into `assignments`, in
+    /// order: the index narrows them to those of the principal or the roles).
     fn grants_among<'a>(
         &self,
         assignments: &'a [Value],
+        candidates: &[usize],
         resource_id: &str,
         roles: &[String],
         principal: Option<&str>,
     ) -> RoleGrants<'a> {
         let mut grants = RoleGrants::default();
-        for assignment in assignments {
+        for assignment in candidates.iter().map(|&i| &assignments[i]) {
             let Some(role) = role_definition_guid(assignment) else {
                 continue;
             };
@@ -243,10 +268,6 @@ pub fn role_definition_guid(assignment: &Value) -> Option<&str> {
 pub fn registry_uses_abac(registry: &Value) -> bool {
     arm::str_at(registry, "properties.roleAssignmentMode")
         .is_some_and(|m| eq_ci(m, "AbacRepositoryPermissions"))
-}
-
-fn in_subscription(resource: &Value, subscription: &str) -> bool {
-    arm::subscription_of(arm::id(resource)).is_some_and(|s| eq_ci(&s, subscription))
 }
 
 /// The kubelet identity's object ID of a cluster: the principal that pulls images.
@@ -386,7 +407,17 @@ impl Inventory {
     /// over the assignments read at each cluster with `$filter=atScope()` (AKS-023). Whether that
     /// list is complete for the cluster is `read_state(cluster, api::ROLE_ASSIGNMENTS)`.
     pub fn cluster_role_grants<'a>(&'a self, cluster_id: &str, roles: &[String]) -> RoleGrants<'a> {
-        self.grants_among(&self.cluster_role_assignments, cluster_id, roles, None)
+        let candidates = self
+            .index()
+            .cluster_role_assignments
+            .candidates(roles, None);
+        self.grants_among(
+            &self.cluster_role_assignments,
+            &candidates,
+            cluster_id,
+            roles,
+            None,
+        )
     }
 }
 
@@ -404,8 +435,9 @@ pub enum NetworkLookup<'a> {
 impl Inventory {
     /// A virtual network by ID (any casing), from the per-subscription list.
     pub fn virtual_network_by_id(&self, id: &str) -> NetworkLookup<'_> {
+        let found = self.index().virtual_networks.get(&index::key(id)).copied();
         self.network_object(
-            &self.virtual_networks,
+            found.map(|i| &self.virtual_networks[i]),
             super::api::VIRTUAL_NETWORKS,
             id,
             "virtual network",
@@ -414,8 +446,9 @@ impl Inventory {
 
     /// A route table by ID (any casing), from the per-subscription list.
     pub fn route_table_by_id(&self, id: &str) -> NetworkLookup<'_> {
+        let found = self.index().route_tables.get(&index::key(id)).copied();
         self.network_object(
-            &self.route_tables,
+            found.map(|i| &self.route_tables[i]),
             super::api::ROUTE_TABLES,
             id,
             "route table",
@@ -424,8 +457,13 @@ impl Inventory {
 
     /// A network security group by ID (any casing), from the per-subscription list.
     pub fn network_security_group_by_id(&self, id: &str) -> NetworkLookup<'_> {
+        let found = self
+            .index()
+            .network_security_groups
+            .get(&index::key(id))
+            .copied();
         self.network_object(
-            &self.network_security_groups,
+            found.map(|i| &self.network_security_groups[i]),
             super::api::NETWORK_SECURITY_GROUPS,
             id,
             "network security group",
@@ -490,18 +528,15 @@ impl Inventory {
             .collect())
     }
 
+    /// A network object found by ID (`found`), or why it is absent or unreadable.
     fn network_object<'a>(
         &'a self,
-        list: &'a [Value],
+        found: Option<&'a Value>,
         api: &str,
         id: &str,
         noun: &str,
     ) -> NetworkLookup<'a> {
-        let wanted = id.trim_end_matches('/');
-        if let Some(found) = list
-            .iter()
-            .find(|o| eq_ci(arm::id(o).trim_end_matches('/'), wanted))
-        {
+        if let Some(found) = found {
             return NetworkLookup::Found(found);
         }
         let Some(sub) = arm::subscription_of(id) else {

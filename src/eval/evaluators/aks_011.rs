@@ -45,6 +45,7 @@ use serde_json::{Value, json};
 use super::pull::{self, Pull, PullRoles, pull, pull_evidence};
 use crate::catalogue::{Check, Target};
 use crate::eval::{EvalContext, Evidence, Finding, Status, targets};
+use crate::inventory::views::NetworkLookup;
 use crate::inventory::views::kubelet_object_id;
 use crate::inventory::{Inventory, api, arm};
 
@@ -55,9 +56,25 @@ const LINK_NOTE: &str =
 
 pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
     let (clusters, mut findings) = targets::resources(check.id(), ctx.inventory, Target::Cluster);
+    let inv = ctx.inventory;
+    let zone_names = ctx.param_strings("private_dns_zone_names");
     let net = Net {
-        inv: ctx.inventory,
-        zone_names: ctx.param_strings("private_dns_zone_names"),
+        inv,
+        // The zone lists and zones do not change per pair: found once, not per cluster.
+        zone_list_gaps: inv
+            .subscriptions
+            .iter()
+            .filter_map(|s| {
+                inv.read_state(&s.id, api::PRIVATE_DNS_ZONES)
+                    .missing_reason(&s.id, api::PRIVATE_DNS_ZONES)
+            })
+            .collect(),
+        matching_zones: inv
+            .private_dns_zones
+            .iter()
+            .filter(|z| zone_names.iter().any(|n| arm::eq_ci(n, arm::name(z))))
+            .collect(),
+        zone_names,
     };
     let roles = PullRoles::from_params(ctx);
     for cluster in clusters {
@@ -66,10 +83,13 @@ pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
     findings
 }
 
-/// The network data and the zone names that count.
+/// The network data, the private DNS zones whose names count, and the zone lists that could
+/// not be read.
 struct Net<'a> {
     inv: &'a Inventory,
     zone_names: Vec<String>,
+    matching_zones: Vec<&'a Value>,
+    zone_list_gaps: Vec<String>,
 }
 
 /// The virtual network ID of a subnet ID (everything before `/subnets/`).
@@ -98,12 +118,7 @@ impl Part {
 impl<'a> Net<'a> {
     /// A collected VNet by ID, or why it is not there.
     fn vnet(&self, id: &str) -> Result<&'a Value, String> {
-        if let Some(v) = self
-            .inv
-            .virtual_networks
-            .iter()
-            .find(|v| arm::eq_ci(arm::id(v), id))
-        {
+        if let NetworkLookup::Found(v) = self.inv.virtual_network_by_id(id) {
             return Ok(v);
         }
         let sub = arm::subscription_of(id).unwrap_or_default();
@@ -247,12 +262,7 @@ impl<'a> Net<'a> {
 
     /// A collected private endpoint by ID, or why it is not there.
     fn endpoint(&self, id: &str) -> Result<&'a Value, String> {
-        if let Some(pe) = self
-            .inv
-            .private_endpoints
-            .iter()
-            .find(|p| arm::eq_ci(arm::id(p), id))
-        {
+        if let Some(pe) = self.inv.private_endpoint(id) {
             return Ok(pe);
         }
         let sub = arm::subscription_of(id).unwrap_or_default();
@@ -436,12 +446,7 @@ impl Net<'_> {
                     evidence,
                 );
             }
-            let matching: Vec<&Value> = self
-                .inv
-                .private_dns_zones
-                .iter()
-                .filter(|z| self.zone_names.iter().any(|n| arm::eq_ci(n, arm::name(z))))
-                .collect();
+            let matching: &[&Value] = &self.matching_zones;
             let linked = matching
                 .iter()
                 .find(|z| self.links_to(arm::id(z), vnet_id).is_some());
@@ -458,7 +463,7 @@ impl Net<'_> {
                     evidence.push(self.link_evidence(zone, vnet_id));
                     (Dns::LinkedWithoutGroup, evidence)
                 }
-                None => (Dns::NoGroup(self.unread_zones(&matching)), evidence),
+                None => (Dns::NoGroup(self.unread_zones(matching)), evidence),
             };
         }
         let mut gaps = Vec::new();
@@ -522,11 +527,7 @@ impl Net<'_> {
     /// Where a matching zone linked to the VNet could hide unseen: the private DNS zone lists of
     /// audited subscriptions, and the link lists of the matching zones, that were not read.
     fn unread_zones(&self, matching: &[&Value]) -> Vec<String> {
-        let zone_lists = self.inv.subscriptions.iter().filter_map(|s| {
-            self.inv
-                .read_state(&s.id, api::PRIVATE_DNS_ZONES)
-                .missing_reason(&s.id, api::PRIVATE_DNS_ZONES)
-        });
+        let zone_lists = self.zone_list_gaps.iter().cloned();
         let link_lists = matching.iter().filter_map(|z| {
             let id = arm::id(z);
             self.inv
@@ -838,7 +839,10 @@ fn evaluate_cluster(check: &str, net: &Net, roles: &PullRoles, cluster: &Value) 
     )];
     let mut pairs = Vec::new();
     let mut maybe = Vec::new();
-    for registry in &inv.registries {
+    // Only registries the kubelet identity may pull from can pair with the cluster; on every
+    // other registry `pull` would answer "not granted".
+    let pull_roles: Vec<String> = roles.legacy.iter().chain(&roles.abac).cloned().collect();
+    for registry in inv.registries_maybe_granted(&pull_roles, kubelet) {
         if inv.subscription_of(registry).is_none() {
             continue;
         }

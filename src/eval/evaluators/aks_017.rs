@@ -312,7 +312,8 @@ fn over_privilege<'a>(
         })
         .map(|reason| format!("registries that may hold such a grant: {reason}"))
         .collect();
-    for registry in &inv.registries {
+    // Only registries where the kubelet identity may hold one of `over` can add to the answer.
+    for registry in inv.registries_maybe_granted(over, kubelet) {
         if inv.subscription_of(registry).is_none() {
             continue;
         }
