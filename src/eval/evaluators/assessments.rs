@@ -101,11 +101,17 @@ pub(super) fn display_name(assessment: &Value) -> &str {
         .unwrap_or_else(|| arm::name(assessment))
 }
 
+/// A non-blank text of `properties.status`: the swagger makes `cause` and `description`
+/// optional, and the service sends them as `""` as well as `null` or not at all.
+fn status_part<'a>(assessment: &'a Value, part: &str) -> Option<&'a str> {
+    arm::str_at(assessment, &format!("properties.status.{part}")).filter(|t| !t.trim().is_empty())
+}
+
 /// Evidence for an assessment's status: the code seen, with its cause and description.
 pub(super) fn status_evidence(assessment: &Value, expected: &str) -> Evidence {
     let mut note = display_name(assessment).to_string();
     for part in ["cause", "description"] {
-        if let Some(text) = arm::str_at(assessment, &format!("properties.status.{part}")) {
+        if let Some(text) = status_part(assessment, part) {
             note.push_str(&format!("; {part}: {text}"));
         }
     }
@@ -161,8 +167,48 @@ pub(super) fn find<'a>(list: &'a [Value], key: &str, resource_id: &str) -> Optio
         .find(|a| has_key(a, key) && is_about(a, resource_id))
 }
 
-/// The status description of an assessment, falling back to its cause.
+/// The status description of an assessment, falling back to its cause, else nothing: an empty
+/// description must not leave a message ending in `: ` or `()`.
 pub(super) fn status_text(assessment: &Value) -> Option<&str> {
-    arm::str_at(assessment, "properties.status.description")
-        .or_else(|| arm::str_at(assessment, "properties.status.cause"))
+    status_part(assessment, "description").or_else(|| status_part(assessment, "cause"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_empty_status_description_falls_back_to_the_cause_or_nothing() {
+        let with = |status: Value| json!({"properties": {"status": status}});
+        let text = |status: Value| status_text(&with(status)).map(str::to_string);
+        assert_eq!(
+            text(json!({"code": "Unhealthy", "description": "found", "cause": "c"})).as_deref(),
+            Some("found")
+        );
+        assert_eq!(
+            text(json!({"code": "NotApplicable", "description": "", "cause": "OffByPolicy"}))
+                .as_deref(),
+            Some("OffByPolicy")
+        );
+        assert_eq!(
+            text(json!({"code": "NotApplicable", "description": null, "cause": "OffByPolicy"}))
+                .as_deref(),
+            Some("OffByPolicy")
+        );
+        assert_eq!(
+            text(json!({"code": "Unhealthy", "description": " ", "cause": ""})),
+            None
+        );
+        let note = status_evidence(
+            &with(json!({"code": "Unhealthy", "description": "", "cause": ""})),
+            "Healthy",
+        )
+        .note
+        .unwrap();
+        assert!(
+            !note.contains("description") && !note.contains("cause"),
+            "{note}"
+        );
+    }
 }
