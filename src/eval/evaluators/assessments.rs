@@ -94,11 +94,12 @@ pub(super) fn is_about(assessment: &Value, resource_id: &str) -> bool {
         .is_none_or(|target| arm::is_scope_prefix(resource_id, target))
 }
 
-/// The display name of an assessment, falling back to its key.
+/// The display name of an assessment, falling back (past empty strings) to its key.
 pub(super) fn display_name(assessment: &Value) -> &str {
-    arm::str_at(assessment, "properties.displayName")
-        .or_else(|| arm::str_at(assessment, "properties.metadata.displayName"))
-        .unwrap_or_else(|| arm::name(assessment))
+    let text = |path: &str| arm::str_at(assessment, path).filter(|t| !t.trim().is_empty());
+    text("properties.displayName")
+        .or_else(|| text("properties.metadata.displayName"))
+        .unwrap_or_else(|| key_of(assessment))
 }
 
 /// A non-blank text of `properties.status`: the swagger makes `cause` and `description`
@@ -210,5 +211,8 @@ mod tests {
             !note.contains("description") && !note.contains("cause"),
             "{note}"
         );
+        let unnamed = json!({"id": "/x/providers/Microsoft.Security/assessments/k1",
+            "properties": {"displayName": ""}});
+        assert_eq!(display_name(&unnamed), "k1");
     }
 }
