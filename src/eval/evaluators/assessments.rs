@@ -162,6 +162,29 @@ pub(super) fn missing_evidence(
     ))
 }
 
+/// The retired Qualys-based registry-image assessment ("Container registry images should have
+/// vulnerability findings resolved (powered by Qualys)"), replaced by the MDVM key
+/// `c0b7cfc6-3172-465a-b378-53c7ff2cc0d5` (Defender for Cloud release notes, 2023).
+pub(super) const RETIRED_REGISTRY_QUALYS: &str = "dbd0cb49-b563-45e7-9724-889e799fa648";
+
+/// The retired Qualys-based running-image assessment, replaced by the MDVM key
+/// `c609cf0f-71ab-41e9-a3c6-9a1f7fe1b8d5` (Defender for Cloud release notes, 2023).
+pub(super) const RETIRED_RUNNING_QUALYS: &str = "41503391-efa5-47ee-9282-4eff6131462c";
+
+/// Evidence for a retired assessment found where its replacement (`current`) is missing. Its
+/// status is shown, not judged: the retired scanner no longer updates it, so a `Healthy` there
+/// says nothing about today's images.
+pub(super) fn retired_evidence(assessment: &Value, current: &str) -> Evidence {
+    let item = status_evidence(
+        assessment,
+        "informational: a retired assessment is not judged",
+    );
+    let note = item.note.clone().unwrap_or_default();
+    item.note(format!(
+        "{note}; retired Qualys-based assessment, replaced by {current}: its status is not judged"
+    ))
+}
+
 /// The first assessment in `list` with `key` that is about `resource_id`.
 pub(super) fn find<'a>(list: &'a [Value], key: &str, resource_id: &str) -> Option<&'a Value> {
     list.iter()
