@@ -121,9 +121,78 @@ fn remove_read(value: &mut serde_json::Value, segments: &[&str]) {
     }
 }
 
+/// A check of the kind users write: a rule that uses a read without a default and without
+/// `has()` (`sku.name`), so removing it makes the rule fail to evaluate. No built-in CEL check
+/// does that any more (AKS-009, which did, joins the registry's connection list and is a Rust
+/// evaluator since), so this one keeps the explanation of such a failure pinned on real
+/// payloads: AKS-009's pass fixtures.
+const UNGUARDED: &str = r#"
+id = "CUS-009"
+slug = "premium-registry"
+title = "Registry is Premium"
+severity = "low"
+area = "registry"
+target = "registry"
+caf = "Use Private Link for Container Registry"
+data = ["Microsoft.ContainerRegistry/registries"]
+
+[docs]
+what = "Checks the registry SKU."
+why = "Only Premium registries have private endpoints."
+fix = "az acr update -n <acr> --sku Premium"
+
+[[reads]]
+path = "sku.name"
+expected = "Premium"
+
+[logic]
+kind = "cel"
+
+[[logic.rules]]
+when = "!resource.sku.name.matches('(?i)^premium$')"
+status = "fail"
+message = "not Premium"
+
+[logic.otherwise]
+status = "pass"
+message = "Premium"
+"#;
+
 #[test]
 fn a_missing_read_is_explained_in_the_checks_terms_for_every_built_in_cel_check() {
-    use lzaudit::catalogue::{Logic, Target};
+    use lzaudit::catalogue::Logic;
+
+    let catalogue = Catalogue::builtin().expect("built-in catalogue loads");
+    let mut failures = Vec::new();
+    let mut explained = 0;
+    let mut removals = 0;
+    for check in catalogue.checks() {
+        if !matches!(check.logic, Logic::Cel { .. }) {
+            continue;
+        }
+        removals += remove_each_read(check, check.id(), &mut failures, &mut explained);
+    }
+    assert!(removals > 0, "no declared read was removed");
+    let custom = lzaudit::catalogue::load(UNGUARDED, "CUS-009.toml", false).unwrap();
+    let before = explained;
+    remove_each_read(&custom, "AKS-009", &mut failures, &mut explained);
+    assert!(
+        explained > before,
+        "removing sku.name did not make CUS-009's rule fail to evaluate"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Runs `check` on the pass fixtures of `fixtures_of` with each of its declared reads removed
+/// in turn: no message may carry raw CEL error text, and an evaluation failure must name the
+/// rule and the missing property. Returns how many removals were run.
+fn remove_each_read(
+    check: &lzaudit::catalogue::Check,
+    fixtures_of: &str,
+    failures: &mut Vec<String>,
+    explained: &mut usize,
+) -> usize {
+    use lzaudit::catalogue::Target;
     use lzaudit::eval::Status;
 
     const RAW: [&str; 9] = [
@@ -137,58 +206,51 @@ fn a_missing_read_is_explained_in_the_checks_terms_for_every_built_in_cel_check(
         "List(",
         "Map(",
     ];
-    let catalogue = Catalogue::builtin().expect("built-in catalogue loads");
-    let mut failures = Vec::new();
-    let mut explained = 0;
-    for check in catalogue.checks() {
-        if !matches!(check.logic, Logic::Cel { .. }) {
-            continue;
-        }
-        let passes = fixture::files_of(check.id()).into_iter().filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("pass-"))
-        });
-        for path in passes {
-            let loaded = fixture::load(&path).unwrap();
-            let mut params: BTreeMap<_, _> = check.default_params();
-            params.extend(loaded.fixture.params.clone());
-            for read in &check.file.reads {
-                let segments: Vec<&str> = read.path.split('.').collect();
-                let mut inventory = loaded.inventory.clone();
-                let resources = match check.file.target {
-                    Target::Cluster => &mut inventory.clusters,
-                    Target::Registry => &mut inventory.registries,
-                    Target::Subscription => continue,
-                };
-                resources.iter_mut().for_each(|r| remove_read(r, &segments));
-                let ctx = EvalContext {
-                    inventory: &inventory,
-                    params: &params,
-                    archetypes: &loaded.archetypes,
-                    today: loaded.today,
-                };
-                for finding in eval::run(check, &ctx) {
-                    let m = &finding.message;
-                    let context = format!("{} without {}: {m}", check.id(), read.path);
-                    if let Some(raw) = RAW.iter().find(|raw| m.contains(*raw)) {
-                        failures.push(format!("{context} (contains `{raw}`)"));
-                    }
-                    if finding.status == Status::Unknown && m.starts_with("cannot evaluate") {
-                        explained += 1;
-                        if !m.starts_with("cannot evaluate rule `")
-                            || !m.contains(&format!("`{}`", read.path))
-                        {
-                            failures.push(format!(
-                                "{context} (does not name the rule and the missing property)"
-                            ));
-                        }
+    let mut removals = 0;
+    let passes = fixture::files_of(fixtures_of).into_iter().filter(|p| {
+        p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("pass-"))
+    });
+    for path in passes {
+        let loaded = fixture::load(&path).unwrap();
+        let mut params: BTreeMap<_, _> = check.default_params();
+        params.extend(loaded.fixture.params.clone());
+        for read in &check.file.reads {
+            let segments: Vec<&str> = read.path.split('.').collect();
+            let mut inventory = loaded.inventory.clone();
+            let resources = match check.file.target {
+                Target::Cluster => &mut inventory.clusters,
+                Target::Registry => &mut inventory.registries,
+                Target::Subscription => continue,
+            };
+            resources.iter_mut().for_each(|r| remove_read(r, &segments));
+            removals += 1;
+            let ctx = EvalContext {
+                inventory: &inventory,
+                params: &params,
+                archetypes: &loaded.archetypes,
+                today: loaded.today,
+            };
+            for finding in eval::run(check, &ctx) {
+                let m = &finding.message;
+                let context = format!("{} without {}: {m}", check.id(), read.path);
+                if let Some(raw) = RAW.iter().find(|raw| m.contains(*raw)) {
+                    failures.push(format!("{context} (contains `{raw}`)"));
+                }
+                if finding.status == Status::Unknown && m.starts_with("cannot evaluate") {
+                    *explained += 1;
+                    if !m.starts_with("cannot evaluate rule `")
+                        || !m.contains(&format!("`{}`", read.path))
+                    {
+                        failures.push(format!(
+                            "{context} (does not name the rule and the missing property)"
+                        ));
                     }
                 }
             }
         }
     }
-    assert!(explained > 0, "no removal made a rule fail to evaluate");
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    removals
 }
 
 #[test]
