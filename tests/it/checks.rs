@@ -286,3 +286,172 @@ fn aks_029_evidence_says_why_a_pool_without_mode_counts_as_a_system_pool() {
         "{note}"
     );
 }
+
+/// The inventory fields holding ARM payloads: lists of them, and maps (keyed by a lower-cased
+/// ID or location, which stay as they are) of lists or single payloads.
+const PAYLOAD_LISTS: [&str; 15] = [
+    "clusters",
+    "registries",
+    "machines",
+    "policy_assignments",
+    "policy_definitions",
+    "policy_set_definitions",
+    "policy_exemptions",
+    "role_assignments",
+    "cluster_role_assignments",
+    "private_endpoints",
+    "private_dns_zones",
+    "virtual_networks",
+    "route_tables",
+    "network_security_groups",
+    "assessment_metadata",
+];
+const PAYLOAD_MAPS: [&str; 10] = [
+    "registry_private_endpoint_connections",
+    "registry_tokens",
+    "pricings",
+    "resource_pricings",
+    "private_dns_zone_groups",
+    "private_dns_zone_links",
+    "diagnostic_settings",
+    "assessments",
+    "policy_states",
+    "kubernetes_versions",
+];
+
+/// Every object key with its first letter upper-cased (`Properties.AgentPoolProfiles[].Mode`),
+/// the way PowerShell objects and some exports spell ARM payloads. Tag names are the user's
+/// data, not ARM's keys, and keep their spelling.
+fn pascal_case(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, mut v) in std::mem::take(map) {
+                if !key.eq_ignore_ascii_case("tags") {
+                    pascal_case(&mut v);
+                }
+                let mut chars = key.chars();
+                let key = match chars.next() {
+                    Some(first) => first.to_uppercase().chain(chars).collect(),
+                    None => key,
+                };
+                map.insert(key, v);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(pascal_case),
+        _ => {}
+    }
+}
+
+/// Runs every check on each of its fixtures as written and with `transform` applied to every
+/// ARM payload of the inventory, and lists the findings (resource, status, message) that differ.
+fn compare_transformed(transform: fn(&mut serde_json::Value)) -> Vec<String> {
+    let catalogue = Catalogue::builtin().expect("built-in catalogue loads");
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for check in catalogue.checks() {
+        for path in fixture::files_of(check.id()) {
+            let loaded = fixture::load(&path).unwrap();
+            let mut params: BTreeMap<_, _> = check.default_params();
+            params.extend(loaded.fixture.params.clone());
+            let mut raw = serde_json::to_value(&loaded.inventory).unwrap();
+            for field in PAYLOAD_LISTS {
+                transform(&mut raw[field]);
+            }
+            for field in PAYLOAD_MAPS {
+                if let Some(map) = raw[field].as_object_mut() {
+                    map.values_mut().for_each(transform);
+                }
+            }
+            let changed: lzaudit::inventory::Inventory = serde_json::from_value(raw).unwrap();
+            let run = |inventory| {
+                let ctx = EvalContext {
+                    inventory,
+                    params: &params,
+                    archetypes: &loaded.archetypes,
+                    today: loaded.today,
+                };
+                eval::run(check, &ctx)
+                    .into_iter()
+                    .map(|f| (f.resource, f.status, f.message))
+                    .collect::<Vec<_>>()
+            };
+            let (before, after) = (run(&loaded.inventory), run(&changed));
+            compared += before.len();
+            if before != after {
+                let name = path.file_name().unwrap().to_string_lossy().to_string();
+                for (a, b) in before.iter().zip(&after).filter(|(a, b)| a != b) {
+                    failures.push(format!(
+                        "{} {name}: {}\n      as written:  {} {}\n      transformed: {} {}",
+                        check.id(),
+                        a.0,
+                        a.1,
+                        a.2,
+                        b.1,
+                        b.2
+                    ));
+                }
+                if before.len() != after.len() {
+                    failures.push(format!(
+                        "{} {name}: a different number of findings",
+                        check.id()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(compared > 0);
+    failures
+}
+
+/// Every check reads PascalCase payloads exactly like camelCase ones: each fixture's inventory,
+/// with every key of every ARM payload in it upper-cased, gives the same findings (resource,
+/// status and message).
+#[test]
+fn pascal_case_keys_read_like_camel_case_in_every_check() {
+    let failures = compare_transformed(pascal_case);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Every boolean of a payload sent as the string `"True"`/`"False"`, as exports by other tools
+/// carry them.
+fn string_booleans(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Bool(b) => {
+            *value = serde_json::Value::String(if *b { "True" } else { "False" }.into());
+        }
+        serde_json::Value::Object(map) => map.values_mut().for_each(string_booleans),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(string_booleans),
+        _ => {}
+    }
+}
+
+/// Every check reads booleans sent as strings like booleans: each fixture's inventory, with
+/// every boolean of every ARM payload in it turned into `"True"`/`"False"`, gives the same
+/// findings.
+#[test]
+fn string_booleans_read_like_booleans_in_every_check() {
+    let failures = compare_transformed(string_booleans);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Every `null` member of a payload's objects removed: ARM sends `null` and omission alike for
+/// "not set" (the registry example's `status: null`, `adminGroupObjectIDs: null`, policy states'
+/// empty columns), and the fixtures carry both.
+fn without_nulls(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(without_nulls);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(without_nulls),
+        _ => {}
+    }
+}
+
+/// Every check reads an explicit `null` like an absent property: each fixture's inventory, with
+/// every `null` member of its ARM payloads removed, gives the same findings.
+#[test]
+fn explicit_nulls_read_like_absent_properties_in_every_check() {
+    let failures = compare_transformed(without_nulls);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
