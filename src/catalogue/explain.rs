@@ -40,6 +40,9 @@ pub struct ReadDoc {
     pub default: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_reason: Option<String>,
+    /// `bool` for a boolean read (declared, or implied by a boolean default).
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -74,6 +77,7 @@ impl Explanation {
                     expected: r.expected.clone(),
                     default: r.default.as_ref().map(toml_to_json),
                     default_reason: r.default_reason.clone(),
+                    kind: r.is_bool().then_some("bool"),
                 })
                 .collect(),
             data: f.data.clone(),
@@ -125,6 +129,9 @@ impl Explanation {
         out.push_str("\n## What it reads\n");
         for read in &self.reads {
             out.push_str(&format!("- {} (expected: {}", read.path, read.expected));
+            if read.kind == Some("bool") {
+                out.push_str("; a boolean, the strings \"true\"/\"false\" accepted");
+            }
             match (&read.default, &read.default_reason) {
                 (Some(default), Some(reason)) => {
                     out.push_str(&format!("; when absent: {default}, because {reason}"));

@@ -193,6 +193,17 @@ pub fn load(text: &str, source: &str, builtin: bool) -> Result<Check, SpecError>
         }
     }
     for (i, read) in file.reads.iter().enumerate() {
+        if read.kind == Some(spec::ReadKind::Bool)
+            && read.default.as_ref().is_some_and(|d| !d.is_bool())
+        {
+            return Err(invalid(
+                &format!("reads[{i}].default"),
+                format!(
+                    "`{}` is declared type bool but its default is not a boolean",
+                    read.path
+                ),
+            ));
+        }
         if read.default_reason.is_some() && read.default.is_none() {
             return Err(invalid(
                 &format!("reads[{i}].default_reason"),
@@ -338,6 +349,38 @@ mod tests {
         assert!(
             err.contains("reads[0].default_reason") && err.contains("does not declare"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_boolean_read_needs_a_boolean_default() {
+        let (_, text) = registry::BUILTIN_CHECKS
+            .iter()
+            .find(|(path, _)| path.ends_with("AKS-020.toml"))
+            .unwrap();
+        let text = text.replacen(
+            "default = false
+",
+            "type = \"bool\"\ndefault = \"no\"\n",
+            1,
+        );
+        let err = load(&text, "checks/x.toml", true).unwrap_err().to_string();
+        assert!(
+            err.contains("reads[0].default") && err.contains("not a boolean"),
+            "{err}"
+        );
+        let check = load(
+            &text.replacen("default = \"no\"\n", "default = false\n", 1),
+            "checks/x.toml",
+            true,
+        )
+        .unwrap();
+        assert!(
+            check
+                .file
+                .reads
+                .iter()
+                .all(|r| r.path.contains("authorizedIPRanges") != r.is_bool())
         );
     }
 }

@@ -108,6 +108,26 @@ pub struct ReadSpec {
     pub default_reason: Option<String>,
     /// What a compliant value looks like, for evidence.
     pub expected: String,
+    /// The JSON type the rules expect. `bool` (implied by a boolean `default`) reads the strings
+    /// `"true"`/`"false"` in any casing as booleans, since payloads from other tools (and
+    /// ARM's own string maps) carry booleans that way, and makes any other non-boolean value
+    /// `unknown` instead of silently unequal to `true`.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ReadKind>,
+}
+
+/// The type a read declares (`type = "bool"`).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadKind {
+    Bool,
+}
+
+impl ReadSpec {
+    /// Whether the read is boolean: declared `type = "bool"`, or given a boolean default.
+    pub fn is_bool(&self) -> bool {
+        self.kind == Some(ReadKind::Bool) || self.default.as_ref().is_some_and(toml::Value::is_bool)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]

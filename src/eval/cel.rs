@@ -75,8 +75,9 @@ pub fn run(
         let params_bound = Bound::of_json(&params);
         let params = cel::to_value(params);
         for resource in resources {
-            let (projected, evidence) = project(resource, &check.file.reads);
+            let (projected, evidence, untyped) = project_checked(resource, &check.file.reads);
             let (status, message) = match (&params, cel::to_value(&projected)) {
+                _ if !untyped.is_empty() => not_boolean(&untyped),
                 (Ok(params), Ok(value)) => {
                     let input = Input {
                         projected: &projected,
@@ -139,6 +140,22 @@ pub fn worst_case(check: &Check, resource: &Value, params: &Value) -> Option<Cos
             memory: a.memory.max(b.memory),
         },
     ))
+}
+
+/// The verdict on a resource where a boolean read holds something else: no rule can read it
+/// (`"yes" == true` is simply false), so nothing is decided from it.
+fn not_boolean(untyped: &[(String, Value)]) -> (Status, String) {
+    let list: Vec<String> = untyped
+        .iter()
+        .map(|(path, value)| format!("`{path}` is {value}"))
+        .collect();
+    (
+        Status::Unknown,
+        format!(
+            "{}, not a boolean (true or false, or the strings \"true\"/\"false\"), so the check cannot read it",
+            list.join(" and ")
+        ),
+    )
 }
 
 fn unconvertible(check: &str, err: &cel::SerializationError) -> (Status, String) {
@@ -296,6 +313,24 @@ fn standard_env() -> std::sync::Arc<cel::Env> {
 
 /// Builds the `resource` value CEL sees, and the evidence of every read.
 pub fn project(resource: &Value, reads: &[ReadSpec]) -> (Value, Vec<Evidence>) {
+    let (projected, evidence, _) = project_checked(resource, reads);
+    (projected, evidence)
+}
+
+/// How a boolean read's values were read.
+#[derive(Default)]
+struct Booleans {
+    /// Some were the strings `"true"`/`"false"`, read as booleans.
+    from_strings: bool,
+    /// Values that are neither booleans nor those strings.
+    untyped: Vec<Value>,
+}
+
+/// [`project`], plus the boolean reads (path, values) holding something that is not a boolean.
+fn project_checked(
+    resource: &Value,
+    reads: &[ReadSpec],
+) -> (Value, Vec<Evidence>, Vec<(String, Value)>) {
     let mut out = Map::new();
     for key in ["id", "name", "type", "location"] {
         if let Some(v) = arm::key(resource, key) {
@@ -304,45 +339,90 @@ pub fn project(resource: &Value, reads: &[ReadSpec]) -> (Value, Vec<Evidence>) {
     }
     let mut out = Value::Object(out);
     let mut evidence = Vec::new();
+    let mut untyped = Vec::new();
     for read in reads {
         let default = read.default.as_ref().map(toml_to_json);
         let segments: Vec<&str> = read.path.split('.').collect();
         let mut used_default = false;
+        let mut booleans = read.is_bool().then(Booleans::default);
         let projected = project_path(
             Some(resource),
             &segments,
             default.as_ref(),
             &mut used_default,
+            booleans.as_mut(),
         );
         let observed = leaf_values(Some(resource), &segments);
         let mut item = Evidence::new(read.path.clone(), observed.clone(), read.expected.clone());
+        let mut notes = Vec::new();
         if used_default {
             let default = default.as_ref().map(Value::to_string).unwrap_or_default();
-            item = item.note(match &read.default_reason {
+            notes.push(match &read.default_reason {
                 Some(reason) => format!("absent in the ARM payload; {default} applies: {reason}"),
                 None => format!("absent in the ARM payload; ARM's default {default} applies"),
             });
         } else if observed.is_null() {
-            item = item.note("absent in the ARM payload");
+            notes.push("absent in the ARM payload".to_string());
+        }
+        if let Some(booleans) = booleans {
+            if booleans.from_strings {
+                notes.push("a boolean sent as a string; read as that boolean".to_string());
+            }
+            if !booleans.untyped.is_empty() {
+                notes.push("not a boolean".to_string());
+                let value = match booleans.untyped.as_slice() {
+                    [one] => one.clone(),
+                    many => Value::Array(many.to_vec()),
+                };
+                untyped.push((read.path.clone(), value));
+            }
+        }
+        if !notes.is_empty() {
+            item = item.note(notes.join("; "));
         }
         evidence.push(item);
         if let Some(projected) = projected {
             merge(&mut out, projected);
         }
     }
-    (out, evidence)
+    (out, evidence, untyped)
 }
 
-/// The subtree of `source` along `segments`, keyed by the check's spelling, defaults applied.
+/// A value of a boolean read: a boolean as it is, the strings `"true"`/`"false"` (any casing)
+/// as booleans; anything else is kept, and recorded.
+fn as_boolean(value: &Value, booleans: &mut Booleans) -> Value {
+    match value {
+        Value::Bool(_) => value.clone(),
+        Value::String(s) if s.trim().eq_ignore_ascii_case("true") => {
+            booleans.from_strings = true;
+            Value::Bool(true)
+        }
+        Value::String(s) if s.trim().eq_ignore_ascii_case("false") => {
+            booleans.from_strings = true;
+            Value::Bool(false)
+        }
+        other => {
+            booleans.untyped.push(other.clone());
+            other.clone()
+        }
+    }
+}
+
+/// The subtree of `source` along `segments`, keyed by the check's spelling, defaults applied,
+/// and leaves read as booleans when `booleans` is given.
 fn project_path(
     source: Option<&Value>,
     segments: &[&str],
     default: Option<&Value>,
     used_default: &mut bool,
+    mut booleans: Option<&mut Booleans>,
 ) -> Option<Value> {
     let Some((first, rest)) = segments.split_first() else {
         return match source {
-            Some(v) if !v.is_null() => Some(v.clone()),
+            Some(v) if !v.is_null() => Some(match booleans {
+                Some(booleans) => as_boolean(v, booleans),
+                None => v.clone(),
+            }),
             _ => default.map(|d| {
                 *used_default = true;
                 d.clone()
@@ -362,13 +442,19 @@ fn project_path(
             items
                 .iter()
                 .map(|item| {
-                    project_path(Some(item), rest, default, used_default)
-                        .unwrap_or(Value::Object(Map::new()))
+                    project_path(
+                        Some(item),
+                        rest,
+                        default,
+                        used_default,
+                        booleans.as_deref_mut(),
+                    )
+                    .unwrap_or(Value::Object(Map::new()))
                 })
                 .collect(),
         )
     } else {
-        project_path(child, rest, default, used_default)?
+        project_path(child, rest, default, used_default, booleans)?
     };
     let mut map = Map::new();
     map.insert(name.to_string(), value);
@@ -428,6 +514,7 @@ mod tests {
             default,
             default_reason: None,
             expected: "x".into(),
+            kind: None,
         }
     }
 
@@ -478,6 +565,66 @@ mod tests {
         assert_eq!(
             evidence[4].note.as_deref(),
             Some("absent in the ARM payload")
+        );
+    }
+
+    #[test]
+    fn boolean_reads_take_string_booleans_and_flag_other_values() {
+        let cluster = json!({"properties": {
+            "enableRBAC": "False",
+            "podIdentityProfile": {"enabled": "yes"},
+            "agentPoolProfiles": [{"enableNodePublicIP": "True"}, {"enableNodePublicIP": null},
+                                  {"enableNodePublicIP": false}],
+            "addonProfiles": {"x": {"config": {"rotation": "true"}}}}});
+        let mut rbac = read("properties.enableRBAC", None);
+        rbac.kind = Some(crate::catalogue::spec::ReadKind::Bool);
+        let reads = vec![
+            rbac,
+            read(
+                "properties.agentPoolProfiles[].enableNodePublicIP",
+                Some(toml::Value::Boolean(false)),
+            ),
+            read(
+                "properties.podIdentityProfile.enabled",
+                Some(toml::Value::Boolean(false)),
+            ),
+            // Not declared boolean: a string stays a string.
+            read("properties.addonProfiles.x.config.rotation", None),
+        ];
+        let (projected, evidence, untyped) = project_checked(&cluster, &reads);
+        assert_eq!(projected["properties"]["enableRBAC"], json!(false));
+        assert_eq!(
+            projected["properties"]["agentPoolProfiles"],
+            json!([{"enableNodePublicIP": true}, {"enableNodePublicIP": false},
+                   {"enableNodePublicIP": false}])
+        );
+        assert_eq!(
+            projected["properties"]["addonProfiles"]["x"]["config"]["rotation"],
+            json!("true")
+        );
+        assert_eq!(evidence[0].observed, json!("False"));
+        assert!(
+            evidence[0]
+                .note
+                .as_deref()
+                .unwrap()
+                .contains("sent as a string"),
+            "{:?}",
+            evidence[0].note
+        );
+        assert_eq!(
+            untyped,
+            vec![(
+                "properties.podIdentityProfile.enabled".to_string(),
+                json!("yes")
+            )]
+        );
+        let (status, message) = not_boolean(&untyped);
+        assert_eq!(status, Status::Unknown);
+        assert!(
+            message
+                .starts_with("`properties.podIdentityProfile.enabled` is \"yes\", not a boolean"),
+            "{message}"
         );
     }
 

@@ -99,7 +99,10 @@ impl Read {
     }
 
     /// The read named briefly, for findings: API, scope and status with the HTTP status and
-    /// code, without ARM's whole message (the report's coverage section carries it, once).
+    /// code, without ARM's whole message. One denied read can leave dozens of findings
+    /// `unknown`, and ARM's 403 text is several hundred characters naming the client and the
+    /// action: repeated in each finding it buries the verdicts, so the report's coverage
+    /// section carries it, once per read, and findings point there.
     pub fn describe_brief(&self) -> String {
         let mut out = format!("{} at {}: {}", self.api, self.scope, self.status);
         if let Some(status) = self.http_status {
@@ -112,16 +115,10 @@ impl Read {
         out
     }
 
-    /// A one-line description of why this read failed, for findings and logs.
+    /// The read with ARM's whole message, for the places that list each gap once: the
+    /// report's coverage section and the logs. Findings use [`Read::describe_brief`].
     pub fn describe(&self) -> String {
-        let mut out = format!("{} at {}: {}", self.api, self.scope, self.status);
-        if let Some(status) = self.http_status {
-            out.push_str(&format!(" (HTTP {status}"));
-            if let Some(code) = &self.code {
-                out.push_str(&format!(" {code}"));
-            }
-            out.push(')');
-        }
+        let mut out = self.describe_brief();
         if let Some(message) = &self.message {
             out.push_str(": ");
             out.push_str(message);
@@ -147,10 +144,12 @@ impl ReadState<'_> {
     }
 
     /// Why the data is missing, phrased for a finding's message; `None` when it is not missing.
+    /// A failed read is named briefly ([`Read::describe_brief`]): ARM's own text belongs to the
+    /// report's coverage section, which lists each failed read once.
     pub fn missing_reason(&self, scope: &str, api: &str) -> Option<String> {
         match self {
             ReadState::Ok => None,
-            ReadState::Failed(read) => Some(format!("could not read {}", read.describe())),
+            ReadState::Failed(read) => Some(format!("could not read {}", read.describe_brief())),
             ReadState::NotCollected => Some(format!("{api} at {scope} was not collected")),
         }
     }
@@ -196,6 +195,29 @@ mod tests {
         assert!(
             reason.contains("403") && reason.contains("AuthorizationFailed"),
             "{reason}"
+        );
+    }
+
+    #[test]
+    fn a_missing_reason_names_the_read_without_arms_message() {
+        let mut denied = Read::ok("/subscriptions/a", api::PRICINGS);
+        denied.status = ReadStatus::Denied;
+        denied.http_status = Some(403);
+        denied.code = Some("AuthorizationFailed".into());
+        denied.message = Some("The client 'c' with object id 'o' does not have authorization to perform action 'Microsoft.Security/pricings/read' over scope '/subscriptions/a'.".into());
+        let reads = [denied];
+        let reason = read_state(&reads, "/subscriptions/a", api::PRICINGS)
+            .missing_reason("/subscriptions/a", api::PRICINGS)
+            .unwrap();
+        assert_eq!(
+            reason,
+            "could not read Microsoft.Security/pricings at /subscriptions/a: denied (HTTP 403 AuthorizationFailed)"
+        );
+        // The coverage section's text still carries it.
+        assert!(
+            reads[0]
+                .describe()
+                .ends_with("over scope '/subscriptions/a'.")
         );
     }
 }

@@ -59,6 +59,51 @@ fn sarif_of_the_example_tenant() {
     insta::assert_json_snapshot!("contoso_report_sarif", sarif);
 }
 
+/// The example tenant denies three reads. Each finding they leave `unknown` names its read
+/// briefly (API, scope, `403 AuthorizationFailed`); ARM's own text, which names the client and
+/// the action, is in the coverage section only, once per read, in the JSON and in the table.
+#[test]
+fn arm_error_text_is_in_the_coverage_section_once_and_in_no_finding() {
+    let report = example_json();
+    let messages: Vec<String> = report["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|gap| gap["message"].as_str().map(str::to_string))
+        .collect();
+    assert!(!messages.is_empty(), "the example has no failed read");
+    let findings = report["findings"].as_array().unwrap();
+    let mut naming = 0;
+    for finding in findings {
+        let text = finding.to_string();
+        for message in &messages {
+            // The first sentence is enough to recognise ARM's text, wrapped or escaped.
+            let head = &message[..message.find(" over scope").unwrap_or(message.len())];
+            assert!(
+                !text.contains(head),
+                "{} {} repeats ARM's message: {}",
+                finding["check"],
+                finding["resource"],
+                finding["message"]
+            );
+        }
+        let message = finding["message"].as_str().unwrap();
+        if message.contains("denied (HTTP 403 AuthorizationFailed)") {
+            naming += 1;
+        }
+    }
+    assert!(naming > 0, "no finding names a denied read");
+    let table = example("table");
+    let flat: String = table.split_whitespace().collect::<Vec<_>>().join(" ");
+    for message in &messages {
+        assert_eq!(
+            flat.matches(message.as_str()).count(),
+            1,
+            "the table should carry `{message}` once, in its coverage section"
+        );
+    }
+}
+
 /// A change that makes a valid SARIF log invalid.
 type Breakage = fn(&mut Value);
 

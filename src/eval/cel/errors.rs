@@ -223,6 +223,7 @@ mod tests {
             default,
             default_reason: None,
             expected: "x".into(),
+            kind: None,
         }
     }
 

@@ -10,13 +10,20 @@
 //! absent, or has that extension off, nothing scans it (fail). The plan is read with AKS-005's
 //! rules (see `defender::containers_plan`, shared with AKS-048), never by calling that check.
 //!
+//! An assessment list that holds only the retired Qualys-based assessment
+//! (`dbd0cb49-b563-45e7-9724-889e799fa648`, which MDVM replaced) is judged like one without the
+//! assessment, since the retired scanner no longer scans; the message says the registry carries
+//! only the retired assessment, and the evidence shows its status.
+//!
 //! Missing data: an assessment list that was not read, an assessment whose status code is absent
 //! or unrecognised, or — when no assessment exists — a pricing list that was not read, is
 //! `unknown`, never a pass and never a fail.
 
 use serde_json::Value;
 
-use super::assessments::{self, Code, assessments_of, code_of, status_evidence};
+use super::assessments::{
+    self, Code, RETIRED_REGISTRY_QUALYS, assessments_of, code_of, status_evidence,
+};
 use super::defender::{PlanVerdict, REGISTRY_VA, containers_plan};
 use crate::catalogue::{Check, Target};
 use crate::eval::{EvalContext, Evidence, Finding, Status, targets};
@@ -99,20 +106,31 @@ fn evaluate_registry(check: &str, inv: &Inventory, registry: &Value) -> Finding 
         list.len(),
         "registry image vulnerability assessment",
     );
+    // A registry scanned before the Qualys scanner was retired still lists its assessment; it
+    // is not today's scan, so the verdict is the one for a missing assessment, but the message
+    // must not claim there is no assessment at all.
+    let retired = assessments::find(list, RETIRED_REGISTRY_QUALYS, id);
+    let subject = match retired {
+        Some(_) => format!(
+            "the registry carries only the retired Qualys-based image assessment ({RETIRED_REGISTRY_QUALYS}), not its Microsoft Defender Vulnerability Management replacement ({ASSESSMENT_KEY})"
+        ),
+        None => "no image vulnerability assessment for the registry".to_string(),
+    };
     let sub = arm::subscription_of(id).unwrap_or_default();
     let plan = containers_plan(inv, &sub);
     let (status, message) = match plan.extension_on(REGISTRY_VA) {
         Some(true) => (
             Status::Warn,
             format!(
-                "no image vulnerability assessment for the registry yet, while registry vulnerability assessment is on ({}): not scanned yet",
+                "{subject}{}, while registry vulnerability assessment is on ({}): not scanned yet",
+                if retired.is_none() { " yet" } else { "" },
                 plan.describe()
             ),
         ),
         Some(false) => (
             Status::Fail,
             format!(
-                "no image vulnerability assessment for the registry, and {}: image scanning is not running",
+                "{subject}, and {}: image scanning is not running",
                 match &plan.verdict {
                     PlanVerdict::Warn(_) =>
                         "the Defender for Containers plan has ContainerRegistriesVulnerabilityAssessments off".to_string(),
@@ -123,12 +141,14 @@ fn evaluate_registry(check: &str, inv: &Inventory, registry: &Value) -> Finding 
         None => (
             Status::Unknown,
             format!(
-                "no image vulnerability assessment for the registry, and whether registry scanning is on cannot be told: {}",
+                "{subject}, and whether registry scanning is on cannot be told: {}",
                 plan.describe()
             ),
         ),
     };
-    Finding::new(check, id, status, message)
-        .evidence(missing)
-        .with_evidence(plan.evidence)
+    let mut finding = Finding::new(check, id, status, message).evidence(missing);
+    if let Some(retired) = retired {
+        finding = finding.evidence(assessments::retired_evidence(retired, ASSESSMENT_KEY));
+    }
+    finding.with_evidence(plan.evidence)
 }

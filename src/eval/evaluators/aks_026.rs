@@ -59,21 +59,20 @@ fn classify(state: &Value) -> Row {
 }
 
 /// `Deny-Privileged-AKS/NoPrivilegedContainers (deny)`: the assignment, the reference or
-/// definition, and the effect.
+/// definition, and the effect. The 2019-10-01 rows of a direct assignment carry
+/// `policyDefinitionReferenceId` (and `policySetDefinitionId`) as `""`, not absent, so an empty
+/// string falls back like an absent one: to the definition's GUID, which is what a direct
+/// assignment's row is about.
 fn label(state: &Value) -> String {
-    let assignment = arm::str_at(state, "policyAssignmentName")
-        .map(str::to_string)
-        .or_else(|| {
-            arm::str_at(state, "policyAssignmentId").map(|a| arm::last_segment(a).to_string())
-        })
-        .unwrap_or_else(|| "?".to_string());
-    let what = arm::str_at(state, "policyDefinitionReferenceId")
-        .map(str::to_string)
-        .or_else(|| {
-            arm::str_at(state, "policyDefinitionId").map(|d| arm::last_segment(d).to_string())
-        })
-        .unwrap_or_else(|| "?".to_string());
-    let action = arm::str_at(state, "policyDefinitionAction").unwrap_or("?");
+    let text = |path: &str| arm::str_at(state, path).filter(|s| !s.trim().is_empty());
+    let assignment = text("policyAssignmentName")
+        .or_else(|| text("policyAssignmentId").map(arm::last_segment))
+        .unwrap_or("?");
+    let what = text("policyDefinitionReferenceId")
+        .or_else(|| text("policyDefinitionId").map(arm::last_segment))
+        .or_else(|| text("policyDefinitionName"))
+        .unwrap_or("?");
+    let action = text("policyDefinitionAction").unwrap_or("?");
     format!("{assignment}/{what} ({action})")
 }
 

@@ -7,9 +7,10 @@
 //! the cluster with its subscription's pricing is why this is a Rust evaluator. The softening
 //! requires the plan to be `Standard` too, since a `Free` plan provisions nothing.
 //!
-//! When the pricing could not be read (denied, failed or not collected), an absent sensor is
-//! `unknown`: the sensor's absence is certain, but the plan that was not read decides between
-//! the fail and the warn, and a verdict resting on an unread collection would be the
+//! When the pricing could not be read (denied, failed or not collected), or its `pricingTier` is
+//! absent, null or not one ARM documents, an absent sensor is `unknown`: the sensor's absence is
+//! certain, but the plan that was not read (or cannot be read) decides between the fail and the
+//! warn, and a verdict resting on an unread collection would be the
 //! empty-collection answer. The message names the failed read. A sensor that is on passes
 //! whatever the pricing says.
 
@@ -116,20 +117,28 @@ fn auto_provisioning(ctx: &EvalContext, cluster: &Value) -> (AutoProvisioning, V
     };
     let extension = pricing.extension(defender::SENSOR);
     let sensor_on = extension.enabled() == Some(true);
-    let standard = matches!(pricing.tier(), Tier::Standard);
     let evidence = vec![
         pricing.tier_evidence("Standard"),
         extension.enabled_evidence_noted(EXPECTED),
     ];
-    let state = match (standard, sensor_on) {
-        (true, true) => AutoProvisioning::On,
-        (true, false) => AutoProvisioning::Off(
+    let state = match (pricing.tier(), sensor_on) {
+        (Tier::Standard, true) => AutoProvisioning::On,
+        (Tier::Standard, false) => AutoProvisioning::Off(
             "the Defender for Containers plan does not auto-provision it (ContainerSensor off)"
                 .into(),
         ),
-        (false, _) => AutoProvisioning::Off(format!(
+        (Tier::Free, _) => AutoProvisioning::Off(format!(
             "the Defender for Containers plan is not Standard ({}), so nothing provisions it",
-            pricing.raw_tier().unwrap_or("pricingTier absent")
+            pricing.raw_tier().unwrap_or("Free")
+        )),
+        // `pricingTier` is required and has no default: null, absent or a value outside the
+        // swagger's enum says nothing about whether the plan provisions the sensor, and that
+        // decides between the warn and the fail.
+        (Tier::Other(tier), _) => AutoProvisioning::Unreadable(format!(
+            "the Defender for Containers pricing has {}",
+            tier.map_or("no pricingTier (pricingTier absent)".to_string(), |t| {
+                format!("pricingTier `{t}`, a value this check does not know")
+            })
         )),
     };
     (state, evidence)

@@ -13,13 +13,20 @@
 //! decidable from ARM. Joining the cluster with its subscription's pricing is why this is a Rust
 //! evaluator.
 //!
+//! An assessment list that holds only the retired Qualys-based assessment
+//! (`41503391-efa5-47ee-9282-4eff6131462c`, which MDVM replaced) is judged like one without the
+//! assessment, since the retired scanner no longer assesses; the message says the cluster carries
+//! only the retired assessment, and the evidence shows its status.
+//!
 //! Missing data: an assessment list that was not read, an assessment whose status code is absent
 //! or unrecognised, or — when no assessment exists — a pricing list that was not read (or a tier
 //! this check does not know), is `unknown`.
 
 use serde_json::Value;
 
-use super::assessments::{self, Code, assessments_of, code_of, status_evidence};
+use super::assessments::{
+    self, Code, RETIRED_RUNNING_QUALYS, assessments_of, code_of, status_evidence,
+};
 use super::defender::{PlanVerdict, containers_plan};
 use crate::catalogue::{Check, Target};
 use crate::eval::{EvalContext, Finding, Status, targets};
@@ -87,37 +94,48 @@ fn evaluate_cluster(check: &str, inv: &Inventory, cluster: &Value) -> Finding {
         list.len(),
         "running-image vulnerability assessment",
     );
+    // A cluster assessed before the Qualys scanner was retired still lists its assessment; it
+    // is not today's assessment, so the verdict is the one for a missing assessment, but the
+    // message must not claim there is none at all.
+    let retired = assessments::find(list, RETIRED_RUNNING_QUALYS, id);
+    let subject = match retired {
+        Some(_) => format!(
+            "the cluster carries only the retired Qualys-based running-image assessment ({RETIRED_RUNNING_QUALYS}), not its Microsoft Defender Vulnerability Management replacement ({ASSESSMENT_KEY})"
+        ),
+        None => "no running-image vulnerability assessment for the cluster".to_string(),
+    };
     let sub = arm::subscription_of(id).unwrap_or_default();
     let plan = containers_plan(inv, &sub);
     let (status, message) = match &plan.verdict {
         PlanVerdict::Pass => (
             Status::Warn,
             format!(
-                "no running-image vulnerability assessment for the cluster yet, while {}: not assessed yet",
+                "{subject}{}, while {}: not assessed yet",
+                if retired.is_none() { " yet" } else { "" },
                 plan.describe()
             ),
         ),
         PlanVerdict::Warn(_) => (
             Status::Warn,
             format!(
-                "no running-image vulnerability assessment for the cluster, and {}: runtime vulnerability assessment may not cover it",
+                "{subject}, and {}: runtime vulnerability assessment may not cover it",
                 plan.describe()
             ),
         ),
         PlanVerdict::Fail(why) => (
             Status::Fail,
-            format!(
-                "no running-image vulnerability assessment for the cluster, and {why}: no runtime vulnerability assessment runs"
-            ),
+            format!("{subject}, and {why}: no runtime vulnerability assessment runs"),
         ),
         PlanVerdict::Unknown(why) => (
             Status::Unknown,
             format!(
-                "no running-image vulnerability assessment for the cluster, and whether Defender for Containers would assess it cannot be told: {why}"
+                "{subject}, and whether Defender for Containers would assess it cannot be told: {why}"
             ),
         ),
     };
-    Finding::new(check, id, status, message)
-        .evidence(missing)
-        .with_evidence(plan.evidence)
+    let mut finding = Finding::new(check, id, status, message).evidence(missing);
+    if let Some(retired) = retired {
+        finding = finding.evidence(assessments::retired_evidence(retired, ASSESSMENT_KEY));
+    }
+    finding.with_evidence(plan.evidence)
 }

@@ -94,18 +94,25 @@ pub(super) fn is_about(assessment: &Value, resource_id: &str) -> bool {
         .is_none_or(|target| arm::is_scope_prefix(resource_id, target))
 }
 
-/// The display name of an assessment, falling back to its key.
+/// The display name of an assessment, falling back (past empty strings) to its key.
 pub(super) fn display_name(assessment: &Value) -> &str {
-    arm::str_at(assessment, "properties.displayName")
-        .or_else(|| arm::str_at(assessment, "properties.metadata.displayName"))
-        .unwrap_or_else(|| arm::name(assessment))
+    let text = |path: &str| arm::str_at(assessment, path).filter(|t| !t.trim().is_empty());
+    text("properties.displayName")
+        .or_else(|| text("properties.metadata.displayName"))
+        .unwrap_or_else(|| key_of(assessment))
+}
+
+/// A non-blank text of `properties.status`: the swagger makes `cause` and `description`
+/// optional, and the service sends them as `""` as well as `null` or not at all.
+fn status_part<'a>(assessment: &'a Value, part: &str) -> Option<&'a str> {
+    arm::str_at(assessment, &format!("properties.status.{part}")).filter(|t| !t.trim().is_empty())
 }
 
 /// Evidence for an assessment's status: the code seen, with its cause and description.
 pub(super) fn status_evidence(assessment: &Value, expected: &str) -> Evidence {
     let mut note = display_name(assessment).to_string();
     for part in ["cause", "description"] {
-        if let Some(text) = arm::str_at(assessment, &format!("properties.status.{part}")) {
+        if let Some(text) = status_part(assessment, part) {
             note.push_str(&format!("; {part}: {text}"));
         }
     }
@@ -155,14 +162,80 @@ pub(super) fn missing_evidence(
     ))
 }
 
+/// The retired Qualys-based registry-image assessment ("Container registry images should have
+/// vulnerability findings resolved (powered by Qualys)"), replaced by the MDVM key
+/// `c0b7cfc6-3172-465a-b378-53c7ff2cc0d5` (Defender for Cloud release notes, 2023).
+pub(super) const RETIRED_REGISTRY_QUALYS: &str = "dbd0cb49-b563-45e7-9724-889e799fa648";
+
+/// The retired Qualys-based running-image assessment, replaced by the MDVM key
+/// `c609cf0f-71ab-41e9-a3c6-9a1f7fe1b8d5` (Defender for Cloud release notes, 2023).
+pub(super) const RETIRED_RUNNING_QUALYS: &str = "41503391-efa5-47ee-9282-4eff6131462c";
+
+/// Evidence for a retired assessment found where its replacement (`current`) is missing. Its
+/// status is shown, not judged: the retired scanner no longer updates it, so a `Healthy` there
+/// says nothing about today's images.
+pub(super) fn retired_evidence(assessment: &Value, current: &str) -> Evidence {
+    let item = status_evidence(
+        assessment,
+        "informational: a retired assessment is not judged",
+    );
+    let note = item.note.clone().unwrap_or_default();
+    item.note(format!(
+        "{note}; retired Qualys-based assessment, replaced by {current}: its status is not judged"
+    ))
+}
+
 /// The first assessment in `list` with `key` that is about `resource_id`.
 pub(super) fn find<'a>(list: &'a [Value], key: &str, resource_id: &str) -> Option<&'a Value> {
     list.iter()
         .find(|a| has_key(a, key) && is_about(a, resource_id))
 }
 
-/// The status description of an assessment, falling back to its cause.
+/// The status description of an assessment, falling back to its cause, else nothing: an empty
+/// description must not leave a message ending in `: ` or `()`.
 pub(super) fn status_text(assessment: &Value) -> Option<&str> {
-    arm::str_at(assessment, "properties.status.description")
-        .or_else(|| arm::str_at(assessment, "properties.status.cause"))
+    status_part(assessment, "description").or_else(|| status_part(assessment, "cause"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_empty_status_description_falls_back_to_the_cause_or_nothing() {
+        let with = |status: Value| json!({"properties": {"status": status}});
+        let text = |status: Value| status_text(&with(status)).map(str::to_string);
+        assert_eq!(
+            text(json!({"code": "Unhealthy", "description": "found", "cause": "c"})).as_deref(),
+            Some("found")
+        );
+        assert_eq!(
+            text(json!({"code": "NotApplicable", "description": "", "cause": "OffByPolicy"}))
+                .as_deref(),
+            Some("OffByPolicy")
+        );
+        assert_eq!(
+            text(json!({"code": "NotApplicable", "description": null, "cause": "OffByPolicy"}))
+                .as_deref(),
+            Some("OffByPolicy")
+        );
+        assert_eq!(
+            text(json!({"code": "Unhealthy", "description": " ", "cause": ""})),
+            None
+        );
+        let note = status_evidence(
+            &with(json!({"code": "Unhealthy", "description": "", "cause": ""})),
+            "Healthy",
+        )
+        .note
+        .unwrap();
+        assert!(
+            !note.contains("description") && !note.contains("cause"),
+            "{note}"
+        );
+        let unnamed = json!({"id": "/x/providers/Microsoft.Security/assessments/k1",
+            "properties": {"displayName": ""}});
+        assert_eq!(display_name(&unnamed), "k1");
+    }
 }

@@ -14,6 +14,7 @@ mod aks_005;
 mod aks_006;
 mod aks_007;
 mod aks_008;
+mod aks_009;
 mod aks_010;
 mod aks_011;
 mod aks_012;
@@ -54,6 +55,7 @@ pub fn lookup(id: &str) -> Option<Evaluator> {
         "AKS-006" => aks_006::evaluate,
         "AKS-007" => aks_007::evaluate,
         "AKS-008" => aks_008::evaluate,
+        "AKS-009" => aks_009::evaluate,
         "AKS-010" => aks_010::evaluate,
         "AKS-011" => aks_011::evaluate,
         "AKS-012" => aks_012::evaluate,

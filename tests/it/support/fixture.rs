@@ -15,7 +15,9 @@
 //! Any object in `inventory` may be `{"$from": "<file under tests/fixtures/arm-examples>[#/json/pointer]",
 //! "$patch": {...}}`: the payload of a verbatim example from the Azure REST specs (default
 //! pointer `/responses/200/body`), with a JSON merge patch (RFC 7386) applied. That keeps
-//! fixtures on the real shapes instead of hand-typed guesses.
+//! fixtures on the real shapes instead of hand-typed guesses. A merge patch's `null` removes a
+//! key, so a patch value `"$null"` sets an explicit JSON `null` instead: ARM sends both, and
+//! checks must read `null` like an absent property.
 
 use std::path::{Path, PathBuf};
 
@@ -260,7 +262,23 @@ pub fn merge_patch(target: &mut Value, patch: Value) {
                 }
             }
         }
-        other => *target = other,
+        mut other => {
+            literal_nulls(&mut other);
+            *target = other;
+        }
+    }
+}
+
+/// The patch value that stands for an explicit JSON `null`.
+const NULL: &str = "$null";
+
+/// Turns every `"$null"` in a value set wholesale (an array, a new key) into `null`.
+fn literal_nulls(value: &mut Value) {
+    match value {
+        Value::String(s) if s == NULL => *value = Value::Null,
+        Value::Array(items) => items.iter_mut().for_each(literal_nulls),
+        Value::Object(map) => map.values_mut().for_each(literal_nulls),
+        _ => {}
     }
 }
 
