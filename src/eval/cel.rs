@@ -304,11 +304,49 @@ fn decide(
 
 /// CEL's standard environment, built once: `Context::default()` builds it anew (every standard
 /// function and macro registered again) for each context, which cost more than evaluating the
-/// rules themselves, once per resource per check.
-fn standard_env() -> std::sync::Arc<cel::Env> {
+/// rules themselves, once per resource per check. Its `matches` is lzaudit's: the same as the
+/// standard one, with compiled patterns cached (see `matches`).
+pub(crate) fn standard_env() -> std::sync::Arc<cel::Env> {
     static ENV: std::sync::OnceLock<std::sync::Arc<cel::Env>> = std::sync::OnceLock::new();
-    ENV.get_or_init(|| std::sync::Arc::new(cel::Env::stdlib()))
-        .clone()
+    ENV.get_or_init(|| {
+        let mut env = cel::Env::stdlib();
+        cel::add_overload!(env, fn matches: (CelString, CelString) -> Result<CelBool>, id = "matches")
+            .expect("lzaudit's matches is the only one registered");
+        cel::add_member_overload!(env, fn matches: (CelString, CelString) -> Result<CelBool>)
+            .expect("lzaudit's matches is the only one registered");
+        std::sync::Arc::new(env)
+    })
+    .clone()
+}
+
+use cel::common::types::{CelBool, CelString};
+
+/// `string.matches(pattern)` (RE2 syntax, as CEL specifies, through the `regex` crate). The
+/// crate's own version compiles the pattern on every call — per pool, per taint, per
+/// resource — which dominated evaluation at tenant scale; the compiled patterns are kept here.
+/// Patterns come from check files, so there are few of them; the cache is bounded anyway.
+fn matches(this: &CelString<'_>, pattern: &CelString<'_>) -> Result<CelBool, cel::ExecutionError> {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    const MAX_PATTERNS: usize = 1024;
+    static CACHE: std::sync::OnceLock<Mutex<HashMap<String, regex::Regex>>> =
+        std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if !cache.contains_key(pattern.inner()) {
+        let compiled = regex::Regex::new(pattern.inner()).map_err(|err| {
+            cel::ExecutionError::FunctionError {
+                function: "matches".to_string(),
+                message: format!("'{}' not a valid regex:\n{err}", pattern.inner()),
+            }
+        })?;
+        if cache.len() >= MAX_PATTERNS {
+            cache.clear();
+        }
+        cache.insert(pattern.inner().to_string(), compiled);
+    }
+    let compiled = &cache[pattern.inner()];
+    Ok(CelBool::from(compiled.is_match(this.inner())))
 }
 
 /// Builds the `resource` value CEL sees, and the evidence of every read.

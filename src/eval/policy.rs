@@ -721,7 +721,9 @@ pub fn coverage<'a>(
     };
 
     let mut candidates = Vec::new();
-    for assignment in &inventory.policy_assignments {
+    // Only assignments made at or above the target can cover it (`Target::contains` says No
+    // to every other one).
+    for assignment in inventory.policy_assignments_at_or_above(target) {
         let definition_id =
             arm::str_at(assignment, "properties.policyDefinitionId").unwrap_or_default();
         let is_set = definition_id
@@ -873,12 +875,7 @@ fn exemption_issues(
 ) -> Vec<Issue> {
     let assignment_id = arm::id(assignment).trim_end_matches('/');
     let mut issues = Vec::new();
-    for exemption in &inventory.policy_exemptions {
-        let points_here = arm::str_at(exemption, "properties.policyAssignmentId")
-            .is_some_and(|a| eq_ci(a.trim_end_matches('/'), assignment_id));
-        if !points_here {
-            continue;
-        }
+    for exemption in inventory.exemptions_of(assignment_id) {
         let references: Vec<&str> =
             arm::array_at(exemption, "properties.policyDefinitionReferenceIds")
                 .into_iter()

@@ -51,7 +51,7 @@ impl std::fmt::Debug for IndexCell {
 
 /// The sizes of the collections the index covers: a change means the index is stale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-struct Fingerprint([usize; 14]);
+struct Fingerprint([usize; 16]);
 
 impl Fingerprint {
     fn of(inv: &Inventory) -> Fingerprint {
@@ -70,6 +70,8 @@ impl Fingerprint {
             inv.private_dns_zones.len(),
             inv.policy_definitions.len(),
             inv.policy_set_definitions.len(),
+            inv.policy_assignments.len(),
+            inv.policy_exemptions.len(),
         ])
     }
 }
@@ -106,21 +108,96 @@ pub struct Index {
     /// Why ancestor chains may be missing, for `Inventory::ancestry_unknown`: the failed reads
     /// of the hierarchy, or that it was not collected, or that a chain did not reach the root.
     pub(crate) hierarchy_note: String,
+    /// Policy assignments by the scope they are made at.
+    pub(crate) policy_assignments: ScopeIndex,
+    /// Policy exemptions by the assignment they exempt from (its ID as a key).
+    pub(crate) exemptions_by_assignment: HashMap<String, Vec<usize>>,
     /// Registries whose role assignments were not read completely: any principal may hold a
     /// grant there that the inventory does not show.
     pub(crate) registries_without_role_assignments: Vec<usize>,
 }
 
-/// Role assignments by principal and by role GUID.
+/// Role assignments by principal, by role GUID, and by the scope they are made at.
 #[derive(Debug, Default)]
 pub(crate) struct AssignmentIndex {
     pub(crate) by_principal: HashMap<String, Vec<usize>>,
     pub(crate) by_role: HashMap<String, Vec<usize>>,
+    pub(crate) by_scope: ScopeIndex,
+}
+
+/// Assignments (role or policy) by the scope they are made at, so that those "at or above" a
+/// target come from a handful of lookups instead of a scan of every assignment.
+#[derive(Debug, Default)]
+pub(crate) struct ScopeIndex {
+    by_scope: HashMap<String, Vec<usize>>,
+    /// Those made at a management group.
+    management_groups: Vec<usize>,
+}
+
+impl ScopeIndex {
+    fn build(scopes: impl Iterator<Item = Option<String>>) -> ScopeIndex {
+        let mut index = ScopeIndex::default();
+        for (i, scope) in scopes.enumerate() {
+            let Some(scope) = scope else { continue };
+            let scope_key = key(&scope);
+            if arm::management_group_name(&scope)
+                .is_some_and(|mg| scope_key == key(&arm::management_group_id(mg)))
+            {
+                index.management_groups.push(i);
+            }
+            index.by_scope.entry(scope_key).or_default().push(i);
+        }
+        index
+    }
+
+    /// Positions of the assignments made at `target` or above it — the tenant root, the
+    /// management groups of `chain` (every management-group assignment when the chain is
+    /// unknown: the caller decides what an unplaceable one means), and every prefix of the
+    /// target's ID (subscription, resource group, resource) — in inventory order. Assignments
+    /// at other scopes cannot apply to the target.
+    pub(crate) fn at_or_above(&self, target: &str, chain: Option<&[String]>) -> Vec<usize> {
+        let mut out: Vec<usize> = Vec::new();
+        let mut take = |scope_key: &str| {
+            if let Some(ps) = self.by_scope.get(scope_key) {
+                out.extend(ps);
+            }
+        };
+        take("");
+        let target_key = key(target);
+        let mut end = 0;
+        for (i, c) in target_key.char_indices().skip(1) {
+            if c == '/' {
+                take(&target_key[..i]);
+                end = i;
+            }
+        }
+        if end < target_key.len() {
+            take(&target_key);
+        }
+        match chain {
+            Some(chain) => {
+                for mg in chain {
+                    take(&key(&arm::management_group_id(mg)));
+                }
+            }
+            None => out.extend(&self.management_groups),
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
 }
 
 impl AssignmentIndex {
     fn build(assignments: &[Value]) -> AssignmentIndex {
-        let mut index = AssignmentIndex::default();
+        let mut index = AssignmentIndex {
+            by_scope: ScopeIndex::build(
+                assignments
+                    .iter()
+                    .map(|a| role_assignment_scope(a).map(str::to_string)),
+            ),
+            ..AssignmentIndex::default()
+        };
         for (i, a) in assignments.iter().enumerate() {
             if let Some(p) = arm::str_at(a, "properties.principalId") {
                 index
@@ -247,9 +324,21 @@ impl Index {
         } else {
             " (the management-group hierarchy was not collected)".to_string()
         };
+        let mut exemptions_by_assignment: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, e) in inv.policy_exemptions.iter().enumerate() {
+            if let Some(a) = arm::str_at(e, "properties.policyAssignmentId") {
+                exemptions_by_assignment.entry(key(a)).or_default().push(i);
+            }
+        }
         Index {
             fingerprint: Fingerprint::of(inv),
             hierarchy_note,
+            policy_assignments: ScopeIndex::build(
+                inv.policy_assignments
+                    .iter()
+                    .map(|a| Some(crate::eval::policy::assignment_scope(a))),
+            ),
+            exemptions_by_assignment,
             registries_without_role_assignments,
             subscriptions: inv
                 .subscriptions

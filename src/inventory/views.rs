@@ -154,6 +154,36 @@ pub fn is_aks_machine_among(
     node_groups.contains(&(sub, rg.to_ascii_lowercase()))
 }
 
+impl Inventory {
+    /// The management-group ancestors of the audited subscription holding `id`, when known.
+    pub fn chain_of(&self, id: &str) -> Option<&[String]> {
+        let guid = arm::subscription_of(id)?;
+        self.subscription(&guid)?
+            .management_group_ancestors
+            .as_deref()
+    }
+
+    /// The policy assignments made at `target` or above it (any assignment whose scope can
+    /// contain the target; see `index::ScopeIndex::at_or_above`), in inventory order.
+    pub fn policy_assignments_at_or_above(&self, target: &str) -> Vec<&Value> {
+        self.index()
+            .policy_assignments
+            .at_or_above(target, self.chain_of(target))
+            .into_iter()
+            .map(|i| &self.policy_assignments[i])
+            .collect()
+    }
+
+    /// The exemptions that name this assignment (by ID, any casing), in inventory order.
+    pub fn exemptions_of(&self, assignment_id: &str) -> Vec<&Value> {
+        self.index()
+            .exemptions_by_assignment
+            .get(&index::key(assignment_id))
+            .map(|ps| ps.iter().map(|&i| &self.policy_exemptions[i]).collect())
+            .unwrap_or_default()
+    }
+}
+
 /// Role assignments that grant some role on a resource, split by how sure the answer is.
 #[derive(Debug, Default)]
 pub struct RoleGrants<'a> {
@@ -410,7 +440,8 @@ impl Inventory {
         let candidates = self
             .index()
             .cluster_role_assignments
-            .candidates(roles, None);
+            .by_scope
+            .at_or_above(cluster_id, self.chain_of(cluster_id));
         self.grants_among(
             &self.cluster_role_assignments,
             &candidates,

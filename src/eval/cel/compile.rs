@@ -596,7 +596,7 @@ mod tests {
         // refuses to add a function under a name its environment already declares, which is
         // the only way it tells whether a name is declared.
         for (name, _) in GLOBAL_FUNCTIONS.iter().chain(MEMBER_FUNCTIONS) {
-            let mut context = cel::Context::default();
+            let mut context = cel::Context::with_env(crate::eval::cel::standard_env());
             assert!(
                 context.add_function(name, || 1i64).is_err(),
                 "`{name}` is not declared by the standard environment"

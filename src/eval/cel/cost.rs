@@ -692,7 +692,7 @@ mod tests {
             .iter()
             .map(|d| {
                 let program = cel::Program::compile("string(d)").unwrap();
-                let mut context = cel::Context::default();
+                let mut context = cel::Context::with_env(crate::eval::cel::standard_env());
                 context.add_variable_from_value("d", *d);
                 match program.execute(&context).unwrap() {
                     cel::Value::String(s) => s.len(),

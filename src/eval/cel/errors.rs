@@ -229,7 +229,7 @@ mod tests {
 
     fn error_of(source: &str, resource: Value) -> ExecutionError {
         let program = cel::Program::compile(source).unwrap();
-        let mut context = cel::Context::default();
+        let mut context = cel::Context::with_env(crate::eval::cel::standard_env());
         context.add_variable_from_value("resource", cel::to_value(resource).unwrap());
         program.execute(&context).unwrap_err()
     }
