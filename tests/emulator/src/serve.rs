@@ -20,10 +20,11 @@ use crate::assertion::IssuedAssertions;
 use crate::auth::{self, Principal, Rejection, Tokens};
 use crate::chaos::{ChaosKind, Draw};
 use crate::faults::{Fault, FaultState, Options};
+use crate::graph_query::{self, GRAPH_API};
 use crate::reply::{Reply, Wire};
 use crate::route;
 use crate::tenant::Tenant;
-use crate::{buckets, clock, filter, identity, paging, scope};
+use crate::{buckets, clock, filter, identity, paging, quota, scope};
 
 /// The API name the token endpoint is logged under; throttle and fail entries with this
 /// name apply to sign-in too.
@@ -171,20 +172,21 @@ fn is_token_path(segs: &[&str]) -> bool {
 }
 
 async fn respond(listener: &Listener, request: Request) -> (Reply, Option<String>) {
-    let mut granted = None;
+    let mut granted = Vec::new();
     let (reply, api) = respond_inner(listener, request, &mut granted).await;
-    match granted {
-        Some((name, value)) => (reply.with_header(name, value), api),
-        None => (reply, api),
-    }
+    let reply = granted
+        .into_iter()
+        .fold(reply, |reply, (name, value)| reply.with_header(name, value));
+    (reply, api)
 }
 
-/// Serves one request; `granted` receives the remaining-reads header of the read bucket the
-/// request drew from, which every answer after admission carries.
+/// Serves one request; `granted` receives the headers every answer after admission carries:
+/// the remaining-reads header of the read bucket the request drew from and, for a Resource
+/// Graph query, the user-quota headers.
 async fn respond_inner(
     listener: &Listener,
     request: Request,
-    granted: &mut Option<(HeaderName, String)>,
+    granted: &mut Vec<(HeaderName, String)>,
 ) -> (Reply, Option<String>) {
     let shared = &listener.shared;
     let tenant = &shared.tenant;
@@ -317,19 +319,26 @@ async fn respond_inner(
         }
     };
     let is_query = matches!(classified.route, route::Route::PolicyStates { .. });
-    if is_query && parts.method != Method::POST {
-        // What PolicyInsights answers a GET on `queryResults` (including on its nextLink).
+    let is_graph = classified.route == route::Route::ResourceGraph;
+    if (is_query || is_graph) && parts.method != Method::POST {
+        // What PolicyInsights answers a GET on `queryResults` (including on its nextLink),
+        // and Resource Graph one on its query endpoint.
         let reply = Reply::arm(
             StatusCode::METHOD_NOT_ALLOWED,
             "HttpMethodNotSupported",
             format!(
-                "The http method '{}' is not supported for 'queryResults'.",
-                parts.method
+                "The http method '{}' is not supported for '{}'.",
+                parts.method,
+                if is_graph {
+                    "resources"
+                } else {
+                    "queryResults"
+                }
             ),
         );
         return (reply, api);
     }
-    if !is_query && parts.method != Method::GET {
+    if !is_query && !is_graph && parts.method != Method::GET {
         let reply = Reply::arm(
             StatusCode::METHOD_NOT_ALLOWED,
             "MethodNotAllowed",
@@ -347,6 +356,14 @@ async fn respond_inner(
         );
         return (reply, api);
     }
+    let graph_body = if is_graph {
+        match graph_body(&parts, body).await {
+            Ok(bytes) => Some(bytes),
+            Err(reply) => return (reply, api),
+        }
+    } else {
+        None
+    };
 
     let bucket = {
         let mut faults = shared.faults();
@@ -386,26 +403,64 @@ async fn respond_inner(
         }) => Some((remaining_header(tenant_level), remaining.to_string())),
         None => None,
     };
-    *granted = remaining;
-    let (fault, page_size, null_next_link, draw) = {
+    granted.extend(remaining);
+    if is_graph {
+        let admission = {
+            let mut faults = shared.faults();
+            let quota = faults.options.graph_quota;
+            quota.map(|q| {
+                faults
+                    .quota
+                    .admit(&q, &principal.client_id, std::time::Instant::now())
+            })
+        };
+        match admission {
+            None => {}
+            Some(quota::Admission::Admitted {
+                remaining,
+                resets_after,
+            }) => granted.extend(quota_headers(remaining, resets_after)),
+            Some(quota::Admission::Refused { resets_after }) => {
+                granted.extend(quota_headers(0, resets_after));
+                return (graph_throttled(resets_after), api);
+            }
+        }
+    }
+    let (fault, page_size, null_next_link, draw, graph_denied) = {
         let mut faults = shared.faults();
         let fault = faults.check(&classified.scope, api.as_deref(), true);
         let chaos = faults.options.chaos.clone();
+        // A query's key for seeded faults includes its body: every page, and every query,
+        // of Resource Graph goes to the same URL.
+        let key = match &graph_body {
+            Some(body) => format!(
+                "{} {}",
+                path_and_query(&parts.uri),
+                String::from_utf8_lossy(body)
+            ),
+            None => path_and_query(&parts.uri),
+        };
         let draw = match (fault.is_none(), &chaos, api.as_deref()) {
             (true, Some(chaos), Some(api_name)) => faults.chaos.draw(
                 chaos,
                 parts.method.as_str(),
-                &path_and_query(&parts.uri),
+                &key,
                 api_name,
                 classified.route.is_list(),
             ),
             _ => None,
+        };
+        let graph_denied = if is_graph {
+            faults.denied_scopes(GRAPH_API)
+        } else {
+            Vec::new()
         };
         (
             fault,
             faults.options.page_size,
             faults.options.null_next_link,
             draw,
+            graph_denied,
         )
     };
     if let (Some(fault), Some(api_name)) = (fault, api.as_deref()) {
@@ -426,6 +481,14 @@ async fn respond_inner(
         )
         .await
     {
+        return (reply, api);
+    }
+    if let Some(body) = &graph_body {
+        let reply = graph_query::answer(tenant, body, &graph_denied, &principal);
+        let reply = match &chaos {
+            Some(kind) if reply.status == StatusCode::OK => chaos_on_the_wire(kind, reply),
+            _ => reply,
+        };
         return (reply, api);
     }
 
@@ -514,6 +577,73 @@ async fn respond_inner(
         _ => reply,
     };
     (reply, api)
+}
+
+/// The largest Resource Graph request body read: a thousand subscription IDs and a long
+/// `id in~ (…)` list fit many times over.
+const MAX_GRAPH_BODY: usize = 4 * 1024 * 1024;
+
+/// Reads a Resource Graph query's body, after checking its `Content-Type`. ARG answers any
+/// type but JSON with a 500 (Learn, resource-graph troubleshoot/general.md: "Unsupported
+/// Content-Type REST header"); the emulator does the same, with a message that says why.
+async fn graph_body(
+    parts: &axum::http::request::Parts,
+    body: axum::body::Body,
+) -> Result<Vec<u8>, Reply> {
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        return Err(Reply::arm(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            format!(
+                "Resource Graph accepts only Content-Type: application/json, not '{content_type}' (ARG answers other content types with this 500)."
+            ),
+        ));
+    }
+    axum::body::to_bytes(body, MAX_GRAPH_BODY)
+        .await
+        .map(|b| b.to_vec())
+        .map_err(|_| {
+            Reply::arm(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLarge",
+                format!("The request body could not be read or exceeds {MAX_GRAPH_BODY} bytes."),
+            )
+        })
+}
+
+const QUOTA_REMAINING: &str = "x-ms-user-quota-remaining";
+const QUOTA_RESETS_AFTER: &str = "x-ms-user-quota-resets-after";
+
+fn quota_headers(remaining: u32, resets_after: std::time::Duration) -> [(HeaderName, String); 2] {
+    [
+        (
+            HeaderName::from_static(QUOTA_REMAINING),
+            remaining.to_string(),
+        ),
+        (
+            HeaderName::from_static(QUOTA_RESETS_AFTER),
+            quota::hh_mm_ss(resets_after),
+        ),
+    ]
+}
+
+/// Resource Graph's 429 for a principal over its quota (ARG's `RateLimiting`).
+fn graph_throttled(resets_after: std::time::Duration) -> Reply {
+    let message = "Client application has been throttled and should not attempt to repeat the request until an amount of time has elapsed. Please see https://aka.ms/resourcegraph-throttling for help.";
+    Reply::json(
+        StatusCode::TOO_MANY_REQUESTS,
+        serde_json::json!({"error": {"code": "RateLimiting", "message": message, "details": [{"code": "RateLimiting", "message": message}]}}),
+    )
+    .with_header(
+        header::RETRY_AFTER,
+        quota::whole_seconds(resets_after).max(1).to_string(),
+    )
 }
 
 fn path_and_query(uri: &axum::http::Uri) -> String {
