@@ -711,7 +711,7 @@ fn chaos_on_the_wire(kind: &ChaosKind, reply: Reply) -> Reply {
     match kind {
         ChaosKind::DropMidBody => reply.with_wire(Wire::CutMidBody),
         ChaosKind::TruncatedJson => {
-            let json = serde_json::to_vec(&reply.body).unwrap_or_default();
+            let json = reply.json_bytes();
             let half = json[..json.len() / 2].to_vec();
             reply.with_wire(Wire::Bytes(half))
         }
