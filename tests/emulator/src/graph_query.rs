@@ -27,6 +27,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::auth::Principal;
+use crate::chaos::ChaosKind;
 use crate::graph::{Refusal, Requested, ScopeFilter, Selection};
 use crate::kql::{self, QueryError};
 use crate::random::fnv;
@@ -317,12 +318,15 @@ fn decode_token(token: &str) -> Option<(usize, u64)> {
 }
 
 /// Answers one query `body` for `principal`, whose reads of Resource Graph are denied at
-/// `denied` (normalised scopes).
+/// `denied` (normalised scopes). `chaos` is the seeded fault drawn for the request, for the
+/// two that change a page's contents: `DuplicateItems` repeats the first row at the end,
+/// `NextLinkLoop` sends a `$skipToken` that asks for the same page again.
 pub(crate) fn answer(
     tenant: &Tenant,
     body: &[u8],
     denied: &[String],
     principal: &Principal,
+    chaos: Option<&ChaosKind>,
 ) -> Reply {
     let request = match parse_request(body) {
         Ok(r) => r,
@@ -372,14 +376,27 @@ pub(crate) fn answer(
     let end = start.saturating_add(request.top).min(total);
     let pageable = !query.limited && query.columns.iter().any(|c| c == "id");
     let more = end < total;
+    let mut page = &output.rows[start..end];
+    let duplicated: Vec<Vec<kql::Cell<'_>>>;
+    if chaos == Some(&ChaosKind::DuplicateItems)
+        && let Some(first) = page.first()
+    {
+        duplicated = page.iter().chain(std::iter::once(first)).cloned().collect();
+        page = &duplicated;
+    }
+    let skip_token = if chaos == Some(&ChaosKind::NextLinkLoop) {
+        Some(encode_token(start, fingerprint))
+    } else {
+        (more && pageable).then(|| encode_token(end, fingerprint))
+    };
     let response = Response {
         total_records: total,
-        count: end - start,
+        count: page.len(),
         result_truncated: if more && !pageable { "true" } else { "false" },
-        skip_token: (more && pageable).then(|| encode_token(end, fingerprint)),
+        skip_token,
         data: kql::Objects {
             columns: &query.columns,
-            rows: &output.rows[start..end],
+            rows: page,
         },
         facets: [],
     };
@@ -432,7 +449,7 @@ mod tests {
     }
 
     fn ask(tenant: &Tenant, body: Value) -> Reply {
-        answer(tenant, body.to_string().as_bytes(), &[], &principal())
+        answer(tenant, body.to_string().as_bytes(), &[], &principal(), None)
     }
 
     #[test]
@@ -587,7 +604,7 @@ mod tests {
             detail(json!({"query": q, "facets": [{"expression": "location"}]})).0,
             "UnsupportedFacets"
         );
-        let reply = answer(&t, b"{not json", &[], &principal());
+        let reply = answer(&t, b"{not json", &[], &principal(), None);
         assert_eq!(
             reply.value()["error"]["details"][0]["code"],
             "InvalidRequestContent"
@@ -608,8 +625,48 @@ mod tests {
             json!({"query": "resources"}).to_string().as_bytes(),
             &[sub],
             &principal(),
+            None,
         );
         assert_eq!(reply.status, StatusCode::FORBIDDEN);
         assert_eq!(reply.value()["error"]["code"], "AuthorizationFailed");
+    }
+
+    #[test]
+    fn seeded_faults_repeat_a_row_or_loop_the_token() {
+        let t = tenant();
+        let query = "resources | project id | order by id asc";
+        let faulted = |body: &Value, kind: ChaosKind| {
+            answer(
+                &t,
+                body.to_string().as_bytes(),
+                &[],
+                &principal(),
+                Some(&kind),
+            )
+            .value()
+        };
+        let first = json!({"query": query, "options": {"$top": 10}});
+        let duplicated = faulted(&first, ChaosKind::DuplicateItems);
+        let rows = duplicated["data"].as_array().expect("data");
+        assert_eq!((rows.len(), &duplicated["count"]), (11, &json!(11)));
+        assert_eq!(rows[0], rows[10]);
+
+        let looped = faulted(&first, ChaosKind::NextLinkLoop);
+        let token = looped["$skipToken"].clone();
+        let mut again = first.clone();
+        again["options"]["$skipToken"] = token;
+        let again_page = ask(&t, again.clone()).value();
+        assert_eq!(
+            again_page["data"], looped["data"],
+            "the token asks for the same page"
+        );
+        let next = again_page["$skipToken"].clone();
+        let mut second = first.clone();
+        second["options"]["$skipToken"] = next.clone();
+        assert_eq!(
+            faulted(&second, ChaosKind::NextLinkLoop)["$skipToken"],
+            next,
+            "a later page hands back the token it was sent"
+        );
     }
 }

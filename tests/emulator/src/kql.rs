@@ -14,11 +14,14 @@
 //! stage     := 'where' expr
 //!            | 'extend' column (',' column)*
 //!            | 'project' column (',' column)*
-//!            | 'summarize' aggregate (',' aggregate)* ['by' column (',' column)*]
-//!            | ('order' | 'sort') 'by' expr ['asc' | 'desc'] ['nulls' ('first' | 'last')] (',' …)*
+//!            | 'summarize' aggregate (',' aggregate)* ['by' group (',' group)*]
+//!            | ('order' | 'sort') 'by' key (',' key)*
 //!            | ('limit' | 'take') integer
-//! column    := name '=' expr | expr              (an unnamed path `a.b['c']` is named `a_b_c`)
+//! column    := name '=' expr | path              (`a.b['c']` unnamed is named `a_b_c`)
+//! group     := column | ('tostring' | 'tolower' | 'toupper') '(' path ')'   (named as the path)
 //! aggregate := [name '='] ('make_list' '(' expr ')' | 'count' '(' ')')
+//!                                                (unnamed: `list_<path name>`, `count`)
+//! key       := expr ['asc' | 'desc'] ['nulls' ('first' | 'last')]
 //! expr      := conj ('or' conj)*
 //! conj      := test ('and' test)*
 //! test      := value [cmp value | ['!'] ('in' | 'in~') '(' value (',' value)* ')']
@@ -26,10 +29,10 @@
 //! value     := literal | path | '(' expr ')' | 'not' '(' expr ')'
 //!            | ('tolower' | 'toupper' | 'tostring' | 'isempty' | 'isnotempty' | 'isnull'
 //!               | 'isnotnull') '(' expr ')'
-//!            | ('bag_pack' | 'pack') '(' value ',' value (',' value ',' value)* ')'
-//! path      := name ('.' name | '[' string ']' | '[' integer ']')*
-//! literal   := 'single' | "double" (backslash escapes) | @'verbatim' | integer | real
-//!            | true | false
+//!            | ('bag_pack' | 'pack') '(' expr ',' expr (',' expr ',' expr)* ')'
+//! path      := name ('.' name | '[' string ']' | '[' ['-'] integer ']')*
+//! literal   := 'single' | "double" (backslash escapes) | @'verbatim' | ['-'] integer
+//!            | ['-'] real | true | false
 //! ```
 //!
 //! Semantics follow Kusto: `==`/`!=`/`in` compare strings case-sensitively, `=~`/`!~`/`in~`,

@@ -1,15 +1,15 @@
 //! Classifying an ARM request path into the route that serves it, together with the (scope,
 //! api) pair that fault injection and the request log key on. ARM has no fixed URL table —
 //! scopes nest, and extension resources hang off any resource — so classification is by
-//! shape, in the precedence the emulator promises: the specific routes (subscriptions,
-//! management groups, policy and role assignments, exemptions, PolicyInsights policy-state
-//! queries), then an exact stored ID, then a location's supported Kubernetes versions stored
-//! once for every subscription, then a resource-type list in a subscription or resource group,
-//! then a child collection of a stored parent. The Resource Graph query endpoint
-//! (`/providers/Microsoft.ResourceGraph/resources`) is one fixed route. Everything is decided here, against the tenant,
-//! so that faults can be checked before anything is served and a 404 is still attributed to an
-//! API. Only the policy-state and Resource Graph queries are POSTs; which method each route takes is the server's
-//! business.
+//! shape, in the precedence the emulator promises: the specific routes (the Resource Graph
+//! query endpoint, subscriptions, management groups, policy and role assignments,
+//! exemptions, PolicyInsights policy-state queries), then an exact stored ID, then a
+//! location's supported Kubernetes versions stored once for every subscription, then a
+//! resource-type list in a subscription or resource group, then a child collection of a
+//! stored parent. Everything is decided here, against the tenant, so that faults can be
+//! checked before anything is served and a 404 is still attributed to an API. Only the
+//! policy-state and Resource Graph queries are POSTs; which method each route takes is the
+//! server's business.
 
 use crate::scope;
 use crate::tenant::{Stored, Tenant};

@@ -1,8 +1,10 @@
 //! The one request handler both listeners run: it tells the sign-in endpoints (Entra token,
 //! Azure DevOps OIDC, managed identity) from ARM, applies the ARM pipeline in a fixed order —
 //! classification (so even a 401 is logged against its API), bearer check, method (GET
-//! everywhere but the PolicyInsights query, which is POST only and answers a GET with ARM's
-//! 405 `HttpMethodNotSupported`), `api-version`, injected faults, route, paging — and then, for every answer alike, adds the
+//! everywhere but the PolicyInsights and Resource Graph queries, which are POST only and
+//! answer a GET with ARM's 405 `HttpMethodNotSupported`), `api-version`, for Resource Graph
+//! the JSON content type and the body, the read bucket, for Resource Graph the user quota,
+//! injected faults, seeded chaos, route, paging — and then, for every answer alike, adds the
 //! headers ARM always sends, counts the request and appends it to the log. Keeping the
 //! pipeline in one function makes its order, and so which error wins when several apply,
 //! visible in one place.
@@ -18,7 +20,7 @@ use axum::response::Response;
 use crate::arm::{self, Served};
 use crate::assertion::IssuedAssertions;
 use crate::auth::{self, Principal, Rejection, Tokens};
-use crate::chaos::{ChaosKind, Draw};
+use crate::chaos::{Answer, ChaosKind, Draw};
 use crate::faults::{Fault, FaultState, Options};
 use crate::graph_query::{self, GRAPH_API};
 use crate::reply::{Reply, Wire};
@@ -446,7 +448,13 @@ async fn respond_inner(
                 parts.method.as_str(),
                 &key,
                 api_name,
-                classified.route.is_list(),
+                if is_graph {
+                    Answer::GraphPage
+                } else if classified.route.is_list() {
+                    Answer::List
+                } else {
+                    Answer::One
+                },
             ),
             _ => None,
         };
@@ -484,7 +492,7 @@ async fn respond_inner(
         return (reply, api);
     }
     if let Some(body) = &graph_body {
-        let reply = graph_query::answer(tenant, body, &graph_denied, &principal);
+        let reply = graph_query::answer(tenant, body, &graph_denied, &principal, chaos.as_ref());
         let reply = match &chaos {
             Some(kind) if reply.status == StatusCode::OK => chaos_on_the_wire(kind, reply),
             _ => reply,

@@ -14,7 +14,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use lzaudit_emulator::{
-    Deny, Emulator, GRAPH_API, GraphQuota, Options, Spec, Tenant, Throttle, generate,
+    Chaos, ChaosKind, Deny, Emulator, GRAPH_API, GraphQuota, Options, Spec, Tenant, Throttle,
+    generate,
 };
 use serde_json::{Map, Value, json};
 
@@ -1401,5 +1402,49 @@ async fn queries_are_faulted_and_logged_like_arm_reads() {
     assert_eq!(graph[0].method, "POST");
     assert_eq!((graph[0].status, graph[1].status), (429, 200));
     assert_eq!(graph[1].client.as_deref(), Some("static-token-user"));
+
+    // Seeded chaos: keyed by the body too, so each page of a query draws on its own.
+    let chaos = |kind: ChaosKind| Options {
+        chaos: Some(Chaos {
+            seed: 5,
+            rate: 1.0,
+            persistent: 1.0,
+            kinds: vec![kind],
+            apis: vec![GRAPH_API.into()],
+        }),
+        ..unthrottled()
+    };
+    let query = Client::body(
+        "resources | project id | order by id asc",
+        &Scope::Tenant,
+        None,
+    );
+    emulator.set_options(chaos(ChaosKind::TruncatedJson));
+    let cut = c
+        .send(
+            c.http
+                .post(format!(
+                    "{}/providers/Microsoft.ResourceGraph/resources?{GRAPH_VERSION}",
+                    c.base
+                ))
+                .header("Content-Type", "application/json")
+                .body(query.to_string()),
+        )
+        .await;
+    assert_eq!((cut.status, &cut.body), (200, &Value::Null), "not JSON");
+    emulator.set_options(chaos(ChaosKind::DuplicateItems));
+    let duplicated = c.graph(&query).await;
+    let rows = duplicated.body["data"].as_array().expect("data");
+    assert_eq!(rows.first(), rows.last());
+    assert!(rows.len() > 1);
+    emulator.set_options(chaos(ChaosKind::NextLinkLoop));
+    let mut looping = query.clone();
+    looping["options"]["$top"] = json!(3);
+    let first = c.graph(&looping).await;
+    looping["options"]["$skipToken"] = first.body["$skipToken"].clone();
+    let second = c.graph(&looping).await;
+    assert_eq!(second.body["$skipToken"], looping["options"]["$skipToken"]);
+    assert_eq!(second.body["data"], first.body["data"]);
+    assert_eq!(emulator.chaos_injected().get("next-link-loop"), Some(&2));
     emulator.shutdown().await;
 }
