@@ -1140,6 +1140,28 @@ async fn unreadable_subscriptions_are_left_out_and_nothing_readable_is_403() {
     let rows = c.rows(inventory, &both, None).await;
     assert!(rows.iter().any(|r| r["subscriptionId"] == CORP));
     emulator.shutdown().await;
+
+    // A fixture's own `deny` works the same way, whatever the options.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tenant.json");
+    let mut fixture: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("JSON");
+    fixture["deny"] = json!([{"scope": format!("/subscriptions/{ONLINE}"), "api": GRAPH_API}]);
+    let emulator = Emulator::start(Tenant::from_value(fixture).expect("loads"), unthrottled())
+        .await
+        .expect("starts");
+    let c = Client::new(&emulator);
+    let rows = c.rows(inventory, &both, None).await;
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| r["subscriptionId"] == CORP), "{rows:?}");
+    let online = c
+        .graph(&Client::body(
+            inventory,
+            &Scope::Subscriptions(vec![ONLINE.into()]),
+            None,
+        ))
+        .await;
+    assert_eq!(online.status, 403);
+    emulator.shutdown().await;
 }
 
 #[tokio::test]
