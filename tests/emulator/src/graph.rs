@@ -343,23 +343,24 @@ fn envelope(
     }
 }
 
-/// Makes the row own a copy of the stored `properties`, to change it.
-fn own_properties<'r>(tenant: &Tenant, row: &'r mut Row) -> &'r mut Map<String, Value> {
-    if let Some(object) = row.stored_properties.take() {
-        row.cells[PROPERTIES] = tenant
+/// Changes the row's `properties`, on a copy of the stored ones (an object, whatever was
+/// stored): the row then owns them.
+fn edit_properties(tenant: &Tenant, row: &mut Row, edit: impl FnOnce(&mut Map<String, Value>)) {
+    let current = match row.stored_properties.take() {
+        Some(object) => tenant
             .resources()
             .get(object)
             .and_then(|o| o.body.get("properties"))
             .cloned()
-            .unwrap_or(Value::Null);
-    }
-    if !row.cells[PROPERTIES].is_object() {
-        row.cells[PROPERTIES] = Value::Object(Map::new());
-    }
-    match &mut row.cells[PROPERTIES] {
+            .unwrap_or(Value::Null),
+        None => std::mem::take(&mut row.cells[PROPERTIES]),
+    };
+    let mut map = match current {
         Value::Object(map) => map,
-        _ => unreachable!("just made an object"),
-    }
+        _ => Map::new(),
+    };
+    edit(&mut map);
+    row.cells[PROPERTIES] = Value::Object(map);
 }
 
 fn embed_connections(tenant: &Tenant, registry: &Stored, row: &mut Row) {
@@ -378,7 +379,9 @@ fn embed_connections(tenant: &Tenant, registry: &Stored, row: &mut Row) {
     if children.is_empty() {
         return;
     }
-    own_properties(tenant, row).insert("privateEndpointConnections".into(), Value::Array(children));
+    edit_properties(tenant, row, |properties| {
+        properties.insert("privateEndpointConnections".into(), Value::Array(children));
+    });
 }
 
 fn assessment_properties(tenant: &Tenant, object: &Stored, row: &mut Row) {
@@ -420,23 +423,24 @@ fn assessment_properties(tenant: &Tenant, object: &Stored, row: &mut Row) {
             .unwrap_or_default(),
     )
     .to_string();
-    let properties = own_properties(tenant, row);
-    if !has_id {
-        let details = properties
-            .entry("resourceDetails")
-            .or_insert_with(|| json!({"Source": "Azure"}));
-        if let Value::Object(details) = details {
-            details.insert("Id".into(), Value::String(resource));
+    edit_properties(tenant, row, |properties| {
+        if !has_id {
+            let details = properties
+                .entry("resourceDetails")
+                .or_insert_with(|| json!({"Source": "Azure"}));
+            if let Value::Object(details) = details {
+                details.insert("Id".into(), Value::String(resource));
+            }
         }
-    }
-    if let Some(metadata) = metadata {
-        if fill_name && let Some(display) = metadata.get("displayName") {
-            properties.insert("displayName".into(), display.clone());
+        if let Some(metadata) = metadata {
+            if fill_name && let Some(display) = metadata.get("displayName") {
+                properties.insert("displayName".into(), display.clone());
+            }
+            if fill_metadata {
+                properties.insert("metadata".into(), metadata);
+            }
         }
-        if fill_metadata {
-            properties.insert("metadata".into(), metadata);
-        }
-    }
+    });
 }
 
 fn policy_state(tenant: &Tenant, object: &Stored, tenant_id: &Value) -> Option<Row> {

@@ -375,8 +375,9 @@ enum Expr {
         needle: Box<Expr>,
         set: Vec<Expr>,
     },
-    And(Box<Expr>, Box<Expr>),
-    Or(Box<Expr>, Box<Expr>),
+    /// `a and b and …`, flat: a long chain must not become a deep tree.
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
     Not(Box<Expr>),
 }
 
@@ -429,7 +430,12 @@ pub(crate) struct Query {
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
+    /// Expressions open around the current token.
+    depth: usize,
 }
+
+/// The deepest nesting of expressions (and the longest path) a query may have.
+const MAX_NESTING: usize = 64;
 
 fn is_stage_word(word: &str) -> bool {
     matches!(
@@ -766,24 +772,39 @@ impl Parser {
         }
     }
 
+    /// An expression. Nesting (parentheses, function calls) is bounded so that evaluation,
+    /// which recurses, cannot exhaust a server thread's stack on a hostile query.
     fn expr(&mut self) -> Result<Expr, QueryError> {
-        let mut left = self.conjunction()?;
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(unsupported(format!(
+                "expressions nested more than {MAX_NESTING} deep are not supported"
+            )));
+        }
+        let mut terms = vec![self.conjunction()?];
         while self.is_word("or") {
             self.advance();
-            let right = self.conjunction()?;
-            left = Expr::Or(Box::new(left), Box::new(right));
+            terms.push(self.conjunction()?);
         }
-        Ok(left)
+        self.depth -= 1;
+        Ok(if terms.len() == 1 {
+            terms.remove(0)
+        } else {
+            Expr::Or(terms)
+        })
     }
 
     fn conjunction(&mut self) -> Result<Expr, QueryError> {
-        let mut left = self.test()?;
+        let mut terms = vec![self.test()?];
         while self.is_word("and") {
             self.advance();
-            let right = self.test()?;
-            left = Expr::And(Box::new(left), Box::new(right));
+            terms.push(self.test()?);
         }
-        Ok(left)
+        Ok(if terms.len() == 1 {
+            terms.remove(0)
+        } else {
+            Expr::And(terms)
+        })
     }
 
     fn test(&mut self) -> Result<Expr, QueryError> {
@@ -946,9 +967,10 @@ impl Parser {
         }
     }
 
-    /// `.name`, `['name']` and `[index]` steps after a value.
+    /// `.name`, `['name']` and `[index]` steps after a value (at most [`MAX_NESTING`]: a
+    /// path is a nested expression too).
     fn members(&mut self, mut base: Expr) -> Result<Expr, QueryError> {
-        loop {
+        for _ in 0..=MAX_NESTING {
             if self.is_sym(".") {
                 self.advance();
                 let name = self.name()?;
@@ -983,6 +1005,9 @@ impl Parser {
                 return Ok(base);
             }
         }
+        Err(unsupported(format!(
+            "paths longer than {MAX_NESTING} steps are not supported"
+        )))
     }
 }
 
@@ -1018,6 +1043,7 @@ pub(crate) fn parse(text: &str) -> Result<Query, QueryError> {
     let mut parser = Parser {
         tokens: lex(text)?,
         pos: 0,
+        depth: 0,
     };
     let (table, stages) = parser.query()?;
     compile(table, stages)
@@ -1172,18 +1198,8 @@ fn resolve(expr: Expr, columns: &[String]) -> Result<Expr, QueryError> {
                 .map(|a| resolve(a, columns))
                 .collect::<Result<_, _>>()?,
         },
-        Expr::And(a, b) => {
-            let (a, b) = (r(a)?, r(b)?);
-            require_bool(&a, "and")?;
-            require_bool(&b, "and")?;
-            Expr::And(a, b)
-        }
-        Expr::Or(a, b) => {
-            let (a, b) = (r(a)?, r(b)?);
-            require_bool(&a, "or")?;
-            require_bool(&b, "or")?;
-            Expr::Or(a, b)
-        }
+        Expr::And(terms) => Expr::And(resolve_terms(terms, columns, "and")?),
+        Expr::Or(terms) => Expr::Or(resolve_terms(terms, columns, "or")?),
         Expr::Not(a) => {
             let a = r(a)?;
             require_bool(&a, "not()")?;
@@ -1191,6 +1207,21 @@ fn resolve(expr: Expr, columns: &[String]) -> Result<Expr, QueryError> {
         }
         other @ (Expr::Lit(_) | Expr::Col(_)) => other,
     })
+}
+
+fn resolve_terms(
+    terms: Vec<Expr>,
+    columns: &[String],
+    context: &str,
+) -> Result<Vec<Expr>, QueryError> {
+    terms
+        .into_iter()
+        .map(|t| {
+            let t = resolve(t, columns)?;
+            require_bool(&t, context)?;
+            Ok(t)
+        })
+        .collect()
 }
 
 /// Kusto refuses a non-boolean predicate at compile time; so does the emulator, rather than
@@ -1462,21 +1493,28 @@ fn eval<'a>(expr: &'a Expr, row: &'a [Cell<'_>]) -> Cow<'a, Value> {
             };
             Cow::Owned(boolean(if *negated { result.map(|b| !b) } else { result }))
         }
-        Expr::And(a, b) => {
-            let (a, b) = (truth(&eval(a, row)), truth(&eval(b, row)));
-            Cow::Owned(boolean(match (a, b) {
-                (Some(false), _) | (_, Some(false)) => Some(false),
-                (Some(true), Some(true)) => Some(true),
-                _ => None,
-            }))
+        // Kleene logic: false wins an `and` and true an `or`, whatever the nulls.
+        Expr::And(terms) => {
+            let mut result = Some(true);
+            for term in terms {
+                match truth(&eval(term, row)) {
+                    Some(false) => return Cow::Owned(Value::Bool(false)),
+                    None => result = None,
+                    Some(true) => {}
+                }
+            }
+            Cow::Owned(boolean(result))
         }
-        Expr::Or(a, b) => {
-            let (a, b) = (truth(&eval(a, row)), truth(&eval(b, row)));
-            Cow::Owned(boolean(match (a, b) {
-                (Some(true), _) | (_, Some(true)) => Some(true),
-                (Some(false), Some(false)) => Some(false),
-                _ => None,
-            }))
+        Expr::Or(terms) => {
+            let mut result = Some(false);
+            for term in terms {
+                match truth(&eval(term, row)) {
+                    Some(true) => return Cow::Owned(Value::Bool(true)),
+                    None => result = None,
+                    Some(false) => {}
+                }
+            }
+            Cow::Owned(boolean(result))
         }
         Expr::Not(a) => Cow::Owned(boolean(truth(&eval(a, row)).map(|b| !b))),
     }
@@ -1927,6 +1965,51 @@ mod tests {
             assert_eq!(error.code, code, "{query}: {error:?}");
             assert!(error.message.contains(needle), "{query}: {error:?}");
         }
+    }
+
+    #[test]
+    fn hostile_queries_are_refused_not_overflowing() {
+        let deep = format!(
+            "resources | where {}name == 'a'{}",
+            "(".repeat(10_000),
+            ")".repeat(10_000)
+        );
+        assert_eq!(refused(&deep).code, "UnsupportedConstruct");
+        let nots = format!(
+            "resources | where {}name == 'a'{}",
+            "not(".repeat(1_000),
+            ")".repeat(1_000)
+        );
+        assert_eq!(refused(&nots).code, "UnsupportedConstruct");
+        let path = format!("resources | project properties{}", ".a".repeat(1_000));
+        assert_eq!(refused(&path).code, "UnsupportedConstruct");
+        // A long flat chain is fine: it is one level deep.
+        let chain = vec!["name == 'a'"; 20_000].join(" or ");
+        let q = parse(&format!("resources | where {chain} or name == 'C'")).expect("parses");
+        let out = q.run(sample().into_iter().map(row).collect());
+        assert_eq!(out.rows.len(), 2);
+    }
+
+    #[test]
+    fn three_valued_logic() {
+        let count = |q: &str| run(q, &sample()).len();
+        // properties.a.b is null on the third row: `x == 'one' or x != 'one'` is null there.
+        assert_eq!(
+            count("resources | where properties.a.b == 'one' or properties.a.b != 'one'"),
+            2
+        );
+        assert_eq!(
+            count("resources | where name == 'C' or properties.a.b == 'one'"),
+            2
+        );
+        assert_eq!(
+            count("resources | where name == 'C' and properties.a.b != 'x'"),
+            0
+        );
+        assert_eq!(
+            count("resources | where not(name == 'C' and properties.a.b != 'x')"),
+            2
+        );
     }
 
     #[test]
