@@ -4,6 +4,11 @@
 //! per subscription, a child (extension) collection per cluster, role assignments `atScope()`
 //! at a registry, and a policy-state query per cluster.
 //!
+//! Then Resource Graph: the time to build its tables, and per page the time of each of the
+//! eight queries lzaudit sends (subscription chunks of 300, every page followed by
+//! `$skipToken`, each query run three times; from sending to the last byte received), with
+//! the quota off so that only the serving is timed.
+//!
 //! Run with `cargo bench -p lzaudit-emulator --bench scale -- [SUBSCRIPTIONS] [REQUESTS]`
 //! (defaults 1000 and 400 requests per route). Prints the build time and, per route, the
 //! median and 95th percentile time per request and the mean answer size.
@@ -11,7 +16,7 @@
 use std::time::{Duration, Instant};
 
 use lzaudit_emulator::{Emulator, Options, Spec, Tenant, generate};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const V: &str = "api-version=2025-01-01";
 
@@ -78,8 +83,24 @@ fn main() {
         .expect("runtime");
     let tenant = tenant.expect("built");
     let token = tenant.static_tokens()[0].clone();
+    let started = Instant::now();
+    let rows = tenant.resource_graph_rows();
+    println!(
+        "Resource Graph tables built in {:.0} ms: {}",
+        ms(started.elapsed()),
+        rows.iter()
+            .map(|(t, n)| format!("{t} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let emulator = runtime
-        .block_on(Emulator::start(tenant, Options::default()))
+        .block_on(Emulator::start(
+            tenant,
+            Options {
+                graph_quota: None,
+                ..Options::default()
+            },
+        ))
         .expect("emulator");
     let base = emulator.http_url();
     let client = reqwest::Client::new();
@@ -150,6 +171,127 @@ fn main() {
             items as f64 / requests as f64
         );
     }
+
+    let guids: Vec<String> = subs
+        .iter()
+        .map(|s| s.rsplit('/').next().unwrap_or_default().to_string())
+        .collect();
+    let mut definitions: Vec<String> = resources
+        .iter()
+        .filter_map(|r| r["properties"]["policyDefinitionId"].as_str())
+        .map(str::to_string)
+        .collect();
+    definitions.sort();
+    definitions.dedup();
+    println!("Resource Graph, per page (chunks of 300 subscriptions, 3 runs):");
+    for (label, query, chunked, filter) in graph_queries(&definitions) {
+        let scopes: Vec<Value> = if chunked {
+            guids.chunks(300).map(|c| json!(c)).collect()
+        } else {
+            vec![Value::Null]
+        };
+        let mut times = Vec::new();
+        let mut rows = 0usize;
+        let mut bytes = 0usize;
+        runtime.block_on(async {
+            for run in 0..3 {
+                for scope in &scopes {
+                    let mut body =
+                        json!({"query": query, "options": {"resultFormat": "objectArray"}});
+                    if !scope.is_null() {
+                        body["subscriptions"] = scope.clone();
+                    }
+                    if let Some(filter) = filter {
+                        body["options"]["authorizationScopeFilter"] = json!(filter);
+                    }
+                    loop {
+                        let (page, size, elapsed) = graph(&client, &base, &token, &body).await;
+                        times.push(elapsed);
+                        if run == 0 {
+                            rows += page["count"].as_u64().unwrap_or(0) as usize;
+                            bytes += size;
+                        }
+                        match page["$skipToken"].as_str() {
+                            Some(t) => body["options"]["$skipToken"] = json!(t),
+                            None => break,
+                        }
+                    }
+                }
+            }
+        });
+        let pages = times.len() / 3;
+        times.sort();
+        println!(
+            "  {label:<30} {rows:>6} rows in {pages:>3} pages  median {:>7.1} ms  p95 {:>7.1} ms  max {:>7.1} ms  ({:.0} kB per page)",
+            ms(times[times.len() / 2]),
+            ms(times[times.len() * 95 / 100]),
+            ms(times[times.len() - 1]),
+            bytes as f64 / pages.max(1) as f64 / 1024.0
+        );
+    }
+}
+
+/// The eight queries lzaudit sends through Resource Graph: (label, query, sent in
+/// subscription chunks, authorizationScopeFilter).
+fn graph_queries(
+    definitions: &[String],
+) -> Vec<(&'static str, String, bool, Option<&'static str>)> {
+    let types = [
+        "microsoft.containerservice/managedclusters",
+        "microsoft.containerregistry/registries",
+        "microsoft.compute/virtualmachines",
+        "microsoft.compute/virtualmachinescalesets",
+        "microsoft.hybridcompute/machines",
+        "microsoft.network/privateendpoints",
+        "microsoft.network/privatednszones",
+        "microsoft.network/privatednszones/virtualnetworklinks",
+        "microsoft.network/virtualnetworks",
+        "microsoft.network/routetables",
+        "microsoft.network/networksecuritygroups",
+    ]
+    .map(|t| format!("'{t}'"))
+    .join(", ");
+    let ids = definitions
+        .iter()
+        .map(|d| format!("'{d}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    vec![
+        ("1 resourcecontainers (tenant)", "resourcecontainers | where type =~ 'microsoft.resources/subscriptions' or type =~ 'microsoft.management/managementgroups' | project id, name, type, tenantId, subscriptionId, properties | order by id asc".to_string(), false, None),
+        ("2 resources", format!("resources | where type in~ ({types}) | project id, name, type, tenantId, kind, location, resourceGroup, subscriptionId, managedBy, sku, plan, properties, tags, identity, zones, extendedLocation | order by id asc"), true, None),
+        ("3 assignments, exemptions", "policyresources | where type in~ ('microsoft.authorization/policyassignments', 'microsoft.authorization/policyexemptions') | project id, name, type, subscriptionId, properties | order by id asc".to_string(), true, Some("AtScopeAboveAndBelow")),
+        ("4 definitions by id (tenant)", format!("policyresources | where type in~ ('microsoft.authorization/policydefinitions', 'microsoft.authorization/policysetdefinitions') | where id in~ ({ids}) | project id, name, type, properties | order by id asc"), false, None),
+        ("5 cluster policy states", "policyresources | where type =~ 'microsoft.policyinsights/policystates' | extend resourceId = tolower(tostring(properties.resourceId)) | where resourceId contains '/providers/microsoft.containerservice/managedclusters/' | summarize states = make_list(properties) by resourceId | project id = resourceId, states | order by id asc".to_string(), true, None),
+        ("6 role assignments", "authorizationresources | where type =~ 'microsoft.authorization/roleassignments' | project id, name, type, properties | order by id asc".to_string(), true, Some("AtScopeAboveAndBelow")),
+        ("7 pricings", "securityresources | where type =~ 'microsoft.security/pricings' | project id, name, type, subscriptionId, properties | order by id asc".to_string(), true, None),
+        ("8 assessments", "securityresources | where type =~ 'microsoft.security/assessments' | extend resourceId = tolower(tostring(properties.resourceDetails.Id)) | where resourceId contains '/providers/microsoft.containerservice/managedclusters/' or resourceId contains '/providers/microsoft.containerregistry/registries/' | summarize assessments = make_list(bag_pack('id', id, 'name', name, 'type', type, 'properties', properties)) by resourceId | project id = resourceId, assessments | order by id asc".to_string(), true, None),
+    ]
+}
+
+/// One Resource Graph page, the size of its body, and the time until the last byte of it
+/// arrived (the client's JSON parsing left out).
+async fn graph(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    body: &Value,
+) -> (Value, usize, Duration) {
+    let url = format!("{base}/providers/Microsoft.ResourceGraph/resources?api-version=2024-04-01");
+    let started = Instant::now();
+    let response = client
+        .post(&url)
+        .bearer_auth(token)
+        .header("Content-Type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("request sent");
+    let status = response.status();
+    let bytes = response.bytes().await.expect("a body");
+    let elapsed = started.elapsed();
+    let page: Value = serde_json::from_slice(&bytes).expect("a JSON body");
+    assert!(status.is_success(), "{url}: {status} {page}");
+    (page, bytes.len(), elapsed)
 }
 
 async fn send(client: &reqwest::Client, method: &reqwest::Method, url: &str, token: &str) -> Value {

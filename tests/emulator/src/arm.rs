@@ -108,6 +108,11 @@ pub(crate) fn execute(
                 .map_err(|m| Reply::bad_request("InvalidFilterInQueryString", m))?;
             Ok(Served::List(policy_states(tenant, scope, filter)))
         }
+        Route::ResourceGraph => Err(Reply::arm(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            "Resource Graph queries are answered by graph_query, not by the ARM routes (an emulator bug)",
+        )),
         Route::NotFound { code, message } => Err(Reply::not_found(code, message.clone())),
         Route::Invalid { message } => Err(Reply::not_found("InvalidResourceType", message.clone())),
     }

@@ -48,11 +48,14 @@ pub enum ChaosKind {
     WrongShape(Shape),
     /// The answer comes after this delay (past the client's timeout, if it is long enough).
     Slow { millis: u64 },
-    /// A list page whose `nextLink` points at the page itself.
+    /// A list page whose `nextLink` points at the page itself; on a Resource Graph page, a
+    /// `$skipToken` that asks for the same page again (the token loop AzAPICall guards
+    /// against).
     NextLinkLoop,
-    /// A list page whose `nextLink` points at another host.
+    /// A list page whose `nextLink` points at another host (ARM lists only: Resource Graph
+    /// pages have no link).
     NextLinkForeign,
-    /// A list page that repeats its first item at its end.
+    /// A list page, or a Resource Graph page, that repeats its first item at its end.
     DuplicateItems,
     /// 401: the presented token is revoked (the client must sign in again).
     RevokeToken,
@@ -95,13 +98,25 @@ impl Shape {
     }
 }
 
+/// The shape of a route's answer, which decides the faults that can be drawn for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// One object (or an error).
+    One,
+    /// An ARM list page, linked by `nextLink`.
+    List,
+    /// A Resource Graph page, continued by `$skipToken`.
+    GraphPage,
+}
+
 impl ChaosKind {
-    /// Whether the fault only makes sense on a list answer.
-    pub(crate) fn needs_list(&self) -> bool {
-        matches!(
-            self,
-            ChaosKind::NextLinkLoop | ChaosKind::NextLinkForeign | ChaosKind::DuplicateItems
-        )
+    /// Whether the fault can happen to an answer of this shape.
+    pub(crate) fn fits(&self, answer: Answer) -> bool {
+        match self {
+            ChaosKind::NextLinkForeign => answer == Answer::List,
+            ChaosKind::NextLinkLoop | ChaosKind::DuplicateItems => answer != Answer::One,
+            _ => true,
+        }
     }
 
     /// A short stable name, for logs and the command line.
@@ -186,15 +201,15 @@ pub(crate) struct ChaosState {
 }
 
 impl ChaosState {
-    /// Decides the fault for one request of `api` (`None`: serve normally). `is_list` says
-    /// whether the route answers a list, for the faults that only apply to lists.
+    /// Decides the fault for one request of `api` (`None`: serve normally). `answer` is the
+    /// route's answer shape, for the faults that only apply to lists.
     pub(crate) fn draw(
         &mut self,
         chaos: &Chaos,
         method: &str,
         path_and_query: &str,
         api: &str,
-        is_list: bool,
+        answer: Answer,
     ) -> Option<Draw> {
         if chaos.kinds.is_empty()
             || !(chaos.apis.is_empty() || chaos.apis.iter().any(|a| a.eq_ignore_ascii_case(api)))
@@ -215,11 +230,7 @@ impl ChaosState {
         if attempt > 0 && !persistent {
             return None;
         }
-        let candidates: Vec<&ChaosKind> = chaos
-            .kinds
-            .iter()
-            .filter(|k| is_list || !k.needs_list())
-            .collect();
+        let candidates: Vec<&ChaosKind> = chaos.kinds.iter().filter(|k| k.fits(answer)).collect();
         if candidates.is_empty() {
             return None;
         }
@@ -276,13 +287,13 @@ mod tests {
         let mut a = ChaosState::default();
         let forward: Vec<_> = paths
             .iter()
-            .map(|p| a.draw(&c, "GET", p, "api", true))
+            .map(|p| a.draw(&c, "GET", p, "api", Answer::List))
             .collect();
         let mut b = ChaosState::default();
         let mut backward: Vec<_> = paths
             .iter()
             .rev()
-            .map(|p| b.draw(&c, "GET", p, "api", true))
+            .map(|p| b.draw(&c, "GET", p, "api", Answer::List))
             .collect();
         backward.reverse();
         assert_eq!(forward, backward);
@@ -294,12 +305,22 @@ mod tests {
     fn transient_faults_heal_and_persistent_ones_stay() {
         let mut state = ChaosState::default();
         let transient = chaos(1.0, 0.0);
-        assert!(state.draw(&transient, "GET", "/a", "api", true).is_some());
-        assert!(state.draw(&transient, "GET", "/a", "api", true).is_none());
+        assert!(
+            state
+                .draw(&transient, "GET", "/a", "api", Answer::List)
+                .is_some()
+        );
+        assert!(
+            state
+                .draw(&transient, "GET", "/a", "api", Answer::List)
+                .is_none()
+        );
         let mut state = ChaosState::default();
         let persistent = chaos(1.0, 1.0);
         for attempt in 0..3 {
-            let draw = state.draw(&persistent, "GET", "/b", "api", true).unwrap();
+            let draw = state
+                .draw(&persistent, "GET", "/b", "api", Answer::List)
+                .unwrap();
             assert_eq!(draw.attempt, attempt);
         }
     }
@@ -312,7 +333,7 @@ mod tests {
         };
         assert!(
             ChaosState::default()
-                .draw(&c, "GET", "/a", "api", false)
+                .draw(&c, "GET", "/a", "api", Answer::One)
                 .is_none()
         );
         let only = Chaos {
@@ -321,7 +342,7 @@ mod tests {
         };
         assert!(
             ChaosState::default()
-                .draw(&only, "GET", "/a", "other", true)
+                .draw(&only, "GET", "/a", "other", Answer::List)
                 .is_none()
         );
         assert!(
@@ -331,10 +352,17 @@ mod tests {
                     "GET",
                     "/a",
                     "microsoft.resources/SUBSCRIPTIONS",
-                    true
+                    Answer::List
                 )
                 .is_some()
         );
+        // Resource Graph pages take a repeated row and a token loop, never a foreign link.
+        assert!(ChaosKind::DuplicateItems.fits(Answer::GraphPage));
+        assert!(ChaosKind::NextLinkLoop.fits(Answer::GraphPage));
+        assert!(!ChaosKind::NextLinkForeign.fits(Answer::GraphPage));
+        assert!(ChaosKind::NextLinkForeign.fits(Answer::List));
+        assert!(!ChaosKind::DuplicateItems.fits(Answer::One));
+        assert!(ChaosKind::TruncatedJson.fits(Answer::GraphPage));
     }
 
     #[test]

@@ -11,11 +11,13 @@ use std::time::Duration;
 
 use crate::buckets::{BucketState, ReadBuckets};
 use crate::chaos::{Chaos, ChaosState};
+use crate::quota::{GraphQuota, QuotaState};
 use crate::scope;
 
 /// Behaviour switches and injected faults. `Default` serves everything in one page, with no
-/// faults and one-hour tokens.
-#[derive(Clone, Debug, Default)]
+/// faults and one-hour tokens, and plays Resource Graph's per-user quota (15 queries per
+/// 5 seconds) as ARG does.
+#[derive(Clone, Debug)]
 pub struct Options {
     /// Items per page on every list route; `None` (or `Some(0)`) means one page.
     pub page_size: Option<usize>,
@@ -34,6 +36,26 @@ pub struct Options {
     pub latency: Duration,
     /// ARM's read throttling (see `buckets`); `None` serves without limit.
     pub read_buckets: Option<ReadBuckets>,
+    /// Resource Graph's per-user quota (see `quota`); `None` serves queries without limit
+    /// and without the quota headers.
+    pub graph_quota: Option<GraphQuota>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            page_size: None,
+            null_next_link: false,
+            deny: Vec::new(),
+            throttle: Vec::new(),
+            fail: Vec::new(),
+            token_lifetime_secs: 0,
+            chaos: None,
+            latency: Duration::ZERO,
+            read_buckets: None,
+            graph_quota: Some(GraphQuota::default()),
+        }
+    }
 }
 
 /// Answer 403 `AuthorizationFailed` to requests for `api` at or below `scope`. `scope` is an
@@ -99,6 +121,7 @@ pub(crate) struct FaultState {
     failed: Vec<usize>,
     pub(crate) chaos: ChaosState,
     pub(crate) buckets: BucketState,
+    pub(crate) quota: QuotaState,
 }
 
 impl FaultState {
@@ -116,6 +139,7 @@ impl FaultState {
         self.failed = vec![0; options.fail.len()];
         self.chaos = ChaosState::default();
         self.buckets = BucketState::default();
+        self.quota = QuotaState::default();
         self.options = options;
     }
 
@@ -154,6 +178,19 @@ impl FaultState {
             }
         }
         None
+    }
+
+    /// The scopes (normalised) where `api` is denied, from the options and the tenant. Resource
+    /// Graph answers around them instead of refusing: it leaves out what the caller cannot
+    /// read.
+    pub(crate) fn denied_scopes(&self, api: &str) -> Vec<String> {
+        self.options
+            .deny
+            .iter()
+            .chain(&self.fixed_deny)
+            .filter(|d| d.api.eq_ignore_ascii_case(api))
+            .map(|d| scope::normalize(&d.scope))
+            .collect()
     }
 
     pub(crate) fn token_lifetime_secs(&self) -> u64 {

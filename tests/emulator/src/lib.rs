@@ -1,6 +1,6 @@
-//! A loopback ARM / Entra ID emulator that serves one fixture tenant to lzaudit's tests over
-//! real HTTP and HTTPS on `127.0.0.1`, so the auditor's real sign-in, paging, retry and
-//! coverage code runs end to end without reaching Azure.
+//! A loopback ARM / Entra ID / Resource Graph emulator that serves one fixture tenant to
+//! lzaudit's tests over real HTTP and HTTPS on `127.0.0.1`, so the auditor's real sign-in,
+//! paging, retry and coverage code runs end to end without reaching Azure.
 //!
 //! Start it with [`Emulator::start`] (async) or [`Emulator::start_in_thread`] (from a plain
 //! `#[test]`), point the auditor's ARM base URL at [`Emulator::http_url`] or
@@ -39,7 +39,29 @@
 //! as the real service refuses GET there with 405 `HttpMethodNotSupported`. (Stored records
 //! carry the `id` and `type` every fixture object needs; the real service sends neither.)
 //! Matching is case-insensitive; bodies are never rewritten. ARM lists page with absolute
-//! `nextLink`s. [`Options`] injects 403s per scope and API, 429s with
+//! `nextLink`s.
+//!
+//! Resource Graph is served over the same tenant: `POST /providers/Microsoft.ResourceGraph/
+//! resources` (any `api-version`; `Content-Type: application/json`, as ARG insists) with a
+//! `QueryRequest` answers a `QueryResponse` of objects. Its tables — `resources`,
+//! `resourcecontainers`, `policyresources`, `authorizationresources`, `securityresources` —
+//! are the stored ARM objects adapted to ARG's rows (lower-cased `type`; subscription and
+//! management-group rows with their ancestor chains; policy states under `properties`;
+//! assessments with their metadata; registries with their private endpoint connections;
+//! what ARG does not hold, such as diagnostic settings or registry tokens, left out), built
+//! once, on the first query ([`Tenant::resource_graph_rows`]). Queries are a KQL subset
+//! (the grammar is in the `kql` module; anything else is a 400 `BadRequest` whose
+//! `details` say `InvalidQuery` and name the construct); scopes are `subscriptions[]`
+//! (at most 1,000), `managementGroups[]` or the whole tenant, with
+//! `authorizationScopeFilter` for assignments, exemptions and definitions; pages hold at most
+//! `$top` (≤ 1,000) rows and continue by `$skipToken` with the same query and scope. A
+//! `deny` with api [`GRAPH_API`] at a subscription (or group) silently leaves its rows out,
+//! as ARG leaves out what the caller cannot read; when nothing requested is readable the
+//! answer is 403. The per-user quota ([`GraphQuota`], 15 queries per 5 seconds by default;
+//! every page counts) sends `x-ms-user-quota-remaining` and `x-ms-user-quota-resets-after`
+//! and answers 429 with `Retry-After` when spent. Queries share the ARM pipeline below:
+//! bearer check, the tenant read bucket, faults and seeded chaos, the request log.
+//! [`Options`] injects 403s per scope and API, 429s with
 //! `Retry-After`, 5xx, and short token lifetimes; every request is counted and logged, with
 //! the client it acted for. [`ClientCertificate`] makes a throw-away client certificate for a
 //! test to register with [`Tenant::add_client_certificate`].
@@ -55,9 +77,13 @@ mod directory;
 mod faults;
 mod filter;
 pub mod generate;
+mod graph;
+mod graph_query;
 mod identity;
 mod jwt;
+mod kql;
 mod paging;
+mod quota;
 mod random;
 mod reply;
 mod route;
@@ -76,6 +102,8 @@ pub use directory::{
 };
 pub use faults::{Deny, Fail, Options, Throttle};
 pub use generate::Spec;
+pub use graph_query::GRAPH_API;
+pub use quota::GraphQuota;
 pub use serve::{IDENTITY_API, OIDC_API, RequestLog, TOKEN_API};
 pub use server::Emulator;
 pub use tenant::Tenant;

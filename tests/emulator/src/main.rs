@@ -1,5 +1,5 @@
 //! `lzaudit-emulator`: serves a fixture tenant — a file, or one generated from a seed at any
-//! size with `--generate N` — on loopback until interrupted, for poking at the auditor by
+//! size with `--generate N` — over ARM, Entra ID and Resource Graph on loopback until interrupted, for poking at the auditor by
 //! hand (`lzaudit --arm-url … --authority-host …`). `--write-tenant FILE` writes the generated
 //! fixture instead of serving it, so it can be read, diffed or served later. It prints where it
 //! listens and which credentials it accepts, and can write its CA certificate to a file so
@@ -144,6 +144,10 @@ async fn main() -> ExitCode {
         }),
         ..Options::default()
     };
+    let options_quota = options.graph_quota.map_or_else(
+        || "off".to_string(),
+        |q| format!("{} queries per {} s", q.queries, q.window.as_secs_f64()),
+    );
     let emulator = match Emulator::start_on_ports(tenant, options, args.port, args.https_port).await
     {
         Ok(e) => e,
@@ -167,6 +171,17 @@ async fn main() -> ExitCode {
         "token endpoint  {}/{}/oauth2/v2.0/token",
         emulator.https_url(),
         tenant.tenant_id()
+    );
+    let rows: Vec<String> = tenant
+        .resource_graph_rows()
+        .iter()
+        .map(|(table, n)| format!("{table} {n}"))
+        .collect();
+    println!(
+        "Resource Graph  POST {}/providers/Microsoft.ResourceGraph/resources?api-version=2024-04-01 (both listeners; quota {}); rows: {}",
+        emulator.http_url(),
+        options_quota,
+        rows.join(", ")
     );
     for client in tenant.clients() {
         let mut ways = Vec::new();

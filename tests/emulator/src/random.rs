@@ -52,7 +52,7 @@ fn shape(hex: &str) -> String {
     )
 }
 
-fn fnv(text: &str) -> u64 {
+pub(crate) fn fnv(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |acc, b| {
         (acc ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })

@@ -23,6 +23,9 @@ pub(crate) struct Reply {
     /// The client a sign-in endpoint issued a token (or an assertion) to, for the request
     /// log; never sent.
     pub(crate) client: Option<String>,
+    /// The body already serialised, when building it as a `Value` first would copy too much
+    /// (a Resource Graph page borrows its rows from the tables); `body` is then null.
+    pub(crate) encoded: Option<Vec<u8>>,
 }
 
 /// How a reply travels: intact, replaced by other bytes, cut, or not at all.
@@ -50,6 +53,7 @@ impl Reply {
             headers: Vec::new(),
             wire: Box::default(),
             client: None,
+            encoded: None,
         }
     }
 
@@ -61,6 +65,32 @@ impl Reply {
             headers: Vec::new(),
             wire: Box::default(),
             client: None,
+            encoded: None,
+        }
+    }
+
+    /// A 200 whose JSON body is already serialised.
+    pub(crate) fn ok_encoded(json: Vec<u8>) -> Reply {
+        Reply {
+            encoded: Some(json),
+            ..Reply::ok(Value::Null)
+        }
+    }
+
+    /// The body as it goes on the wire (before any damage).
+    pub(crate) fn json_bytes(&self) -> Vec<u8> {
+        match &self.encoded {
+            Some(json) => json.clone(),
+            None => serde_json::to_vec(&self.body).unwrap_or_default(),
+        }
+    }
+
+    /// The body as a value, whichever way it is held (for tests).
+    #[cfg(test)]
+    pub(crate) fn value(&self) -> Value {
+        match &self.encoded {
+            Some(json) => serde_json::from_slice(json).unwrap_or(Value::Null),
+            None => (*self.body).clone(),
         }
     }
 
@@ -95,6 +125,7 @@ impl Reply {
             headers: Vec::new(),
             client: None,
             wire: Box::default(),
+            encoded: None,
         }
     }
 
@@ -112,6 +143,7 @@ impl Reply {
             headers: Vec::new(),
             client: None,
             wire: Box::default(),
+            encoded: None,
         }
     }
 
@@ -137,7 +169,10 @@ impl Reply {
     }
 
     pub(crate) fn into_response(self) -> Response {
-        let json = serde_json::to_vec(&self.body).unwrap_or_default();
+        let json = match self.encoded {
+            Some(json) => json,
+            None => serde_json::to_vec(&self.body).unwrap_or_default(),
+        };
         let body = match *self.wire {
             Wire::Intact => Body::from(json),
             Wire::Bytes(bytes) => Body::from(bytes),

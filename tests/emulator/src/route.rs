@@ -1,14 +1,15 @@
 //! Classifying an ARM request path into the route that serves it, together with the (scope,
 //! api) pair that fault injection and the request log key on. ARM has no fixed URL table —
 //! scopes nest, and extension resources hang off any resource — so classification is by
-//! shape, in the precedence the emulator promises: the specific routes (subscriptions,
-//! management groups, policy and role assignments, exemptions, PolicyInsights policy-state
-//! queries), then an exact stored ID, then a location's supported Kubernetes versions stored
-//! once for every subscription, then a resource-type list in a subscription or resource group,
-//! then a child collection of a stored parent. Everything is decided here, against the tenant,
-//! so that faults can be checked before anything is served and a 404 is still attributed to an
-//! API. Only the policy-state query is a POST; which method each route takes is the server's
-//! business.
+//! shape, in the precedence the emulator promises: the specific routes (the Resource Graph
+//! query endpoint, subscriptions, management groups, policy and role assignments,
+//! exemptions, PolicyInsights policy-state queries), then an exact stored ID, then a
+//! location's supported Kubernetes versions stored once for every subscription, then a
+//! resource-type list in a subscription or resource group, then a child collection of a
+//! stored parent. Everything is decided here, against the tenant, so that faults can be
+//! checked before anything is served and a 404 is still attributed to an API. Only the
+//! policy-state and Resource Graph queries are POSTs; which method each route takes is the
+//! server's business.
 
 use crate::scope;
 use crate::tenant::{Stored, Tenant};
@@ -77,6 +78,9 @@ pub(crate) enum Route {
         scope: String,
         resource: String,
     },
+    /// `POST /providers/Microsoft.ResourceGraph/resources`: a Resource Graph query, answered
+    /// from the body (see `graph_query`).
+    ResourceGraph,
     /// Stored object key.
     Object(String),
     /// Stored objects of `type_key` directly in a subscription or resource group.
@@ -152,6 +156,15 @@ pub(crate) fn classify(tenant: &Tenant, path: &str) -> Classified {
         );
     }
 
+    if s == ["providers", "microsoft.resourcegraph", "resources"] {
+        // Tenant-level: ARM throttles it in the tenant's bucket, and only a denial at `/`
+        // refuses it outright; denials at subscriptions narrow its answer instead.
+        return classified(
+            Route::ResourceGraph,
+            "/".into(),
+            Some(crate::graph_query::GRAPH_API.into()),
+        );
+    }
     if s == ["subscriptions"] {
         return classified(
             Route::ListSubscriptions,

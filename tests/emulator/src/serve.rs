@@ -1,8 +1,10 @@
 //! The one request handler both listeners run: it tells the sign-in endpoints (Entra token,
 //! Azure DevOps OIDC, managed identity) from ARM, applies the ARM pipeline in a fixed order —
 //! classification (so even a 401 is logged against its API), bearer check, method (GET
-//! everywhere but the PolicyInsights query, which is POST only and answers a GET with ARM's
-//! 405 `HttpMethodNotSupported`), `api-version`, injected faults, route, paging — and then, for every answer alike, adds the
+//! everywhere but the PolicyInsights and Resource Graph queries, which are POST only and
+//! answer a GET with ARM's 405 `HttpMethodNotSupported`), `api-version`, for Resource Graph
+//! the JSON content type and the body, the read bucket, for Resource Graph the user quota,
+//! injected faults, seeded chaos, route, paging — and then, for every answer alike, adds the
 //! headers ARM always sends, counts the request and appends it to the log. Keeping the
 //! pipeline in one function makes its order, and so which error wins when several apply,
 //! visible in one place.
@@ -18,12 +20,13 @@ use axum::response::Response;
 use crate::arm::{self, Served};
 use crate::assertion::IssuedAssertions;
 use crate::auth::{self, Principal, Rejection, Tokens};
-use crate::chaos::{ChaosKind, Draw};
+use crate::chaos::{Answer, ChaosKind, Draw};
 use crate::faults::{Fault, FaultState, Options};
+use crate::graph_query::{self, GRAPH_API};
 use crate::reply::{Reply, Wire};
 use crate::route;
 use crate::tenant::Tenant;
-use crate::{buckets, clock, filter, identity, paging, scope};
+use crate::{buckets, clock, filter, identity, paging, quota, scope};
 
 /// The API name the token endpoint is logged under; throttle and fail entries with this
 /// name apply to sign-in too.
@@ -171,20 +174,21 @@ fn is_token_path(segs: &[&str]) -> bool {
 }
 
 async fn respond(listener: &Listener, request: Request) -> (Reply, Option<String>) {
-    let mut granted = None;
+    let mut granted = Vec::new();
     let (reply, api) = respond_inner(listener, request, &mut granted).await;
-    match granted {
-        Some((name, value)) => (reply.with_header(name, value), api),
-        None => (reply, api),
-    }
+    let reply = granted
+        .into_iter()
+        .fold(reply, |reply, (name, value)| reply.with_header(name, value));
+    (reply, api)
 }
 
-/// Serves one request; `granted` receives the remaining-reads header of the read bucket the
-/// request drew from, which every answer after admission carries.
+/// Serves one request; `granted` receives the headers every answer after admission carries:
+/// the remaining-reads header of the read bucket the request drew from and, for a Resource
+/// Graph query, the user-quota headers.
 async fn respond_inner(
     listener: &Listener,
     request: Request,
-    granted: &mut Option<(HeaderName, String)>,
+    granted: &mut Vec<(HeaderName, String)>,
 ) -> (Reply, Option<String>) {
     let shared = &listener.shared;
     let tenant = &shared.tenant;
@@ -317,19 +321,26 @@ async fn respond_inner(
         }
     };
     let is_query = matches!(classified.route, route::Route::PolicyStates { .. });
-    if is_query && parts.method != Method::POST {
-        // What PolicyInsights answers a GET on `queryResults` (including on its nextLink).
+    let is_graph = classified.route == route::Route::ResourceGraph;
+    if (is_query || is_graph) && parts.method != Method::POST {
+        // What PolicyInsights answers a GET on `queryResults` (including on its nextLink),
+        // and Resource Graph one on its query endpoint.
         let reply = Reply::arm(
             StatusCode::METHOD_NOT_ALLOWED,
             "HttpMethodNotSupported",
             format!(
-                "The http method '{}' is not supported for 'queryResults'.",
-                parts.method
+                "The http method '{}' is not supported for '{}'.",
+                parts.method,
+                if is_graph {
+                    "resources"
+                } else {
+                    "queryResults"
+                }
             ),
         );
         return (reply, api);
     }
-    if !is_query && parts.method != Method::GET {
+    if !is_query && !is_graph && parts.method != Method::GET {
         let reply = Reply::arm(
             StatusCode::METHOD_NOT_ALLOWED,
             "MethodNotAllowed",
@@ -347,6 +358,14 @@ async fn respond_inner(
         );
         return (reply, api);
     }
+    let graph_body = if is_graph {
+        match graph_body(&parts, body).await {
+            Ok(bytes) => Some(bytes),
+            Err(reply) => return (reply, api),
+        }
+    } else {
+        None
+    };
 
     let bucket = {
         let mut faults = shared.faults();
@@ -386,26 +405,70 @@ async fn respond_inner(
         }) => Some((remaining_header(tenant_level), remaining.to_string())),
         None => None,
     };
-    *granted = remaining;
-    let (fault, page_size, null_next_link, draw) = {
+    granted.extend(remaining);
+    if is_graph {
+        let admission = {
+            let mut faults = shared.faults();
+            let quota = faults.options.graph_quota;
+            quota.map(|q| {
+                faults
+                    .quota
+                    .admit(&q, &principal.client_id, std::time::Instant::now())
+            })
+        };
+        match admission {
+            None => {}
+            Some(quota::Admission::Admitted {
+                remaining,
+                resets_after,
+            }) => granted.extend(quota_headers(remaining, resets_after)),
+            Some(quota::Admission::Refused { resets_after }) => {
+                granted.extend(quota_headers(0, resets_after));
+                return (graph_throttled(resets_after), api);
+            }
+        }
+    }
+    let (fault, page_size, null_next_link, draw, graph_denied) = {
         let mut faults = shared.faults();
         let fault = faults.check(&classified.scope, api.as_deref(), true);
         let chaos = faults.options.chaos.clone();
+        // A query's key for seeded faults includes its body: every page, and every query,
+        // of Resource Graph goes to the same URL.
+        let key = match &graph_body {
+            Some(body) => format!(
+                "{} {}",
+                path_and_query(&parts.uri),
+                String::from_utf8_lossy(body)
+            ),
+            None => path_and_query(&parts.uri),
+        };
         let draw = match (fault.is_none(), &chaos, api.as_deref()) {
             (true, Some(chaos), Some(api_name)) => faults.chaos.draw(
                 chaos,
                 parts.method.as_str(),
-                &path_and_query(&parts.uri),
+                &key,
                 api_name,
-                classified.route.is_list(),
+                if is_graph {
+                    Answer::GraphPage
+                } else if classified.route.is_list() {
+                    Answer::List
+                } else {
+                    Answer::One
+                },
             ),
             _ => None,
+        };
+        let graph_denied = if is_graph {
+            faults.denied_scopes(GRAPH_API)
+        } else {
+            Vec::new()
         };
         (
             fault,
             faults.options.page_size,
             faults.options.null_next_link,
             draw,
+            graph_denied,
         )
     };
     if let (Some(fault), Some(api_name)) = (fault, api.as_deref()) {
@@ -426,6 +489,14 @@ async fn respond_inner(
         )
         .await
     {
+        return (reply, api);
+    }
+    if let Some(body) = &graph_body {
+        let reply = graph_query::answer(tenant, body, &graph_denied, &principal, chaos.as_ref());
+        let reply = match &chaos {
+            Some(kind) if reply.status == StatusCode::OK => chaos_on_the_wire(kind, reply),
+            _ => reply,
+        };
         return (reply, api);
     }
 
@@ -516,6 +587,73 @@ async fn respond_inner(
     (reply, api)
 }
 
+/// The largest Resource Graph request body read: a thousand subscription IDs and a long
+/// `id in~ (…)` list fit many times over.
+const MAX_GRAPH_BODY: usize = 4 * 1024 * 1024;
+
+/// Reads a Resource Graph query's body, after checking its `Content-Type`. ARG answers any
+/// type but JSON with a 500 (Learn, resource-graph troubleshoot/general.md: "Unsupported
+/// Content-Type REST header"); the emulator does the same, with a message that says why.
+async fn graph_body(
+    parts: &axum::http::request::Parts,
+    body: axum::body::Body,
+) -> Result<Vec<u8>, Reply> {
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        return Err(Reply::arm(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            format!(
+                "Resource Graph accepts only Content-Type: application/json, not '{content_type}' (ARG answers other content types with this 500)."
+            ),
+        ));
+    }
+    axum::body::to_bytes(body, MAX_GRAPH_BODY)
+        .await
+        .map(|b| b.to_vec())
+        .map_err(|_| {
+            Reply::arm(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLarge",
+                format!("The request body could not be read or exceeds {MAX_GRAPH_BODY} bytes."),
+            )
+        })
+}
+
+const QUOTA_REMAINING: &str = "x-ms-user-quota-remaining";
+const QUOTA_RESETS_AFTER: &str = "x-ms-user-quota-resets-after";
+
+fn quota_headers(remaining: u32, resets_after: std::time::Duration) -> [(HeaderName, String); 2] {
+    [
+        (
+            HeaderName::from_static(QUOTA_REMAINING),
+            remaining.to_string(),
+        ),
+        (
+            HeaderName::from_static(QUOTA_RESETS_AFTER),
+            quota::hh_mm_ss(resets_after),
+        ),
+    ]
+}
+
+/// Resource Graph's 429 for a principal over its quota (ARG's `RateLimiting`).
+fn graph_throttled(resets_after: std::time::Duration) -> Reply {
+    let message = "Client application has been throttled and should not attempt to repeat the request until an amount of time has elapsed. Please see https://aka.ms/resourcegraph-throttling for help.";
+    Reply::json(
+        StatusCode::TOO_MANY_REQUESTS,
+        serde_json::json!({"error": {"code": "RateLimiting", "message": message, "details": [{"code": "RateLimiting", "message": message}]}}),
+    )
+    .with_header(
+        header::RETRY_AFTER,
+        quota::whole_seconds(resets_after).max(1).to_string(),
+    )
+}
+
 fn path_and_query(uri: &axum::http::Uri) -> String {
     uri.path_and_query()
         .map_or_else(|| uri.path().to_string(), |p| p.as_str().to_string())
@@ -581,7 +719,7 @@ fn chaos_on_the_wire(kind: &ChaosKind, reply: Reply) -> Reply {
     match kind {
         ChaosKind::DropMidBody => reply.with_wire(Wire::CutMidBody),
         ChaosKind::TruncatedJson => {
-            let json = serde_json::to_vec(&reply.body).unwrap_or_default();
+            let json = reply.json_bytes();
             let half = json[..json.len() / 2].to_vec();
             reply.with_wire(Wire::Bytes(half))
         }
