@@ -99,16 +99,20 @@ const KINDS: &[Kind] = &[
     keyed!(registry_tokens, api::REGISTRY_TOKENS, |inv| first_id(
         &inv.registries
     )),
-    keyed!(private_dns_zone_groups, api::PRIVATE_DNS_ZONE_GROUPS, |inv| {
-        first_id(&inv.private_endpoints)
-    }),
+    keyed!(
+        private_dns_zone_groups,
+        api::PRIVATE_DNS_ZONE_GROUPS,
+        |inv| { first_id(&inv.private_endpoints) }
+    ),
     keyed!(private_dns_zone_links, api::PRIVATE_DNS_ZONE_LINKS, |inv| {
         first_id(&inv.private_dns_zones)
     }),
-    keyed!(diagnostic_settings, api::DIAGNOSTIC_SETTINGS, |inv| first_id(
-        &inv.clusters
+    keyed!(diagnostic_settings, api::DIAGNOSTIC_SETTINGS, |inv| {
+        first_id(&inv.clusters)
+    }),
+    keyed!(assessments, api::ASSESSMENTS, |inv| first_id(
+        &inv.registries
     )),
-    keyed!(assessments, api::ASSESSMENTS, |inv| first_id(&inv.registries)),
     keyed!(policy_states, api::POLICY_STATES, |inv| first_id(
         &inv.clusters
     )),
@@ -130,7 +134,11 @@ const KINDS: &[Kind] = &[
         apis: &[api::KUBERNETES_VERSIONS],
         place: |inv, items| {
             for item in items {
-                set_every(&mut inv.kubernetes_versions, Some("westeurope".into()), item);
+                set_every(
+                    &mut inv.kubernetes_versions,
+                    Some("westeurope".into()),
+                    item,
+                );
             }
         },
     },

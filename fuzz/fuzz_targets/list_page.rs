@@ -47,7 +47,11 @@ impl FetchJson for Pages {
             kind,
         };
         let answer = match self.pages.get(n) {
-            None => Err(error(Some(404), ArmErrorKind::Status, "no such page".into())),
+            None => Err(error(
+                Some(404),
+                ArmErrorKind::Status,
+                "no such page".into(),
+            )),
             Some(page) => match expect.violation(page) {
                 Some(why) => Err(error(None, ArmErrorKind::Body, why)),
                 None => Ok(page.clone()),
@@ -83,11 +87,16 @@ fuzz_target!(|data: &[u8]| {
             pages: pages.clone(),
             served: AtomicUsize::new(0),
         };
-        let result = futures::executor::block_on(list_all_with(&client, method, start.clone(), expect));
+        let result =
+            futures::executor::block_on(list_all_with(&client, method, start.clone(), expect));
         if let Ok(items) = result {
             // Every item the pager returns came from a page the client accepted.
             if expect == Expect::Resources {
-                assert!(items.iter().all(|i| i.get("id").is_some_and(Value::is_string)));
+                assert!(
+                    items
+                        .iter()
+                        .all(|i| i.get("id").is_some_and(Value::is_string))
+                );
             }
         }
     }
