@@ -204,6 +204,9 @@ pub fn load(text: &str, source: &str, builtin: bool) -> Result<Check, SpecError>
                 ),
             ));
         }
+        if let Some(message) = read_path_problem(&read.path) {
+            return Err(invalid(&format!("reads[{i}].path"), message));
+        }
         if read.default_reason.is_some() && read.default.is_none() {
             return Err(invalid(
                 &format!("reads[{i}].default_reason"),
@@ -319,6 +322,32 @@ fn compile_cel(text: &str, source: &str, file: &CheckFile) -> Result<Logic, Spec
     Ok(Logic::Cel { rules, otherwise })
 }
 
+/// Why a read's path cannot be projected: an empty segment (`a..b`, `[]`, a trailing dot) names
+/// no property, and more than [`MAX_READ_SEGMENTS`](crate::eval::cel::limits::MAX_READ_SEGMENTS)
+/// segments would take projection deeper than the evaluation thread's stack allows.
+fn read_path_problem(path: &str) -> Option<String> {
+    use crate::eval::cel::limits::MAX_READ_SEGMENTS;
+    let segments = path.split('.').count();
+    if segments > MAX_READ_SEGMENTS {
+        return Some(format!(
+            "the path has {segments} segments; a read may have at most {MAX_READ_SEGMENTS}"
+        ));
+    }
+    let empty = path.split('.').any(|segment| {
+        segment
+            .strip_suffix("[]")
+            .unwrap_or(segment)
+            .trim()
+            .is_empty()
+    });
+    empty.then(|| {
+        String::from(
+            "the path has an empty segment: write property names separated by single dots, with \
+             `[]` after a name to map over an array (`properties.agentPoolProfiles[].vmSize`)",
+        )
+    })
+}
+
 fn is_valid_id(id: &str) -> bool {
     let Some((prefix, number)) = id.split_once('-') else {
         return false;
@@ -382,5 +411,56 @@ mod tests {
                 .iter()
                 .all(|r| r.path.contains("authorizedIPRanges") != r.is_bool())
         );
+    }
+
+    /// AKS-020 with its first read's path replaced.
+    fn with_first_read_path(path: &str) -> String {
+        let (_, text) = registry::BUILTIN_CHECKS
+            .iter()
+            .find(|(path, _)| path.ends_with("AKS-020.toml"))
+            .unwrap();
+        text.replacen(
+            "path = \"properties.apiServerAccessProfile.enablePrivateCluster\"",
+            &format!("path = \"{path}\""),
+            1,
+        )
+    }
+
+    /// Found by the `check` fuzz target: a read path of about 124 000 segments (250 KB, well
+    /// inside a check file's 1 MiB) loaded, then overflowed the evaluation thread's 64 MiB stack
+    /// while projecting the read, killing the process with SIGSEGV.
+    #[test]
+    fn a_read_path_deeper_than_the_limit_is_refused_at_load() {
+        let deep = vec!["a"; 150_000].join(".");
+        let err = load(&with_first_read_path(&deep), "checks/x.toml", false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("reads[0].path")
+                && err.contains("150000 segments")
+                && err.contains("at most 32"),
+            "{err}"
+        );
+        let at_the_limit = vec!["a"; crate::eval::cel::limits::MAX_READ_SEGMENTS].join(".");
+        assert!(load(&with_first_read_path(&at_the_limit), "checks/x.toml", false).is_ok());
+    }
+
+    #[test]
+    fn a_read_path_with_an_empty_segment_is_refused_at_load() {
+        for path in [
+            "",
+            "properties..enabled",
+            "properties.",
+            "[]",
+            "properties.[].x",
+        ] {
+            let err = load(&with_first_read_path(path), "checks/x.toml", false)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("reads[0].path") && err.contains("empty segment"),
+                "{path:?}: {err}"
+            );
+        }
     }
 }

@@ -326,13 +326,8 @@ impl Resolver<'_> {
                 ));
             }
             let pattern = w_ref.resource.get_ref();
-            let matcher = waiver::compile(pattern).map_err(|e| {
-                self.at(
-                    &w_ref.resource,
-                    format!("waivers[{i}].resource"),
-                    e.to_string(),
-                )
-            })?;
+            let matcher = waiver::compile(pattern)
+                .map_err(|e| self.at(&w_ref.resource, format!("waivers[{i}].resource"), e))?;
             let expires = w_ref.expires.get_ref();
             let date = match (expires.date, expires.time) {
                 (Some(d), None) => time::Date::from_calendar_date(

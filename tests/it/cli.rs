@@ -104,6 +104,19 @@ fn bad_profiles_name_file_line_column_and_field() {
             &["waiver.toml", "reason"][..],
         ),
         (
+            // Found by fuzzing: `Glob::compile_matcher` panicked on a pattern this large.
+            "huge-pattern.toml",
+            &format!(
+                "[[waivers]]\ncheck = \"AKS-020\"\nresource = \"{}\"\nreason = \"r\"\nexpires = 2027-01-01\n",
+                "*".repeat(100_000)
+            ),
+            &[
+                "huge-pattern.toml:3:12",
+                "waivers[0].resource",
+                "too long or too complex",
+            ][..],
+        ),
+        (
             "empty-reason.toml",
             "[[waivers]]\ncheck = \"AKS-020\"\nresource = \"*\"\nreason = \" \"\nexpires = 2027-01-01\n",
             &[
@@ -430,6 +443,42 @@ fn oversized_and_overdeep_custom_rules_are_load_errors_not_crashes() {
         ])
         .code(2);
         for part in ["CUS-001.toml:19:8", "field `logic.rules[0].when`", expected] {
+            assert!(
+                out.stderr.contains(part),
+                "{expected}: `{part}` missing from:\n{}",
+                &out.stderr[..out.stderr.len().min(2000)]
+            );
+        }
+    }
+}
+
+/// Found by the `check` fuzz target: a read path of about 124 000 segments loaded, then
+/// overflowed the evaluation thread's stack (SIGSEGV); an empty segment named no property.
+#[test]
+fn overdeep_and_empty_read_paths_are_load_errors_not_crashes() {
+    let work = tempfile::tempdir().unwrap();
+    let snap = crate::support::bin::small_snapshot(work.path(), json!({}));
+    let deep = vec!["a"; 130_000].join(".");
+    let cases = [
+        (deep.as_str(), "130000 segments; a read may have at most 32"),
+        ("properties..podCidrs", "empty segment"),
+    ];
+    for (path, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let text = custom_check("true").replace(
+            "path = \"properties.networkProfile.podCidrs\"",
+            &format!("path = \"{path}\""),
+        );
+        write(dir.path(), "CUS-001.toml", &text);
+        let out = lzaudit(&[
+            "audit",
+            "--snapshot",
+            snap.to_str().unwrap(),
+            "--checks",
+            dir.path().to_str().unwrap(),
+        ])
+        .code(2);
+        for part in ["CUS-001.toml", "field `reads[0].path`", expected] {
             assert!(
                 out.stderr.contains(part),
                 "{expected}: `{part}` missing from:\n{}",

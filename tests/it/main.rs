@@ -11,6 +11,7 @@ mod diff;
 mod e2e;
 mod example;
 mod faults;
+mod fuzz_seeds;
 mod generated;
 mod inputs;
 mod outputs;

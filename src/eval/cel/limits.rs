@@ -18,6 +18,12 @@ pub const MAX_NESTING: usize = 32;
 /// `a + b + c + …` is one level per operator, which the byte limit alone does not bound.
 pub const MAX_AST_DEPTH: usize = 64;
 
+/// Most segments in a declared read's path (`properties.agentPoolProfiles[].vmSize` has three).
+/// Projecting a read into `resource` recurses once per segment, whatever the payload holds, so
+/// without a bound a 250 KB path overflows the evaluation thread's stack. The longest built-in
+/// path has six.
+pub const MAX_READ_SEGMENTS: usize = 32;
+
 /// Largest compiled program of a literal regular expression (`matches('…')`), in bytes, as
 /// the `regex` crate counts it. The CEL runtime compiles the pattern on every call, so its
 /// size is part of each call's cost.
