@@ -92,30 +92,49 @@ fn audit_command(args: AuditArgs) -> anyhow::Result<ExitStatus> {
             generated_at: rfc3339(now),
         },
     );
+    // Evaluation is over: the findings own what they report, and the inventory (the largest
+    // thing in memory) need not outlive it while the reports are written.
+    drop(inventory);
     // Every file is rendered and written aside first, then all are renamed together: a failure
     // or an interrupt part-way leaves every previous report in place, never a mix of runs.
     let mut staged = Staged::new();
     for target in &args.report {
-        let text = render(&report, &catalogue, target.format, false, args.show);
-        staged.add(&target.path, text.as_bytes()).with_context(|| {
-            format!(
-                "cannot write the {:?} report to {}",
-                target.format,
-                target.path.display()
-            )
-        })?;
-    }
-    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    let color = to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let text = render(&report, &catalogue, args.format, color, args.show);
-    if let Some(path) = &args.output {
         staged
-            .add(path, text.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+            .add_with(&target.path, |out| {
+                render_to(&report, &catalogue, target.format, false, args.show, out)
+            })
+            .with_context(|| {
+                format!(
+                    "cannot write the {:?} report to {}",
+                    target.format,
+                    target.path.display()
+                )
+            })?;
     }
-    staged.commit()?;
-    if args.output.is_none() {
-        emit(&text, None)?;
+    match &args.output {
+        Some(path) => {
+            staged
+                .add_with(path, |out| {
+                    render_to(&report, &catalogue, args.format, false, args.show, out)
+                })
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            staged.commit()?;
+        }
+        None => {
+            staged.commit()?;
+            let color = std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            render_to(
+                &report,
+                &catalogue,
+                args.format,
+                color,
+                args.show,
+                &mut stdout,
+            )?;
+            stdout.flush()?;
+        }
     }
     if report::azure_devops::detected() {
         azure_pipelines(
@@ -165,6 +184,22 @@ fn render(
         Format::Markdown => report::markdown::render(report),
         Format::Html => report::html::render(report, catalogue),
         Format::Csv => report::csv::render(report),
+    }
+}
+
+/// [`render`] into `out`; the JSON formats are serialised straight into it.
+fn render_to(
+    report: &Report,
+    catalogue: &Catalogue,
+    format: Format,
+    color: bool,
+    show: report::table::Show,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Json => report::json::render_to(report, out),
+        Format::Sarif => report::sarif::render_to(report, catalogue, out),
+        _ => out.write_all(render(report, catalogue, format, color, show).as_bytes()),
     }
 }
 

@@ -612,11 +612,15 @@ impl ArmClient {
                 .token()
                 .await
                 .map_err(|e| ArmError::new(url, ArmErrorKind::SignIn, e.to_string()))?;
-            let started = Instant::now();
-            let (attempt, remaining) = {
+            // The latency the limit adapts to is the service's, from the moment a slot is
+            // held: time spent queueing for a slot is our own limit, and counting it would read
+            // a saturated limit as a slowing service and stop it growing.
+            let (attempt, remaining, latency) = {
                 let _slot = self.limit.acquire().await;
+                let started = Instant::now();
                 self.counters.requests.fetch_add(1, Ordering::Relaxed);
-                self.attempt(method, url, token.secret(), &key).await
+                let (attempt, remaining) = self.attempt(method, url, token.secret(), &key).await;
+                (attempt, remaining, started.elapsed())
             };
             if let Some(remaining) = remaining {
                 self.buckets
@@ -624,7 +628,7 @@ impl ArmClient {
             }
             let next = match attempt {
                 Attempt::Done(value) => {
-                    self.limit.on_success(started.elapsed());
+                    self.limit.on_success(latency);
                     match expect.violation(&value) {
                         None => return Ok(value),
                         Some(why) => {
@@ -664,7 +668,7 @@ impl ArmClient {
                     retry_after,
                     body,
                 } => {
-                    self.limit.on_success(started.elapsed());
+                    self.limit.on_success(latency);
                     let error = ArmError::from_response(url, status, &body);
                     if !is_retryable_status(status) {
                         return Err(error);

@@ -225,7 +225,15 @@ impl Inventory {
         roles: &[String],
         principal: Option<&str>,
     ) -> RoleGrants<'a> {
-        let candidates = self.index().role_assignments.candidates(roles, principal);
+        let index = &self.index().role_assignments;
+        // A principal holds few assignments; without one, those made at or above the resource
+        // are far fewer than those of the roles across the tenant.
+        let candidates = match principal {
+            Some(_) => index.candidates(roles, principal),
+            None => index
+                .by_scope
+                .at_or_above(resource_id, self.chain_of(resource_id)),
+        };
         self.grants_among(
             &self.role_assignments,
             &candidates,

@@ -19,6 +19,28 @@ pub fn render(report: &Report) -> String {
     to_string_pretty(report)
 }
 
+/// The report written straight into `out`: a tenant of a thousand subscriptions makes a report
+/// of hundreds of megabytes, which need not be held in memory whole on its way to a file.
+pub fn render_to(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
+    write_pretty_to(report, out)
+}
+
+/// `value` as [`to_string_pretty`] writes it, into `out`.
+pub fn write_pretty_to<T: Serialize + ?Sized>(
+    value: &T,
+    out: &mut dyn io::Write,
+) -> io::Result<()> {
+    let mut serializer = serde_json::Serializer::with_formatter(
+        &mut *out,
+        Escaping {
+            inner: PrettyFormatter::new(),
+            html: false,
+        },
+    );
+    value.serialize(&mut serializer).map_err(io::Error::from)?;
+    out.write_all(b"\n")
+}
+
 /// `value` as pretty JSON (two-space indent, a final newline), escaped for printing.
 pub fn to_string_pretty<T: Serialize + ?Sized>(value: &T) -> String {
     let mut out = write(

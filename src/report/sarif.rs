@@ -433,6 +433,17 @@ fn notifications(report: &Report, rule_index: &BTreeMap<&str, usize>) -> Vec<Not
 
 /// Renders the report as a SARIF 2.1.0 log; `catalogue` supplies each rule's documentation.
 pub fn render(report: &Report, catalogue: &Catalogue) -> String {
+    let mut out = Vec::new();
+    render_to(report, catalogue, &mut out).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// [`render`], written straight into `out` (see `json::render_to`).
+pub fn render_to(
+    report: &Report,
+    catalogue: &Catalogue,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let checks = report.checks();
     let rule_index: BTreeMap<&str, usize> =
         checks.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
@@ -490,7 +501,7 @@ pub fn render(report: &Report, catalogue: &Catalogue) -> String {
         }],
     };
     // Escaped for printing (`json::to_string_pretty`): SARIF logs get printed in pipelines too.
-    super::json::to_string_pretty(&log)
+    super::json::write_pretty_to(&log, out)
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@
 //! Clusters without a kubelet identity (service principal) cannot be tied to any grant and are
 //! left out, with a note; a subscription with only such clusters is `not_applicable`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{Value, json};
 
@@ -34,17 +34,69 @@ use crate::inventory::{Subscription, api, arm};
 
 pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
     let roles = PullRoles::from_params(ctx);
+    let tenant = Tenant::of(ctx);
     ctx.inventory
         .subscriptions
         .iter()
-        .map(|sub| evaluate_subscription(check.id(), ctx, &roles, sub))
+        .map(|sub| evaluate_subscription(check.id(), ctx, &roles, &tenant, sub))
         .collect()
+}
+
+/// What every subscription's sharing test needs from the whole audited tenant, worked out
+/// once: per subscription it would be a pass over every cluster and every subscription, which
+/// is quadratic in a tenant of a thousand subscriptions.
+struct Tenant<'a> {
+    /// Every audited cluster with a kubelet identity, by its lower-cased object ID, with the
+    /// ID of its subscription.
+    by_kubelet: HashMap<String, (&'a Value, &'a str)>,
+    /// The subscriptions whose cluster list was not read: (subscription ID, why).
+    unlisted: Vec<(&'a str, String)>,
+}
+
+impl<'a> Tenant<'a> {
+    fn of(ctx: &EvalContext<'a>) -> Tenant<'a> {
+        let inv = ctx.inventory;
+        let by_kubelet = inv
+            .clusters
+            .iter()
+            .filter_map(|c| {
+                let sub = inv.subscription_of(c)?;
+                let kubelet = kubelet_object_id(c)?;
+                Some((
+                    kubelet.to_ascii_lowercase(),
+                    (c, sub.subscription_id.as_str()),
+                ))
+            })
+            .collect();
+        let unlisted = inv
+            .subscriptions
+            .iter()
+            .filter_map(|s| {
+                inv.read_state(&s.id, api::CLUSTERS)
+                    .missing_reason(&s.id, api::CLUSTERS)
+                    .map(|reason| (s.subscription_id.as_str(), reason))
+            })
+            .collect();
+        Tenant {
+            by_kubelet,
+            unlisted,
+        }
+    }
+
+    /// The audited cluster of another subscription than `own` whose kubelet is `principal`.
+    fn foreign(&self, principal: &str, own: &str) -> Option<&'a Value> {
+        self.by_kubelet
+            .get(principal)
+            .filter(|(_, sub)| !arm::eq_ci(sub, own))
+            .map(|(cluster, _)| *cluster)
+    }
 }
 
 fn evaluate_subscription(
     check: &str,
     ctx: &EvalContext,
     roles: &PullRoles,
+    tenant: &Tenant,
     sub: &Subscription,
 ) -> Finding {
     let inv = ctx.inventory;
@@ -154,23 +206,11 @@ fn evaluate_subscription(
         .filter_map(|c| kubelet_object_id(c))
         .map(str::to_ascii_lowercase)
         .collect();
-    let foreign: BTreeMap<String, &Value> = inv
-        .clusters
+    let unlisted: Vec<&str> = tenant
+        .unlisted
         .iter()
-        .filter(|c| {
-            inv.subscription_of(c)
-                .is_some_and(|s| !arm::eq_ci(&s.subscription_id, &sub.subscription_id))
-        })
-        .filter_map(|c| kubelet_object_id(c).map(|k| (k.to_ascii_lowercase(), c)))
-        .collect();
-    let unlisted: Vec<String> = inv
-        .subscriptions
-        .iter()
-        .filter(|s| !arm::eq_ci(&s.subscription_id, &sub.subscription_id))
-        .filter_map(|s| {
-            inv.read_state(&s.id, api::CLUSTERS)
-                .missing_reason(&s.id, api::CLUSTERS)
-        })
+        .filter(|(s, _)| !arm::eq_ci(s, &sub.subscription_id))
+        .map(|(_, reason)| reason.as_str())
         .collect();
     let mut shared = Vec::new();
     let mut sharing_unknown = Vec::new();
@@ -189,7 +229,7 @@ fn evaluate_subscription(
             if own.contains(&p) {
                 continue;
             }
-            match foreign.get(&p) {
+            match tenant.foreign(&p, &sub.subscription_id) {
                 Some(cluster) => {
                     evidence.push(pull_evidence(
                         a,

@@ -22,6 +22,8 @@
 //! that admits no probe might still admit such a look-alike (a warn), so it is unknown, not a
 //! pass (`Status::with_unread_sub_result`); what a regex is seen to admit stands.
 
+use std::collections::HashMap;
+
 use regex::Regex;
 use serde_json::{Value, json};
 
@@ -159,16 +161,93 @@ pub fn suggested_regex(trusted: &[String]) -> String {
     format!("^({})/.+$", hosts.join("|"))
 }
 
-/// The trusted registry hosts, their evidence, and the unread registry lists that may leave
-/// out trusted hosts (only when audited registries are trusted).
-fn trusted_hosts(ctx: &EvalContext) -> (Vec<String>, Evidence, Vec<String>) {
+/// At most this many trusted hosts are listed in each finding; a tenant with more (a
+/// registry per landing zone) gets the hosts of the cluster's own subscription and a count,
+/// or the evidence of every cluster would repeat every registry of the tenant.
+const LISTED_HOSTS: usize = 25;
+
+/// At most this many unread registry lists are named in the trusted-hosts note.
+const LISTED_GAPS: usize = 5;
+
+/// The trusted hosts, and what the findings say about them.
+struct Trusted {
+    /// Every trusted host, lower-cased, sorted: what the regex is judged against.
+    hosts: Vec<String>,
+    /// The hosts of `trusted_registries`.
+    configured: Vec<String>,
+    /// Why the audited registry list may be incomplete, if it may.
+    note: Option<String>,
+}
+
+impl Trusted {
+    /// The hosts a finding on `cluster_id` names: every trusted host in a small tenant; in a
+    /// large one the configured hosts and the login servers of the cluster's subscription.
+    fn listed(&self, inventory: &Inventory, cluster_id: &str) -> Vec<String> {
+        if self.hosts.len() <= LISTED_HOSTS {
+            return self.hosts.clone();
+        }
+        let sub = arm::subscription_of(cluster_id).unwrap_or_default();
+        let mut listed: Vec<String> = self.configured.clone();
+        listed.extend(
+            inventory
+                .registries_in(&sub)
+                .filter_map(|r| arm::str_at(r, "properties.loginServer"))
+                .map(str::to_ascii_lowercase),
+        );
+        listed.sort();
+        listed.dedup();
+        listed
+    }
+
+    /// The regex to suggest on `cluster_id`: the anchored alternation of every trusted host,
+    /// shortened in a large tenant to the hosts [`Trusted::listed`] names and a count.
+    fn suggestion(&self, inventory: &Inventory, cluster_id: &str) -> String {
+        let listed = self.listed(inventory, cluster_id);
+        let regex = suggested_regex(&listed);
+        match self.hosts.len() - listed.len().min(self.hosts.len()) {
+            0 => regex,
+            others => format!(
+                "{regex} extended with the login servers of the {others} other audited registries"
+            ),
+        }
+    }
+
+    const PROPERTY: &str = "trusted registry hosts (trusted_registries, plus the audited registries' properties.loginServer)";
+    const EXPECTED: &str = "the only registries allowedContainerImagesRegex may admit";
+
+    /// The evidence for a cluster: every trusted host in a small tenant; in a large one the
+    /// configured hosts and the login servers of the cluster's subscription, with a count.
+    fn evidence(&self, inventory: &Inventory, cluster_id: &str) -> Evidence {
+        let listed = self.listed(inventory, cluster_id);
+        let others = self.hosts.len() - listed.len().min(self.hosts.len());
+        let mut item = Evidence::new(Self::PROPERTY, json!(listed), Self::EXPECTED);
+        if others > 0 {
+            item = item.note(format!(
+                "{} trusted hosts in all: those configured and those of this cluster's subscription are listed; the {others} other audited registries' login servers are trusted as well",
+                self.hosts.len()
+            ));
+        }
+        if let Some(note) = &self.note {
+            item.note = Some(match item.note.take() {
+                Some(first) => format!("{first}; {note}"),
+                None => note.clone(),
+            });
+        }
+        item
+    }
+}
+
+/// The trusted registry hosts, and the unread registry lists that may leave out trusted hosts
+/// (only when audited registries are trusted).
+fn trusted_hosts(ctx: &EvalContext) -> (Trusted, Vec<String>) {
     let inventory = ctx.inventory;
-    let mut hosts: Vec<String> = ctx
+    let configured: Vec<String> = ctx
         .param_strings("trusted_registries")
         .into_iter()
         .map(|h| h.trim().trim_end_matches('/').to_ascii_lowercase())
         .filter(|h| !h.is_empty())
         .collect();
+    let mut hosts = configured.clone();
     let mut notes = Vec::new();
     let mut unlisted = Vec::new();
     if ctx.param_bool("trust_audited_registries").unwrap_or(true) {
@@ -193,18 +272,25 @@ fn trusted_hosts(ctx: &EvalContext) -> (Vec<String>, Evidence, Vec<String>) {
     }
     hosts.sort();
     hosts.dedup();
-    let mut item = Evidence::new(
-        "trusted registry hosts (trusted_registries, plus the audited registries' properties.loginServer)",
-        json!(hosts),
-        "the only registries allowedContainerImagesRegex may admit",
-    );
-    if !notes.is_empty() {
-        item = item.note(format!(
+    let note = (!notes.is_empty()).then(|| {
+        let more = notes.len().saturating_sub(LISTED_GAPS);
+        notes.truncate(LISTED_GAPS);
+        if more > 0 {
+            notes.push(format!("and {more} more (see the report's coverage)"));
+        }
+        format!(
             "the audited registry list may be incomplete: a missing registry is neither trusted nor probed for look-alikes, so a regex admitting no probe is not a pass: {}",
             notes.join("; ")
-        ));
-    }
-    (hosts, item, unlisted)
+        )
+    });
+    (
+        Trusted {
+            hosts,
+            configured,
+            note,
+        },
+        unlisted,
+    )
 }
 
 /// Why a regex that admits no probe may still admit a look-alike of a trusted host that was not
@@ -225,9 +311,14 @@ struct Judged<'c, 'a> {
     status: Status,
 }
 
+/// Judgements of the patterns seen so far: a landing zone assigns the same allowlist to
+/// every cluster, and compiling and probing it per cluster is most of this check's cost.
+type Judgements = HashMap<String, Result<Admits, String>>;
+
 fn judge_candidate<'c, 'a>(
     inventory: &Inventory,
     candidate: &'c Candidate<'a>,
+    judgements: &mut Judgements,
     trusted: &[String],
     untrusted: &[String],
     unprobed: Option<&str>,
@@ -239,7 +330,10 @@ fn judge_candidate<'c, 'a>(
         )),
         Ok(Some(found)) => match found.value.as_str() {
             None => Err(format!("{PARAMETER} is {}, not a string", found.value)),
-            Some(pattern) => judge_regex(pattern, trusted, untrusted)
+            Some(pattern) => judgements
+                .entry(pattern.to_string())
+                .or_insert_with(|| judge_regex(pattern, trusted, untrusted))
+                .clone()
                 .map(|admits| (pattern.to_string(), found.source.clone(), admits)),
         },
     };
@@ -272,17 +366,26 @@ fn rank(status: Status) -> u8 {
 pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
     let (clusters, mut findings) = targets::resources(check.id(), ctx.inventory, Target::Cluster);
     let control = control();
-    let (trusted, trusted_evidence, unlisted) = trusted_hosts(ctx);
+    let (trusted, unlisted) = trusted_hosts(ctx);
     let unprobed = unprobed(&unlisted);
-    let untrusted = probes(&trusted, &ctx.param_strings("untrusted_probes"));
-    let suggested = suggested_regex(&trusted);
+    let untrusted = probes(&trusted.hosts, &ctx.param_strings("untrusted_probes"));
+    let mut judgements = Judgements::new();
     for cluster in clusters {
         let id = arm::id(cluster);
         let coverage = policy::coverage(ctx.inventory, id, &control, ctx.today);
         let judged: Vec<Judged> = coverage
             .candidates
             .iter()
-            .map(|c| judge_candidate(ctx.inventory, c, &trusted, &untrusted, unprobed.as_deref()))
+            .map(|c| {
+                judge_candidate(
+                    ctx.inventory,
+                    c,
+                    &mut judgements,
+                    &trusted.hosts,
+                    &untrusted,
+                    unprobed.as_deref(),
+                )
+            })
             .collect();
         let passing = judged.iter().find(|j| j.status == Status::Pass);
         let undecided =
@@ -305,7 +408,7 @@ pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
             deciding,
             &judged,
             &coverage,
-            &suggested,
+            &trusted.suggestion(ctx.inventory, id),
             unprobed.as_deref(),
         );
         let mut evidence = Vec::new();
@@ -316,7 +419,7 @@ pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
         if judged.is_empty() {
             evidence.extend(coverage.evidence());
         }
-        evidence.push(trusted_evidence.clone());
+        evidence.push(trusted.evidence(ctx.inventory, id));
         evidence.extend(guardrails::addon_note(cluster));
         findings.push(Finding::new(check.id(), id, status, message).with_evidence(evidence));
     }
@@ -418,6 +521,60 @@ mod tests {
         ]
         .map(String::from)
         .to_vec()
+    }
+
+    /// A tenant of 40 subscriptions with a registry each.
+    fn many_registries() -> (Inventory, Trusted) {
+        let mut inv = Inventory::new("x", "arm", Default::default());
+        for i in 0..40 {
+            inv.registries.push(json!({
+                "id": format!("/subscriptions/s{i}/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/acr{i}"),
+                "name": format!("acr{i}"),
+                "properties": {"loginServer": format!("acr{i}.azurecr.io")}
+            }));
+        }
+        let mut hosts: Vec<String> = (0..40).map(|i| format!("acr{i}.azurecr.io")).collect();
+        hosts.push("mcr.microsoft.com".into());
+        hosts.sort();
+        let trusted = Trusted {
+            hosts,
+            configured: vec!["mcr.microsoft.com".into()],
+            note: None,
+        };
+        (inv, trusted)
+    }
+
+    #[test]
+    fn a_large_tenant_lists_the_configured_and_own_subscription_hosts_with_a_count() {
+        let (inv, trusted) = many_registries();
+        let cluster = "/subscriptions/s7/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks";
+        let evidence = trusted.evidence(&inv, cluster);
+        assert_eq!(
+            evidence.observed,
+            json!(["acr7.azurecr.io", "mcr.microsoft.com"])
+        );
+        let note = evidence.note.unwrap();
+        assert!(
+            note.contains("41 trusted hosts") && note.contains("39 other"),
+            "{note}"
+        );
+        let suggestion = trusted.suggestion(&inv, cluster);
+        assert!(
+            suggestion.starts_with(r"^(acr7\.azurecr\.io|mcr\.microsoft\.com)/.+$")
+                && suggestion.contains("39 other audited registries"),
+            "{suggestion}"
+        );
+        // A small tenant names every host, and suggests the whole alternation.
+        let small = Trusted {
+            hosts: trusted.hosts[..3].to_vec(),
+            configured: vec![],
+            note: None,
+        };
+        assert_eq!(small.evidence(&inv, cluster).observed, json!(small.hosts));
+        assert_eq!(
+            small.suggestion(&inv, cluster),
+            suggested_regex(&small.hosts)
+        );
     }
 
     fn judge(pattern: &str) -> Admits {
