@@ -84,12 +84,7 @@ pub fn aks_subscription<'a>(
         return AksSubscription::Unknown(reason);
     }
     let clusters: Vec<&Value> = inventory
-        .clusters
-        .iter()
-        .filter(|c| {
-            crate::inventory::arm::subscription_of(crate::inventory::arm::id(c))
-                .is_some_and(|s| s.eq_ignore_ascii_case(&subscription.subscription_id))
-        })
+        .clusters_in(&subscription.subscription_id)
         .collect();
     if clusters.is_empty() {
         AksSubscription::NoClusters

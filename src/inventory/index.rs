@@ -89,6 +89,9 @@ pub struct Index {
     fingerprint: Fingerprint,
     pub(crate) subscriptions: HashMap<String, usize>,
     pub(crate) reads: HashMap<(String, String), ReadSlot>,
+    /// Per API (lower-cased), how many audited subscriptions it was read at without failure:
+    /// when all were, `Inventory::subscription_gaps` answers at once.
+    pub(crate) ok_subscription_reads: HashMap<String, usize>,
     pub(crate) clusters_by_subscription: HashMap<String, Vec<usize>>,
     pub(crate) registries_by_subscription: HashMap<String, Vec<usize>>,
     /// (subscription, resource group) → registries in it.
@@ -330,8 +333,16 @@ impl Index {
                 exemptions_by_assignment.entry(key(a)).or_default().push(i);
             }
         }
+        let audited: HashSet<String> = inv.subscriptions.iter().map(|s| key(&s.id)).collect();
+        let mut ok_subscription_reads: HashMap<String, usize> = HashMap::new();
+        for ((scope, api), slot) in &reads {
+            if *slot == ReadSlot::Ok && audited.contains(scope) {
+                *ok_subscription_reads.entry(api.clone()).or_default() += 1;
+            }
+        }
         Index {
             fingerprint: Fingerprint::of(inv),
+            ok_subscription_reads,
             hierarchy_note,
             policy_assignments: ScopeIndex::build(
                 inv.policy_assignments

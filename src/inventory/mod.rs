@@ -226,6 +226,26 @@ impl Inventory {
         }
     }
 
+    /// Why `api` may be incomplete across the audited subscriptions: the reason of each one
+    /// at which it was not read. Checks that look for something anywhere in the tenant (a
+    /// registry another cluster pulls from, a shared zone) ask this for every resource, so a
+    /// healthy tenant is answered from the index without a pass over the subscriptions.
+    pub fn subscription_gaps(&self, api: &str) -> Vec<String> {
+        let ok = self
+            .index()
+            .ok_subscription_reads
+            .get(&api.to_ascii_lowercase())
+            .copied()
+            .unwrap_or(0);
+        if ok >= self.subscriptions.len() {
+            return Vec::new();
+        }
+        self.subscriptions
+            .iter()
+            .filter_map(|s| self.read_state(&s.id, api).missing_reason(&s.id, api))
+            .collect()
+    }
+
     /// The audited subscription with this GUID (any casing).
     pub fn subscription(&self, guid: &str) -> Option<&Subscription> {
         let i = *self.index().subscriptions.get(&guid.to_ascii_lowercase())?;

@@ -26,8 +26,8 @@ impl Inventory {
     /// Clusters in one subscription (GUID, any casing).
     pub fn clusters_in<'a>(
         &'a self,
-        subscription: &'a str,
-    ) -> impl Iterator<Item = &'a Value> + 'a {
+        subscription: &str,
+    ) -> impl Iterator<Item = &'a Value> + use<'a> {
         let positions = positions(&self.index().clusters_by_subscription, subscription);
         positions.into_iter().map(move |i| &self.clusters[i])
     }
@@ -35,8 +35,8 @@ impl Inventory {
     /// Registries in one subscription.
     pub fn registries_in<'a>(
         &'a self,
-        subscription: &'a str,
-    ) -> impl Iterator<Item = &'a Value> + 'a {
+        subscription: &str,
+    ) -> impl Iterator<Item = &'a Value> + use<'a> {
         let positions = positions(&self.index().registries_by_subscription, subscription);
         positions.into_iter().map(move |i| &self.registries[i])
     }
@@ -44,8 +44,8 @@ impl Inventory {
     /// Machines (VMs, VMSS, Arc) in one subscription.
     pub fn machines_in<'a>(
         &'a self,
-        subscription: &'a str,
-    ) -> impl Iterator<Item = &'a Value> + 'a {
+        subscription: &str,
+    ) -> impl Iterator<Item = &'a Value> + use<'a> {
         let positions = positions(&self.index().machines_by_subscription, subscription);
         positions.into_iter().map(move |i| &self.machines[i])
     }

@@ -116,3 +116,61 @@ async fn a_read_throttled_past_the_deadline_is_a_gap_and_the_run_ends_on_time() 
             .is_ok()
     );
 }
+
+/// The adaptive limit grows on the service's latency. A generated tenant queues far more reads
+/// than the initial limit allows; if the time a read spends queueing for a slot counted as the
+/// service's latency, the queue itself would look like a slowing service and the limit would
+/// stop growing far below the ceiling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_limit_grows_past_its_start_while_reads_queue_for_a_slot() {
+    use lzaudit::azure::{AuthMethod, Environment, connect_with};
+    use lzaudit_emulator::{Spec, Tenant};
+
+    let tenant = Tenant::generate(&Spec {
+        seed: 3,
+        subscriptions: 30,
+        ..Spec::default()
+    })
+    .expect("the spec generates");
+    let client_entry = tenant.clients()[0].clone();
+    let emulator = Emulator::start(
+        tenant,
+        Options {
+            latency: Duration::from_millis(100),
+            ..Options::default()
+        },
+    )
+    .await
+    .expect("the emulator starts");
+    let ca = ca_file(&emulator);
+    let env = Environment::from_vars([
+        ("AZURE_TENANT_ID", emulator.tenant().tenant_id().to_string()),
+        ("AZURE_CLIENT_ID", client_entry.client_id.clone()),
+        (
+            "AZURE_CLIENT_SECRET",
+            client_entry.client_secret.clone().expect("a secret"),
+        ),
+    ]);
+    let mut options = tenants::options(&emulator, &ca.path, AuthMethod::Env);
+    options.concurrency = 128;
+    let client = connect_with(&options, &env)
+        .await
+        .expect("sign-in")
+        .with_buckets(tenants::fast_buckets());
+    let inventory = collect::run(
+        &client,
+        RequestedScope::default(),
+        &Plan::everything(),
+        None,
+    )
+    .await
+    .expect("collection succeeds");
+    assert_eq!(inventory.gaps().count(), 0);
+    let stats = client.stats();
+    assert!(
+        stats.concurrency >= 100,
+        "the limit stopped at {} of 128 after {} requests",
+        stats.concurrency,
+        stats.requests
+    );
+}

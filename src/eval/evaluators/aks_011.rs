@@ -62,12 +62,8 @@ pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
         inv,
         // The zone lists and zones do not change per pair: found once, not per cluster.
         zone_list_gaps: inv
-            .subscriptions
-            .iter()
-            .filter_map(|s| {
-                inv.read_state(&s.id, api::PRIVATE_DNS_ZONES)
-                    .missing_reason(&s.id, api::PRIVATE_DNS_ZONES)
-            })
+            .subscription_gaps(api::PRIVATE_DNS_ZONES)
+            .into_iter()
             .collect(),
         matching_zones: inv
             .private_dns_zones
@@ -852,14 +848,7 @@ fn evaluate_cluster(check: &str, net: &Net, roles: &PullRoles, cluster: &Value) 
             Pull::NotGranted => {}
         }
     }
-    let unlisted: Vec<String> = inv
-        .subscriptions
-        .iter()
-        .filter_map(|s| {
-            inv.read_state(&s.id, api::REGISTRIES)
-                .missing_reason(&s.id, api::REGISTRIES)
-        })
-        .collect();
+    let unlisted: Vec<String> = inv.subscription_gaps(api::REGISTRIES).into_iter().collect();
 
     let (vnets, vnet_evidence) = net.cluster_vnets(cluster);
     evidence.push(vnet_evidence);

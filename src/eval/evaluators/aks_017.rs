@@ -304,12 +304,8 @@ fn over_privilege<'a>(
 ) -> (Vec<(&'a Value, &'a Value)>, Vec<String>) {
     let mut found: BTreeMap<String, (&Value, &Value)> = BTreeMap::new();
     let mut gaps: Vec<String> = inv
-        .subscriptions
-        .iter()
-        .filter_map(|s| {
-            inv.read_state(&s.id, api::REGISTRIES)
-                .missing_reason(&s.id, api::REGISTRIES)
-        })
+        .subscription_gaps(api::REGISTRIES)
+        .into_iter()
         .map(|reason| format!("registries that may hold such a grant: {reason}"))
         .collect();
     // Only registries where the kubelet identity may hold one of `over` can add to the answer.
