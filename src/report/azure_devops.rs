@@ -129,7 +129,7 @@ fn issue_message(f: &ReportFinding) -> String {
     let subscription = if f.subscription_name.is_empty() {
         f.subscription.as_str()
     } else {
-        f.subscription_name.as_str()
+        &*f.subscription_name
     };
     let message = format!(
         "{} [{}] {} ({}): {} — {}",

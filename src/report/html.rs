@@ -673,7 +673,7 @@ fn data<'a>(report: &'a Report, subs: &'a [SubscriptionRef]) -> (Data<'a>, Vec<&
         let fix = if f.remediation.is_empty() {
             -1
         } else {
-            let (at, new) = fix_index.get(f.remediation.as_str());
+            let (at, new) = fix_index.get(&*f.remediation);
             if new {
                 fixes.push(&f.remediation);
             }

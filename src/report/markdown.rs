@@ -478,7 +478,7 @@ fn finding<'a>(out: &mut String, f: &'a ReportFinding, remediations: &mut Remedi
         out.push_str("**Remediation**\n\n");
         out.push_str(
             remediations
-                .entry(f.remediation.as_str())
+                .entry(&*f.remediation)
                 .or_insert_with(|| authored(f.remediation.trim())),
         );
         out.push_str("\n\n");

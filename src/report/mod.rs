@@ -22,6 +22,7 @@ pub mod table;
 pub(crate) mod sample;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -151,15 +152,18 @@ pub struct Summary {
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportFinding {
     pub check: String,
-    pub title: String,
+    /// Shared by every finding of the check (as `remediation`) and of the subscription (as
+    /// `subscription_name`): a tenant of a thousand subscriptions has a hundred thousand
+    /// findings, and a copy each of a check's remediation text is tens of megabytes.
+    pub title: Arc<str>,
     pub severity: Severity,
     pub status: ReportStatus,
     pub resource: String,
     pub subscription: String,
-    pub subscription_name: String,
+    pub subscription_name: Arc<str>,
     pub message: String,
     pub evidence: Vec<crate::eval::Evidence>,
-    pub remediation: String,
+    pub remediation: Arc<str>,
     pub waiver: Option<AppliedWaiver>,
 }
 
@@ -257,9 +261,9 @@ pub struct Origin<'a> {
 
 /// What the report takes from a check for each of its findings.
 struct CheckInfo {
-    title: String,
+    title: Arc<str>,
     severity: Severity,
-    remediation: String,
+    remediation: Arc<str>,
 }
 
 /// Builds the report from evaluated (and waiver-applied) findings. Linear in findings: the
@@ -273,13 +277,13 @@ pub fn build(
     waivers: Vec<WaiverReport>,
     origin: Origin,
 ) -> Report {
-    let names: HashMap<String, &str> = inventory
+    let names: HashMap<String, Arc<str>> = inventory
         .subscriptions
         .iter()
         .map(|s| {
             (
                 s.subscription_id.to_ascii_lowercase(),
-                s.display_name.as_str(),
+                Arc::from(s.display_name.as_str()),
             )
         })
         .collect();
@@ -290,12 +294,10 @@ pub fn build(
             let info = checks.entry(f.check.clone()).or_insert_with(|| {
                 let check = catalogue.get(&f.check);
                 CheckInfo {
-                    title: check.map(|c| c.file.title.clone()).unwrap_or_default(),
+                    title: Arc::from(check.map_or("", |c| c.file.title.as_str())),
                     severity: profile
                         .severity_of(&f.check, check.map_or(Severity::Medium, |c| c.severity())),
-                    remediation: check
-                        .map(|c| c.file.docs.fix.trim().to_string())
-                        .unwrap_or_default(),
+                    remediation: Arc::from(check.map_or("", |c| c.file.docs.fix.trim())),
                 }
             });
             let status = if waiver.is_some() {
@@ -309,8 +311,8 @@ pub fn build(
                 remediation: info.remediation.clone(),
                 subscription_name: names
                     .get(&f.subscription.to_ascii_lowercase())
-                    .map(|n| n.to_string())
-                    .unwrap_or_default(),
+                    .cloned()
+                    .unwrap_or_else(|| Arc::from("")),
                 check: f.check,
                 status,
                 resource: f.resource,
@@ -400,7 +402,7 @@ impl Report {
             if seen.insert(f.subscription.to_ascii_lowercase()) {
                 out.push(SubscriptionRef {
                     id: f.subscription.clone(),
-                    name: f.subscription_name.clone(),
+                    name: f.subscription_name.to_string(),
                 });
             }
         }

@@ -31,7 +31,7 @@ fn finding(
 ) -> ReportFinding {
     ReportFinding {
         check: check.into(),
-        title: format!("title of {check}"),
+        title: format!("title of {check}").into(),
         severity,
         status,
         resource,

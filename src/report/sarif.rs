@@ -140,9 +140,9 @@ struct ResultProperties {
     /// `warn` or `fail`: the status underneath a waiver.
     original_status: ReportStatus,
     subscription: String,
-    subscription_name: String,
+    subscription_name: std::sync::Arc<str>,
     evidence: Vec<crate::eval::Evidence>,
-    remediation: String,
+    remediation: std::sync::Arc<str>,
 }
 
 #[derive(Serialize)]

@@ -94,7 +94,7 @@ fn paint(text: &str, s: Style, color: bool) -> String {
 /// A finding's resource for people, with its subscription: `aks-prod (lz-corp)`, or the
 /// subscription's name for a finding about the subscription itself.
 fn resource_with_subscription(f: &ReportFinding) -> String {
-    let sub = if f.subscription_name.is_empty() {
+    let sub: &str = if f.subscription_name.is_empty() {
         &f.subscription
     } else {
         &f.subscription_name
