@@ -625,7 +625,7 @@ pub fn exemption_scope(exemption: &Value) -> String {
 }
 
 fn scope_before(id: &str, marker_lower: &str) -> String {
-    match id.to_ascii_lowercase().find(marker_lower) {
+    match arm::find_ci(id, marker_lower) {
         Some(0) => "/".to_string(),
         Some(at) => id[..at].to_string(),
         None => id.to_string(),

@@ -124,11 +124,24 @@ pub fn last_segment(id: &str) -> &str {
 
 /// The management-group name of an MG ID (`/providers/Microsoft.Management/managementGroups/{name}`).
 pub fn management_group_name(id: &str) -> Option<&str> {
-    let lower = id.to_ascii_lowercase();
     let marker = "/providers/microsoft.management/managementgroups/";
-    let start = lower.find(marker)? + marker.len();
+    let start = find_ci(id, marker)? + marker.len();
     let rest = &id[start..];
     Some(rest.split('/').next().unwrap_or(rest)).filter(|s| !s.is_empty())
+}
+
+/// The byte offset of the first ASCII-case-insensitive occurrence of `needle_lower` (given in
+/// lower case) in `haystack`. ID parsing runs for every assignment and target in a tenant of a
+/// thousand subscriptions: this finds a marker without a lower-cased copy of the ID.
+pub fn find_ci(haystack: &str, needle_lower: &str) -> Option<usize> {
+    let (h, n) = (haystack.as_bytes(), needle_lower.as_bytes());
+    if n.is_empty() {
+        return Some(0);
+    }
+    if n.len() > h.len() {
+        return None;
+    }
+    (0..=h.len() - n.len()).find(|&i| h[i..i + n.len()].eq_ignore_ascii_case(n))
 }
 
 /// The canonical ARM ID of a management group.
@@ -140,6 +153,21 @@ pub fn management_group_id(name: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn markers_are_found_in_any_casing() {
+        let id = "/providers/Microsoft.Management/managementGroups/Corp";
+        assert_eq!(find_ci(id, "/managementgroups/"), Some(33));
+        assert_eq!(find_ci(id, "/subscriptions/"), None);
+        assert_eq!(find_ci("ab", "abc"), None);
+        assert_eq!(find_ci("", ""), Some(0));
+        assert_eq!(management_group_name(id), Some("Corp"));
+        assert_eq!(
+            management_group_name("/PROVIDERS/microsoft.management/MANAGEMENTGROUPS/x/"),
+            Some("x")
+        );
+        assert_eq!(management_group_name("/subscriptions/s"), None);
+    }
 
     #[test]
     fn paths_are_case_insensitive_and_null_is_absent() {

@@ -288,7 +288,7 @@ pub fn role_assignment_scope(assignment: &Value) -> Option<&str> {
     }
     let id = arm::id(assignment);
     let marker = "/providers/microsoft.authorization/roleassignments/";
-    let at = id.to_ascii_lowercase().find(marker)?;
+    let at = arm::find_ci(id, marker)?;
     Some(if at == 0 { "/" } else { &id[..at] })
 }
 

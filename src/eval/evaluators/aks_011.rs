@@ -90,7 +90,7 @@ struct Net<'a> {
 
 /// The virtual network ID of a subnet ID (everything before `/subnets/`).
 fn vnet_of_subnet(subnet_id: &str) -> Option<&str> {
-    let at = subnet_id.to_ascii_lowercase().find("/subnets/")?;
+    let at = arm::find_ci(subnet_id, "/subnets/")?;
     Some(&subnet_id[..at])
 }
 
