@@ -157,7 +157,7 @@ mod tests {
     #[test]
     fn markers_are_found_in_any_casing() {
         let id = "/providers/Microsoft.Management/managementGroups/Corp";
-        assert_eq!(find_ci(id, "/managementgroups/"), Some(33));
+        assert_eq!(find_ci(id, "/managementgroups/"), Some(31));
         assert_eq!(find_ci(id, "/subscriptions/"), None);
         assert_eq!(find_ci("ab", "abc"), None);
         assert_eq!(find_ci("", ""), Some(0));
