@@ -14,7 +14,8 @@ use lzaudit::inventory::{Inventory, ReadState, ReadStatus, RequestedScope, api, 
 use lzaudit_emulator::{Deny, Emulator, Fail, Options, Throttle};
 
 use crate::support::tenants::{
-    self, ca_file, connect_secret, fast_retries, options, regions, service_principal_env, small,
+    self, ca_file, collect_everything, connect_secret, fast_retries, options, regions,
+    service_principal_env, small,
 };
 
 fn sub_id(guid: &str) -> String {
@@ -31,14 +32,9 @@ async fn collect_all(
     let emulator = tenants::start("small", options).await;
     let ca = ca_file(&emulator);
     let client = connect_secret(&emulator, &ca).await;
-    let inventory = collect::run(
-        &client,
-        RequestedScope::default(),
-        &Plan::everything(),
-        None,
-    )
-    .await
-    .expect("collection succeeds");
+    let inventory = collect_everything(&client)
+        .await
+        .expect("collection succeeds");
     (inventory, emulator, client)
 }
 
@@ -311,14 +307,9 @@ async fn a_server_error_that_never_recovers_fails_one_read_and_collection_goes_o
     let client = connect_secret(&emulator, &ca)
         .await
         .with_retry_policy(fast_retries(2));
-    let inv = collect::run(
-        &client,
-        RequestedScope::default(),
-        &Plan::everything(),
-        None,
-    )
-    .await
-    .expect("a failing API does not stop collection");
+    let inv = collect_everything(&client)
+        .await
+        .expect("a failing API does not stop collection");
     for sub in [small::S1, small::S2] {
         let ReadState::Failed(read) = inv.read_state(&sub_id(sub), api::REGISTRIES) else {
             panic!("registries of {sub} recorded as failed");
@@ -727,14 +718,7 @@ async fn a_token_refused_after_renewal_stops_collection_with_the_sign_in_hint() 
     let client = connect_with(&options, &env)
         .await
         .expect("the CLI hands out a token");
-    let err = collect::run(
-        &client,
-        RequestedScope::default(),
-        &Plan::everything(),
-        None,
-    )
-    .await
-    .unwrap_err();
+    let err = collect_everything(&client).await.unwrap_err();
     let CollectError::SignIn {
         method,
         url,
@@ -770,14 +754,7 @@ async fn an_unreachable_arm_endpoint_is_fatal_and_named() {
         .await
         .expect("sign-in only needs the authority")
         .with_retry_policy(fast_retries(1));
-    let err = collect::run(
-        &client,
-        RequestedScope::default(),
-        &Plan::everything(),
-        None,
-    )
-    .await
-    .unwrap_err();
+    let err = collect_everything(&client).await.unwrap_err();
     let CollectError::Unreachable { url, .. } = &err else {
         panic!("{err:?}");
     };
@@ -1092,14 +1069,9 @@ async fn denied_and_failing_reads_of_the_new_families_are_coverage_entries() {
     let client = connect_secret(&emulator, &ca)
         .await
         .with_retry_policy(fast_retries(1));
-    let inv = collect::run(
-        &client,
-        RequestedScope::default(),
-        &Plan::everything(),
-        None,
-    )
-    .await
-    .expect("failed reads do not stop collection");
+    let inv = collect_everything(&client)
+        .await
+        .expect("failed reads do not stop collection");
 
     let ReadState::Failed(states) = inv.read_state(small::CLUSTER, api::POLICY_STATES) else {
         panic!("the denied query is recorded against the cluster");

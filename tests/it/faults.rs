@@ -6,15 +6,17 @@
 use lzaudit::audit;
 use lzaudit::azure::{AuthMethod, Environment, connect_with};
 use lzaudit::catalogue::Catalogue;
-use lzaudit::collect::{self, CollectError, Plan};
-use lzaudit::inventory::{Inventory, ReadState, RequestedScope, api};
+use lzaudit::collect::CollectError;
+use lzaudit::inventory::{Inventory, ReadState, api};
 use lzaudit::profile::Profile;
 use lzaudit::report::{Origin, Report, ReportStatus};
 use lzaudit_emulator::{Chaos, ChaosKind, Emulator, Fail, Options, Shape, Tenant};
 
 use crate::support::bin::{command, run};
 use crate::support::fixture::repo;
-use crate::support::tenants::{self, CaFile, ca_file, connect_secret, fast_retries, small};
+use crate::support::tenants::{
+    self, CaFile, ca_file, collect_everything, connect_secret, fast_retries, small,
+};
 
 /// Every API, every kind of request: what a chaos run may fault.
 fn chaos(kind: ChaosKind, apis: &[&str], rate: f64, persistent: f64, seed: u64) -> Options {
@@ -34,13 +36,7 @@ async fn collect_small(options: Options) -> (Result<Inventory, CollectError>, Em
     let emulator = tenants::start("small", options).await;
     let ca = ca_file(&emulator);
     let client = connect_secret(&emulator, &ca).await;
-    let result = collect::run(
-        &client,
-        RequestedScope::default(),
-        &Plan::everything(),
-        None,
-    )
-    .await;
+    let result = collect_everything(&client).await;
     (result, emulator)
 }
 
@@ -481,14 +477,7 @@ async fn transient_faults_of_every_kind_heal_into_the_clean_report() {
     let ca = ca_file(&emulator);
     let timeout = std::time::Duration::from_millis(500);
     let client = connect_first_client(&emulator, &ca, timeout).await;
-    let clean = collect::run(
-        &client,
-        RequestedScope::default(),
-        &Plan::everything(),
-        None,
-    )
-    .await
-    .unwrap();
+    let clean = collect_everything(&client).await.unwrap();
     let clean = audit_of(&clean);
     // A next link that loops or leaves the endpoint is refused on sight, not retried: those
     // two kinds fail their read even once (the soak covers them).
@@ -504,14 +493,9 @@ async fn transient_faults_of_every_kind_heal_into_the_clean_report() {
         };
         emulator.set_options(chaos(kind.clone(), &[], rate, 0.0, 11));
         let client = connect_first_client(&emulator, &ca, timeout).await;
-        let inventory = collect::run(
-            &client,
-            RequestedScope::default(),
-            &Plan::everything(),
-            None,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{}: {e}", kind.name()));
+        let inventory = collect_everything(&client)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", kind.name()));
         assert!(
             emulator.chaos_injected().values().sum::<usize>() > 0,
             "{}: nothing injected",

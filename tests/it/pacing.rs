@@ -3,12 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use lzaudit::collect::{self, Plan};
-use lzaudit::inventory::{ReadState, RequestedScope, api};
+use lzaudit::inventory::{ReadState, api};
 use lzaudit_emulator::{BucketMode, Emulator, Options, ReadBuckets, Throttle};
 
 use crate::faults::{connect_first_client, contoso};
-use crate::support::tenants::{self, ca_file, connect_secret, small};
+use crate::support::tenants::{self, ca_file, collect_everything, connect_secret, small};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shared_read_bucket_throttles_but_no_read_is_abandoned() {
@@ -18,14 +17,7 @@ async fn a_shared_read_bucket_throttles_but_no_read_is_abandoned() {
     let ca = ca_file(&emulator);
     let timeout = Duration::from_secs(10);
     let client = connect_first_client(&emulator, &ca, timeout).await;
-    let clean = collect::run(
-        &client,
-        RequestedScope::default(),
-        &Plan::everything(),
-        None,
-    )
-    .await
-    .unwrap();
+    let clean = collect_everything(&client).await.unwrap();
     // One small bucket for every request: the run needs several times its capacity.
     emulator.set_options(Options {
         read_buckets: Some(ReadBuckets {
@@ -36,14 +28,7 @@ async fn a_shared_read_bucket_throttles_but_no_read_is_abandoned() {
         ..Options::default()
     });
     let client = connect_first_client(&emulator, &ca, timeout).await;
-    let throttled = collect::run(
-        &client,
-        RequestedScope::default(),
-        &Plan::everything(),
-        None,
-    )
-    .await
-    .unwrap();
+    let throttled = collect_everything(&client).await.unwrap();
     let stats = client.stats();
     assert!(stats.throttled > 0, "the bucket never throttled: {stats:?}");
     assert_eq!(stats.abandoned, 0, "{stats:?}");
@@ -78,14 +63,9 @@ async fn a_read_throttled_past_the_deadline_is_a_gap_and_the_run_ends_on_time() 
     let client = connect_secret(&emulator, &ca)
         .await
         .with_deadline(Instant::now() + Duration::from_millis(400));
-    let inventory = collect::run(
-        &client,
-        RequestedScope::default(),
-        &Plan::everything(),
-        None,
-    )
-    .await
-    .expect("throttling past the deadline is a gap, not the end");
+    let inventory = collect_everything(&client)
+        .await
+        .expect("throttling past the deadline is a gap, not the end");
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "{:?}",
@@ -123,7 +103,6 @@ async fn a_read_throttled_past_the_deadline_is_a_gap_and_the_run_ends_on_time() 
 /// stop growing far below the ceiling.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_limit_grows_past_its_start_while_reads_queue_for_a_slot() {
-    use lzaudit::azure::{AuthMethod, Environment, connect_with};
     use lzaudit_emulator::{Spec, Tenant};
 
     let tenant = Tenant::generate(&Spec {
@@ -132,39 +111,23 @@ async fn the_limit_grows_past_its_start_while_reads_queue_for_a_slot() {
         ..Spec::default()
     })
     .expect("the spec generates");
-    let client_entry = tenant.clients()[0].clone();
+    let latency = Duration::from_millis(100);
     let emulator = Emulator::start(
         tenant,
         Options {
-            latency: Duration::from_millis(100),
+            latency,
             ..Options::default()
         },
     )
     .await
     .expect("the emulator starts");
     let ca = ca_file(&emulator);
-    let env = Environment::from_vars([
-        ("AZURE_TENANT_ID", emulator.tenant().tenant_id().to_string()),
-        ("AZURE_CLIENT_ID", client_entry.client_id.clone()),
-        (
-            "AZURE_CLIENT_SECRET",
-            client_entry.client_secret.clone().expect("a secret"),
-        ),
-    ]);
-    let mut options = tenants::options(&emulator, &ca.path, AuthMethod::Env);
-    options.concurrency = 128;
-    let client = connect_with(&options, &env)
+    // The default ceiling: 128 in flight.
+    let client = connect_first_client(&emulator, &ca, Duration::from_secs(10)).await;
+    assert_eq!(client.concurrency(), 128);
+    let inventory = collect_everything(&client)
         .await
-        .expect("sign-in")
-        .with_buckets(tenants::fast_buckets());
-    let inventory = collect::run(
-        &client,
-        RequestedScope::default(),
-        &Plan::everything(),
-        None,
-    )
-    .await
-    .expect("collection succeeds");
+        .expect("collection succeeds");
     assert_eq!(inventory.gaps().count(), 0);
     let stats = client.stats();
     assert!(

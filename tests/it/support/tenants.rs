@@ -214,3 +214,17 @@ EOF
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod az");
     path
 }
+
+/// Collects everything the collector can read over the whole visible scope, as an audit with
+/// every check selected would.
+pub async fn collect_everything(
+    client: &ArmClient,
+) -> Result<lzaudit::inventory::Inventory, lzaudit::collect::CollectError> {
+    lzaudit::collect::run(
+        client,
+        lzaudit::inventory::RequestedScope::default(),
+        &lzaudit::collect::Plan::everything(),
+        None,
+    )
+    .await
+}
