@@ -17,8 +17,10 @@
 //! a scope-discovery call that fails (`CollectError::Discovery`). Which APIs are called is decided by the `Plan`, built from the checks
 //! selected, so an audit of two checks does not read the whole tenant.
 
+pub mod arg;
 mod clusters;
 mod defender;
+mod follow;
 mod machines;
 mod network;
 mod policy;
@@ -233,17 +235,59 @@ pub trait Progress: Sync {
     fn finishing(&self);
 }
 
-/// Collects the requested scope as the plan says, telling `progress` (when given) how far it is.
+/// Which service answers the reads that both can (`--source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Source {
+    /// ARM REST only.
+    #[default]
+    Arm,
+    /// Resource Graph where it holds the data, ARM for the rest; what Resource Graph cannot
+    /// answer is a gap.
+    Arg,
+    /// Resource Graph where it holds the data, ARM for the rest and for whatever Resource
+    /// Graph cannot answer (denied, failed, or rows lacking a property a check needs).
+    Auto,
+}
+
+impl Source {
+    /// `Inventory::source`: `arm`, `arg` or `auto` (each `Read` says which service answered).
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Arm => "arm",
+            Source::Arg => "arg",
+            Source::Auto => "auto",
+        }
+    }
+}
+
+/// Collects the requested scope over ARM as the plan says, telling `progress` (when given) how
+/// far it is.
 pub async fn run(
     client: &ArmClient,
     scope: RequestedScope,
     plan: &Plan,
     progress: Option<&dyn Progress>,
 ) -> Result<Inventory, CollectError> {
+    run_from(client, scope, plan, progress, Source::Arm).await
+}
+
+/// Collects the requested scope from `source` (see `arg` for Resource Graph).
+pub async fn run_from(
+    client: &ArmClient,
+    scope: RequestedScope,
+    plan: &Plan,
+    progress: Option<&dyn Progress>,
+    source: Source,
+) -> Result<Inventory, CollectError> {
     let ctx = Ctx {
         client,
         plan,
-        inventory: Mutex::new(Inventory::new(&client.arm_endpoint(), "arm", scope.clone())),
+        inventory: Mutex::new(Inventory::new(
+            &client.arm_endpoint(),
+            source.name(),
+            scope.clone(),
+        )),
+        mark_arm: source != Source::Arm,
     };
     scope::resolve(&ctx, &scope).await?;
     let subscriptions = ctx.view(|inv| inv.subscriptions.clone());
@@ -255,22 +299,38 @@ pub async fn run(
     if let Some(p) = progress {
         p.started(subscriptions.len());
     }
-    futures::stream::iter(subscriptions.iter())
-        .map(|sub| async {
-            collect_subscription(&ctx, sub).await?;
-            if let Some(p) = progress {
-                p.subscription_done(sub);
-            }
-            Ok::<(), CollectError>(())
-        })
-        .buffer_unordered(client.concurrency())
-        .try_for_each(|()| async { Ok(()) })
-        .await?;
+    let fallback = match source {
+        Source::Arm => None,
+        Source::Arg => Some(arg::Fallback::None),
+        Source::Auto => Some(arg::Fallback::Arm),
+    };
+    match fallback {
+        None => {
+            futures::stream::iter(subscriptions.iter())
+                .map(|sub| async {
+                    collect_subscription(&ctx, sub).await?;
+                    if let Some(p) = progress {
+                        p.subscription_done(sub);
+                    }
+                    Ok::<(), CollectError>(())
+                })
+                .buffer_unordered(client.concurrency())
+                .try_for_each(|()| async { Ok(()) })
+                .await?;
+        }
+        Some(fallback) => arg::collect(&ctx, &subscriptions, fallback, progress).await?,
+    }
     if let Some(p) = progress {
         p.finishing();
     }
+    let definitions = async {
+        match fallback {
+            None => policy::definitions(&ctx).await,
+            Some(fallback) => arg::definitions(&ctx, fallback).await,
+        }
+    };
     futures::try_join!(
-        policy::definitions(&ctx),
+        definitions,
         clusters::kubernetes_versions(&ctx),
         defender::assessment_metadata(&ctx),
     )?;
@@ -305,6 +365,7 @@ pub async fn run(
     let stats = client.stats();
     info!(
         requests = stats.requests,
+        graph_queries = stats.graph_queries,
         retries = stats.retries,
         throttled = stats.throttled,
         gaps = inventory.gaps().count(),
@@ -342,6 +403,9 @@ pub(crate) struct Ctx<'a> {
     client: &'a ArmClient,
     plan: &'a Plan,
     inventory: Mutex<Inventory>,
+    /// Whether ARM reads say so (`Read::source`): in collections that also use Resource
+    /// Graph. A collection over ARM alone leaves the field out, as before Resource Graph.
+    mark_arm: bool,
 }
 
 impl Ctx<'_> {
@@ -359,7 +423,10 @@ impl Ctx<'_> {
         f(&guard)
     }
 
-    fn record(&self, read: Read) {
+    fn record(&self, mut read: Read) {
+        if self.mark_arm && read.source.is_none() {
+            read.source = Some(crate::inventory::coverage::SOURCE_ARM.to_string());
+        }
         self.update(|inv| inv.reads.push(read));
     }
 
