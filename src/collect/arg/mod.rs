@@ -304,21 +304,18 @@ async fn chunk(
             Ok(Some(query(ctx, url, text, scope, filter).await?))
         }
     };
+    // The inventory first: the ARM remainder waits for it, the other queries do not, so they
+    // run beside the remainder rather than ahead of it in the quota.
     let types = resource_types(ctx);
-    let inventory = async {
-        let rows = ask(!types.is_empty(), queries::resources(&types), None).await?;
-        let (kept, to_arm) = store_resources(ctx, subs, &types, rows, fallback);
-        let remainder = futures::stream::iter(kept.iter().copied())
-            .map(|sub| arm_remainder(ctx, sub))
-            .buffer_unordered(ctx.client.concurrency())
-            .collect::<Vec<_>>()
-            .await;
-        remainder.into_iter().collect::<Result<(), _>>()?;
-        Ok::<_, CollectError>((kept, to_arm))
-    };
+    let rows = ask(!types.is_empty(), queries::resources(&types), None).await?;
+    let (kept, to_arm) = store_resources(ctx, subs, &types, rows, fallback);
+    let remainder = futures::stream::iter(kept.iter().copied())
+        .map(|sub| arm_remainder(ctx, sub))
+        .buffer_unordered(ctx.client.concurrency())
+        .collect::<Vec<_>>();
     let above_and_below = Some("AtScopeAboveAndBelow");
-    let (inventory, assignments, pricings, states, roles, assessments) = futures::join!(
-        inventory,
+    let (remainder, assignments, pricings, states, roles, assessments) = futures::join!(
+        remainder,
         ask(
             wants_assignments(ctx) || plan.wants(api::POLICY_EXEMPTIONS),
             queries::ASSIGNMENTS.into(),
@@ -342,7 +339,7 @@ async fn chunk(
             None
         ),
     );
-    let (kept, to_arm) = inventory?;
+    remainder.into_iter().collect::<Result<(), _>>()?;
     let (assignments, pricings, states, roles, assessments) =
         (assignments?, pricings?, states?, roles?, assessments?);
 
