@@ -415,3 +415,69 @@ async fn resource_graphs_quota_and_its_429_are_waited_out() {
     );
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_without_a_property_a_check_reads_is_read_over_arm_by_auto_and_a_gap_for_arg() {
+    // A cluster whose body lacks `properties.agentPoolProfiles` (the node pools AKS-004/005
+    // read): the row cannot stand in for the ARM answer.
+    let text = std::fs::read_to_string(repo().join("examples/contoso/tenant.json")).unwrap();
+    let mut fixture: Value = serde_json::from_str(&text).unwrap();
+    fixture.as_object_mut().unwrap().remove("deny");
+    let cluster = fixture["resources"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|r| r["type"] == api::CLUSTERS)
+        .unwrap();
+    cluster["properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("agentPoolProfiles");
+    let cluster_id = cluster["id"].as_str().unwrap().to_string();
+    let sub = format!(
+        "/subscriptions/{}",
+        lzaudit::inventory::arm::subscription_of(&cluster_id).unwrap()
+    );
+    let emulator = Emulator::start(Tenant::from_value(fixture).unwrap(), Options::default())
+        .await
+        .unwrap();
+
+    let (inventory, _) = collect_with(&emulator, Source::Arg).await;
+    match inventory.read_state(&sub, api::CLUSTERS) {
+        lzaudit::inventory::ReadState::Failed(read) => {
+            assert_eq!(read.status, ReadStatus::Failed);
+            let message = read.message.as_deref().unwrap_or("");
+            assert!(
+                message.contains("properties.agentPoolProfiles"),
+                "{message}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        !inventory
+            .clusters
+            .iter()
+            .any(|c| lzaudit::inventory::arm::id(c) == cluster_id),
+        "a failed read stores nothing"
+    );
+
+    let (inventory, _) = collect_with(&emulator, Source::Auto).await;
+    assert!(inventory.read_state(&sub, api::CLUSTERS).is_ok());
+    let read = inventory
+        .reads
+        .iter()
+        .find(|r| r.scope == sub && r.api == api::CLUSTERS)
+        .unwrap();
+    assert_eq!(read.source.as_deref(), Some("arm"), "read over ARM instead");
+    assert_eq!(inventory.gaps().count(), 0);
+    let other_sub_on_graph = inventory
+        .reads
+        .iter()
+        .any(|r| r.api == api::CLUSTERS && r.scope != sub && r.source.as_deref() == Some("arg"));
+    assert!(
+        other_sub_on_graph,
+        "the other subscriptions stay on Resource Graph"
+    );
+    emulator.shutdown().await;
+}

@@ -367,8 +367,9 @@ async fn chunk(
 type ByType = BTreeMap<&'static str, Vec<Value>>;
 
 /// Stores the inventory rows of the subscriptions Resource Graph can stand in for, and returns
-/// them, with those to read over ARM instead (`auto`: the query failed, or a row lacks a
-/// property a check needs). With `arg` those become failed reads.
+/// the subscriptions that stay on Resource Graph, with those to read over ARM instead (`auto`:
+/// the query failed, or a row lacks a property a check needs). With `arg` those become failed
+/// reads, and the subscriptions stay on Resource Graph for the other tables.
 fn store_resources<'s>(
     ctx: &Ctx<'_>,
     subs: &[&'s Subscription],
@@ -390,7 +391,8 @@ fn store_resources<'s>(
                     ctx.record(graph_failed(&err, &sub.id, t));
                 }
             }
-            return (Vec::new(), Vec::new());
+            // Still on Resource Graph for the subscription-level tables; nothing per resource.
+            return (subs.to_vec(), Vec::new());
         }
     };
     let mut by_sub: HashMap<String, ByType> = HashMap::new();

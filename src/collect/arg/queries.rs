@@ -77,6 +77,42 @@ pub const DEFINITIONS_PER_QUERY: usize = 200;
 mod tests {
     use super::*;
 
+    /// The emulator's contract test holds its own copy of each query (it imports nothing from
+    /// lzaudit): the two copies must not drift apart.
+    #[test]
+    fn the_queries_are_the_emulators_contract() {
+        let contract = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/emulator/tests/resource_graph.rs"),
+        )
+        .unwrap();
+        for (name, query) in [
+            ("Q1", CONTAINERS),
+            ("Q3", ASSIGNMENTS),
+            ("Q5", POLICY_STATES),
+            ("Q6", ROLE_ASSIGNMENTS),
+            ("Q7", PRICINGS),
+            ("Q8", ASSESSMENTS),
+        ] {
+            assert!(
+                contract.contains(&format!("\"{query}\"")),
+                "{name} differs from the emulator's contract"
+            );
+        }
+        // Q2 and Q4 are formatted around their lists in both places.
+        let q2 = resources(&RESOURCE_TYPES);
+        let (head, tail) = q2.split_once(" (").unwrap();
+        assert!(contract.contains(&format!("\"{head} ({{}})")), "Q2 head");
+        let tail = &tail[tail.find(')').unwrap()..];
+        assert!(contract.contains(tail), "Q2 tail");
+        for t in RESOURCE_TYPES {
+            assert!(contract.contains(&format!("\"{t}\"")), "Q2 type {t}");
+        }
+        let q4 = definitions(&["X".into()]);
+        let (head, tail) = q4.split_once("('X')").unwrap();
+        assert!(contract.contains(&format!("\"{head}({{}}){tail}\"")), "Q4");
+    }
+
     #[test]
     fn the_resource_query_is_the_contracts_when_every_type_is_wanted() {
         let q = resources(&RESOURCE_TYPES);
