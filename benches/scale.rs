@@ -458,6 +458,15 @@ fn live(served: &Served, source: &str, args: &Args, concurrency: f64) -> (f64, u
         served.subscriptions,
         report["findings"].as_array().map_or(0, Vec::len)
     );
+    // The collection's own time, from the binary's `collected in …` line: the rest of the wall
+    // time is evaluation and rendering.
+    let collected = run
+        .stderr
+        .lines()
+        .find_map(|l| l.split("collected in ").nth(1))
+        .and_then(|rest| rest.split(':').next())
+        .unwrap_or("?");
+    println!("  collection {collected} of it (the rest: sign-in, evaluation, rendering)");
     println!(
         "  {queries} Resource Graph queries, {requests} ARM requests ({:.1} per subscription), {throttled} answered 429 ({waited_out} waited out), {abandoned} reads given up",
         requests as f64 / audited.max(1) as f64

@@ -234,10 +234,13 @@ pub(super) async fn collect(
         .chunks(MAX_SUBSCRIPTIONS_PER_QUERY)
         .map(<[&Subscription]>::to_vec)
         .collect();
-    let chunks_done = futures::future::join_all(chunks.iter().map(|subs| {
-        let (url, answered) = (&url, &answered);
+    // Every chunk's inventory query goes before the other queries take the quota: the ARM
+    // remainder waits for the inventory, the other queries only for the end of the run.
+    let inventories_read = tokio::sync::Barrier::new(chunks.len());
+    let chunks_done = futures::future::try_join_all(chunks.iter().map(|subs| {
+        let (url, answered, gate) = (&url, &answered, &inventories_read);
         async move {
-            chunk(ctx, url, subs, fallback, answered).await?;
+            chunk(ctx, url, subs, fallback, answered, gate).await?;
             if let Some(p) = progress {
                 subs.iter().for_each(|s| p.subscription_done(s));
             }
@@ -245,7 +248,8 @@ pub(super) async fn collect(
         }
     }));
     let (left, chunked) = futures::join!(left_out_done, chunks_done);
-    left.into_iter().chain(chunked).collect()
+    chunked?;
+    left.into_iter().collect()
 }
 
 /// Completes the hierarchy ARM could not read (its descendants listing denied, say) from Q1:
@@ -292,6 +296,7 @@ async fn chunk(
     subs: &[&Subscription],
     fallback: Fallback,
     chains: &HashMap<String, Vec<String>>,
+    inventories_read: &tokio::sync::Barrier,
 ) -> Result<(), CollectError> {
     let plan = ctx.plan;
     let scope = GraphScope::Subscriptions(subs.iter().map(|s| s.subscription_id.clone()).collect());
@@ -304,8 +309,9 @@ async fn chunk(
             Ok(Some(query(ctx, url, text, scope, filter).await?))
         }
     };
-    // The inventory first: the ARM remainder waits for it, the other queries do not, so they
-    // run beside the remainder rather than ahead of it in the quota.
+    // The inventory first: the ARM remainder waits for it. The other queries wait until every
+    // chunk's inventory is in (`inventories_read`), so they run beside the remainder rather
+    // than ahead of it in the quota.
     let types = resource_types(ctx);
     let rows = ask(!types.is_empty(), queries::resources(&types), None).await?;
     let (kept, to_arm) = store_resources(ctx, subs, &types, rows, fallback);
@@ -314,31 +320,36 @@ async fn chunk(
         .buffer_unordered(ctx.client.concurrency())
         .collect::<Vec<_>>();
     let above_and_below = Some("AtScopeAboveAndBelow");
-    let (remainder, assignments, pricings, states, roles, assessments) = futures::join!(
-        remainder,
-        ask(
-            wants_assignments(ctx) || plan.wants(api::POLICY_EXEMPTIONS),
-            queries::ASSIGNMENTS.into(),
-            above_and_below
-        ),
-        ask(plan.wants(api::PRICINGS), queries::PRICINGS.into(), None),
-        ask(
-            plan.wants(api::POLICY_STATES),
-            queries::POLICY_STATES.into(),
-            None
-        ),
-        ask(
-            plan.wants_on_clusters(api::ROLE_ASSIGNMENTS)
-                || plan.wants_on_registries(api::ROLE_ASSIGNMENTS),
-            queries::ROLE_ASSIGNMENTS.into(),
-            above_and_below
-        ),
-        ask(
-            plan.wants_on_clusters(api::ASSESSMENTS) || plan.wants_on_registries(api::ASSESSMENTS),
-            queries::ASSESSMENTS.into(),
-            None
-        ),
-    );
+    let others = async {
+        inventories_read.wait().await;
+        futures::join!(
+            ask(
+                wants_assignments(ctx) || plan.wants(api::POLICY_EXEMPTIONS),
+                queries::ASSIGNMENTS.into(),
+                above_and_below
+            ),
+            ask(plan.wants(api::PRICINGS), queries::PRICINGS.into(), None),
+            ask(
+                plan.wants(api::POLICY_STATES),
+                queries::POLICY_STATES.into(),
+                None
+            ),
+            ask(
+                plan.wants_on_clusters(api::ROLE_ASSIGNMENTS)
+                    || plan.wants_on_registries(api::ROLE_ASSIGNMENTS),
+                queries::ROLE_ASSIGNMENTS.into(),
+                above_and_below
+            ),
+            ask(
+                plan.wants_on_clusters(api::ASSESSMENTS)
+                    || plan.wants_on_registries(api::ASSESSMENTS),
+                queries::ASSESSMENTS.into(),
+                None
+            ),
+        )
+    };
+    let (remainder, (assignments, pricings, states, roles, assessments)) =
+        futures::join!(remainder, others);
     remainder.into_iter().collect::<Result<(), _>>()?;
     let (assignments, pricings, states, roles, assessments) =
         (assignments?, pricings?, states?, roles?, assessments?);
@@ -686,16 +697,11 @@ async fn store_pricings(
             return Ok(());
         }
     };
-    let mut by_sub: HashMap<String, Vec<Value>> = HashMap::new();
-    for row in &rows {
-        let item = adapt::resource(row);
-        if let Some(sub) = arm::subscription_of(arm::id(&item)) {
-            by_sub
-                .entry(sub.to_ascii_lowercase())
-                .or_default()
-                .push(item);
-        }
-    }
+    // One row per subscription (`id` is its GUID), its pricings in `pricings`.
+    let mut by_sub: HashMap<String, Vec<Value>> = by_resource(&rows, "pricings")
+        .into_iter()
+        .map(|(sub, items)| (sub, items.iter().map(adapt::resource).collect()))
+        .collect();
     for sub in subs {
         let key = sub.subscription_id.to_ascii_lowercase();
         let items = by_sub.remove(&key).unwrap_or_default();
@@ -735,7 +741,7 @@ fn resources_of(ctx: &Ctx<'_>, subs: &[&Subscription], registries: bool) -> Vec<
     })
 }
 
-/// Rows of an aggregated query (Q5, Q8) by the lower-cased resource ID in their `id`.
+/// Rows of an aggregated query (Q5, Q7, Q8) by the lower-cased ID in their `id`.
 fn by_resource(rows: &[Value], list: &str) -> HashMap<String, Vec<Value>> {
     rows.iter()
         .map(|row| {

@@ -63,8 +63,9 @@ pub const POLICY_STATES: &str = "policyresources | where type =~ 'microsoft.poli
 /// Q6: role assignments (sent with `AtScopeAboveAndBelow`).
 pub const ROLE_ASSIGNMENTS: &str = "authorizationresources | where type =~ 'microsoft.authorization/roleassignments' | project id, name, type, properties | order by id asc";
 
-/// Q7: subscription-level Defender pricings.
-pub const PRICINGS: &str = "securityresources | where type =~ 'microsoft.security/pricings' | project id, name, type, subscriptionId, properties | order by id asc";
+/// Q7: subscription-level Defender pricings, one row per subscription (a dozen plans each:
+/// per row they would be the largest table of all).
+pub const PRICINGS: &str = "securityresources | where type =~ 'microsoft.security/pricings' | summarize pricings = make_list(bag_pack('id', id, 'name', name, 'type', type, 'properties', properties)) by subscriptionId | project id = subscriptionId, pricings | order by id asc";
 
 /// Q8: Defender assessments of clusters and registries, one row per assessed resource.
 pub const ASSESSMENTS: &str = "securityresources | where type =~ 'microsoft.security/assessments' | extend resourceId = tolower(tostring(properties.resourceDetails.Id)) | where resourceId contains '/providers/microsoft.containerservice/managedclusters/' or resourceId contains '/providers/microsoft.containerregistry/registries/' | summarize assessments = make_list(bag_pack('id', id, 'name', name, 'type', type, 'properties', properties)) by resourceId | project id = resourceId, assessments | order by id asc";
