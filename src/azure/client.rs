@@ -645,16 +645,21 @@ impl ArmClient {
                 .token()
                 .await
                 .map_err(|e| ArmError::new(url, ArmErrorKind::SignIn, e.to_string()))?;
-            let started = Instant::now();
-            let (attempt, remaining, quota) = {
+            // The latency the limit adapts to is the service's, from the moment a slot is
+            // held: time spent queueing for a slot is our own limit, and counting it would read
+            // a saturated limit as a slowing service and stop it growing (as on main, b5e7280).
+            let (attempt, remaining, quota, latency) = {
                 let _slot = self.limit.acquire().await;
+                let started = Instant::now();
                 let counter = if graph {
                     &self.counters.graph_queries
                 } else {
                     &self.counters.requests
                 };
                 counter.fetch_add(1, Ordering::Relaxed);
-                self.attempt(method, url, token.secret(), &key, body).await
+                let (attempt, remaining, quota) =
+                    self.attempt(method, url, token.secret(), &key, body).await;
+                (attempt, remaining, quota, started.elapsed())
             };
             if let Some(remaining) = remaining {
                 self.buckets
@@ -665,7 +670,7 @@ impl ArmClient {
             }
             let next = match attempt {
                 Attempt::Done(value) => {
-                    self.limit.on_success(started.elapsed());
+                    self.limit.on_success(latency);
                     match expect.violation(&value) {
                         None => return Ok(value),
                         Some(why) => {
@@ -709,7 +714,7 @@ impl ArmClient {
                     retry_after,
                     body,
                 } => {
-                    self.limit.on_success(started.elapsed());
+                    self.limit.on_success(latency);
                     let error = ArmError::from_response(url, status, &body);
                     if !is_retryable_status(status) {
                         return Err(error);

@@ -129,7 +129,7 @@ async fn versions_of(ctx: &Ctx<'_>, location: &str, subs: &[String]) -> Result<(
                     inv.kubernetes_versions
                         .insert(location.to_string(), versions);
                 });
-                ctx.record(Read::ok(&scope, api::KUBERNETES_VERSIONS));
+                ctx.record_at(Read::ok(&scope, api::KUBERNETES_VERSIONS), url.as_str());
                 return Ok(());
             }
             Err(err) if err.is_sign_in() => {

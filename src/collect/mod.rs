@@ -391,6 +391,15 @@ async fn collect_subscription(ctx: &Ctx<'_>, sub: &Subscription) -> Result<(), C
     Ok(())
 }
 
+/// The `api-version` query parameter of an ARM URL.
+fn api_version_of(url: &str) -> Option<String> {
+    Url::parse(url)
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == "api-version")
+        .map(|(_, v)| v.into_owned())
+}
+
 /// Keeps the first object of every ID (compared case-insensitively), in order.
 fn dedupe_by_id(list: &mut Vec<Value>) {
     let mut seen = HashSet::new();
@@ -430,6 +439,14 @@ impl Ctx<'_> {
         self.update(|inv| inv.reads.push(read));
     }
 
+    /// Records an ARM read of `url`, with its api-version when reads say their source.
+    fn record_at(&self, mut read: Read, url: &str) {
+        if self.mark_arm && read.source.is_none() && read.api_version.is_none() {
+            read.api_version = api_version_of(url);
+        }
+        self.record(read);
+    }
+
     /// Reads every page of a scope-discovery list; any failure ends the run (see
     /// `CollectError::Discovery`), since no scope means nothing to audit.
     async fn discover(
@@ -439,10 +456,11 @@ impl Ctx<'_> {
         api: &str,
         call: &str,
     ) -> Result<Vec<Value>, CollectError> {
+        let at = url.to_string();
         match list_all_with(self.client, Method::Get, url, Expect::Resources).await {
             Ok(mut items) => {
                 items.iter_mut().for_each(redact_secrets);
-                self.record(Read::ok(scope, api));
+                self.record_at(Read::ok(scope, api), &at);
                 Ok(items)
             }
             Err(err) if err.is_sign_in() => Err(CollectError::SignIn {
@@ -485,7 +503,7 @@ impl Ctx<'_> {
         }
         let read = err.to_read(scope, api);
         debug!("could not read {}", read.describe());
-        self.record(read);
+        self.record_at(read, &err.url);
         Ok(())
     }
 
@@ -532,10 +550,11 @@ impl Ctx<'_> {
             Method::Get => Expect::Resources,
             Method::Post => Expect::Records,
         };
+        let at = url.to_string();
         match list_all_with(self.client, method, url, expect).await {
             Ok(mut items) => {
                 items.iter_mut().for_each(redact_secrets);
-                self.record(Read::ok(scope, api));
+                self.record_at(Read::ok(scope, api), &at);
                 Ok(Some(items))
             }
             Err(err) => self.failed(err, scope, api, scope_phase).map(|()| None),
@@ -557,7 +576,7 @@ impl Ctx<'_> {
         match self.client.get(&url, Expect::Resource).await {
             Ok(mut value) => {
                 redact_secrets(&mut value);
-                self.record(Read::ok(scope, api));
+                self.record_at(Read::ok(scope, api), url.as_str());
                 Ok(Some(value))
             }
             Err(err) => self.failed(err, scope, api, scope_phase).map(|()| None),
@@ -626,6 +645,19 @@ mod tests {
         }
         let tokens = Plan::new([api::REGISTRY_TOKENS], [""; 0]);
         assert!(tokens.wants_registries() && !tokens.wants_clusters());
+    }
+
+    #[test]
+    fn the_api_version_of_a_url() {
+        assert_eq!(
+            api_version_of("https://management.azure.com/subscriptions/s/providers/Microsoft.ContainerService/managedClusters?api-version=2026-02-01&$top=5").as_deref(),
+            Some("2026-02-01")
+        );
+        assert_eq!(
+            api_version_of("https://management.azure.com/subscriptions"),
+            None
+        );
+        assert_eq!(api_version_of("not a url"), None);
     }
 
     #[test]

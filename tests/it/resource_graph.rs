@@ -470,6 +470,7 @@ async fn a_row_without_a_property_a_check_reads_is_read_over_arm_by_auto_and_a_g
         .find(|r| r.scope == sub && r.api == api::CLUSTERS)
         .unwrap();
     assert_eq!(read.source.as_deref(), Some("arm"), "read over ARM instead");
+    assert!(read.api_version.is_some(), "{read:?}");
     assert_eq!(inventory.gaps().count(), 0);
     let other_sub_on_graph = inventory
         .reads
