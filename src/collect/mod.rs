@@ -323,10 +323,11 @@ pub async fn run_from(
     if let Some(p) = progress {
         p.finishing();
     }
+    // The Resource Graph path reads the definitions itself, as soon as the assignments are in.
     let definitions = async {
         match fallback {
             None => policy::definitions(&ctx).await,
-            Some(fallback) => arg::definitions(&ctx, fallback).await,
+            Some(_) => Ok(()),
         }
     };
     futures::try_join!(

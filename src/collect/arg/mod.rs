@@ -34,7 +34,7 @@ pub mod queries;
 
 use std::collections::{BTreeMap, HashMap};
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
 use tracing::debug;
 use url::Url;
@@ -204,6 +204,13 @@ pub(super) async fn collect(
         .iter()
         .partition(|s| answered.contains_key(&s.subscription_id.to_ascii_lowercase()));
 
+    let chunks: Vec<Vec<&Subscription>> = kept
+        .chunks(MAX_SUBSCRIPTIONS_PER_QUERY)
+        .map(<[&Subscription]>::to_vec)
+        .collect();
+    // The policy definitions depend on the assignments only: they are read as soon as every
+    // chunk and every subscription read over ARM has stored its assignments, beside the rest.
+    let assignments_in = tokio::sync::Barrier::new(chunks.len() + 2);
     let containers = &containers;
     let left_out_done = futures::stream::iter(left_out)
         .map(|sub| async move {
@@ -229,27 +236,45 @@ pub(super) async fn collect(
             Ok::<(), CollectError>(())
         })
         .buffer_unordered(ctx.client.concurrency())
-        .collect::<Vec<_>>();
-    let chunks: Vec<Vec<&Subscription>> = kept
-        .chunks(MAX_SUBSCRIPTIONS_PER_QUERY)
-        .map(<[&Subscription]>::to_vec)
-        .collect();
+        .try_collect::<Vec<()>>();
+    let left_out_done = async {
+        left_out_done.await?;
+        assignments_in.wait().await;
+        Ok::<(), CollectError>(())
+    };
+    let definitions_done = async {
+        assignments_in.wait().await;
+        definitions(ctx, fallback).await
+    };
     // Every chunk's inventory query goes before the other queries take the quota: the ARM
     // remainder waits for the inventory, the other queries only for the end of the run.
     let inventories_read = tokio::sync::Barrier::new(chunks.len());
     let chunks_done = futures::future::try_join_all(chunks.iter().map(|subs| {
-        let (url, answered, gate) = (&url, &answered, &inventories_read);
+        let gates = Gates {
+            inventories_read: &inventories_read,
+            assignments_in: &assignments_in,
+        };
+        let (url, answered) = (&url, &answered);
         async move {
-            chunk(ctx, url, subs, fallback, answered, gate).await?;
+            chunk(ctx, url, subs, fallback, answered, gates).await?;
             if let Some(p) = progress {
                 subs.iter().for_each(|s| p.subscription_done(s));
             }
             Ok::<(), CollectError>(())
         }
     }));
-    let (left, chunked) = futures::join!(left_out_done, chunks_done);
-    chunked?;
-    left.into_iter().collect()
+    // `try_join`: a failure that ends the run must not leave the others at a barrier.
+    futures::try_join!(left_out_done, chunks_done, definitions_done)?;
+    Ok(())
+}
+
+/// Where the chunks wait for each other.
+#[derive(Clone, Copy)]
+struct Gates<'g> {
+    /// Every chunk's inventory query is done (the other queries wait for it).
+    inventories_read: &'g tokio::sync::Barrier,
+    /// Every chunk's assignments are stored (the policy definitions wait for it).
+    assignments_in: &'g tokio::sync::Barrier,
 }
 
 /// Completes the hierarchy ARM could not read (its descendants listing denied, say) from Q1:
@@ -296,7 +321,7 @@ async fn chunk(
     subs: &[&Subscription],
     fallback: Fallback,
     chains: &HashMap<String, Vec<String>>,
-    inventories_read: &tokio::sync::Barrier,
+    gates: Gates<'_>,
 ) -> Result<(), CollectError> {
     let plan = ctx.plan;
     let scope = GraphScope::Subscriptions(subs.iter().map(|s| s.subscription_id.clone()).collect());
@@ -321,7 +346,7 @@ async fn chunk(
         .collect::<Vec<_>>();
     let above_and_below = Some("AtScopeAboveAndBelow");
     let others = async {
-        inventories_read.wait().await;
+        gates.inventories_read.wait().await;
         futures::join!(
             ask(
                 wants_assignments(ctx) || plan.wants(api::POLICY_EXEMPTIONS),
@@ -354,23 +379,25 @@ async fn chunk(
     let (assignments, pricings, states, roles, assessments) =
         (assignments?, pricings?, states?, roles?, assessments?);
 
-    // Subscriptions whose inventory Resource Graph could not stand in for: all over ARM.
+    // Subscriptions whose inventory Resource Graph could not stand in for: all over ARM. Their
+    // assignments count for the definitions too.
     let whole = futures::stream::iter(to_arm.iter().copied())
         .map(|sub| collect_subscription(ctx, sub))
         .buffer_unordered(ctx.client.concurrency())
-        .collect::<Vec<_>>();
-    let rest = async {
-        futures::try_join!(
-            store_assignments(ctx, &kept, assignments, fallback),
-            store_pricings(ctx, &kept, pricings, fallback),
-            store_states(ctx, &kept, states, fallback),
-            store_roles(ctx, &kept, roles, fallback, chains),
-            store_assessments(ctx, &kept, assessments, fallback),
-        )
+        .try_collect::<Vec<()>>();
+    let assignments = async {
+        futures::try_join!(whole, store_assignments(ctx, &kept, assignments, fallback))?;
+        gates.assignments_in.wait().await;
+        Ok(())
     };
-    let (whole, rest) = futures::join!(whole, rest);
-    whole.into_iter().collect::<Result<(), _>>()?;
-    rest?;
+    // `try_join`: a failure that ends the run must not leave the others at a barrier.
+    futures::try_join!(
+        assignments,
+        store_pricings(ctx, &kept, pricings, fallback),
+        store_states(ctx, &kept, states, fallback),
+        store_roles(ctx, &kept, roles, fallback, chains),
+        store_assessments(ctx, &kept, assessments, fallback),
+    )?;
     Ok(())
 }
 
