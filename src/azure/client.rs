@@ -26,7 +26,7 @@ use tracing::debug;
 use url::Url;
 
 use super::auth::{AuthError, TokenCache, error_chain};
-use super::graph::{GraphQuota, QuotaHeaders};
+use super::graph::{GraphQuota, QuotaHeaders, QuotaTicket};
 use super::pacing::{AdaptiveLimit, Admission, BucketKey, Buckets, jittered};
 use super::paging::FetchJson;
 use crate::inventory::{Read, ReadStatus};
@@ -636,9 +636,10 @@ impl ArmClient {
         let mut unparsable = 0u32;
         let mut last: Option<ArmError> = None;
         loop {
-            if graph {
-                self.admit_graph(url, last.as_ref()).await?;
-            }
+            let ticket = match graph {
+                true => Some(self.admit_graph(url, last.as_ref()).await?),
+                false => None,
+            };
             self.admit(&key, url, last.as_ref()).await?;
             let token = self
                 .tokens
@@ -665,8 +666,8 @@ impl ArmClient {
                 self.buckets
                     .observe_remaining(&key, remaining, Instant::now());
             }
-            if graph && let Some(quota) = quota {
-                self.graph_quota.observe(quota, Instant::now());
+            if let (Some(ticket), Some(quota)) = (ticket, quota) {
+                self.graph_quota.observe(ticket, quota, Instant::now());
             }
             let next = match attempt {
                 Attempt::Done(value) => {
@@ -813,8 +814,16 @@ impl ArmClient {
 
     /// Waits until Resource Graph's per-user quota allows another query (see `graph`). A wait
     /// that would pass the deadline gives the query up instead.
-    async fn admit_graph(&self, url: &Url, last: Option<&ArmError>) -> Result<(), ArmError> {
-        while let Some(wait) = self.graph_quota.admit(Instant::now()) {
+    async fn admit_graph(
+        &self,
+        url: &Url,
+        last: Option<&ArmError>,
+    ) -> Result<QuotaTicket, ArmError> {
+        loop {
+            let wait = match self.graph_quota.admit(Instant::now()) {
+                Ok(ticket) => return Ok(ticket),
+                Err(wait) => wait,
+            };
             let cause = last.cloned().unwrap_or_else(|| {
                 ArmError::new(
                     url,
@@ -834,7 +843,6 @@ impl ArmClient {
                 .fetch_sub(1, Ordering::Relaxed);
             slept?;
         }
-        Ok(())
     }
 
     /// Sleeps `delay`, or gives the read up when the deadline comes first.

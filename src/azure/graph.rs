@@ -209,9 +209,11 @@ pub const ASSUMED_QUOTA: u64 = 15;
 pub const ASSUMED_WINDOW: Duration = Duration::from_secs(5);
 
 /// Resource Graph's per-user quota, counted locally between answers: each query takes one
-/// unit before it is sent, each answer's headers correct the count (never upwards within a
-/// window, since answers to queries sent earlier arrive late), and when none is left queries
-/// wait for the reset instead of earning a 429. A 429 pauses every query the same way.
+/// unit before it is sent, and the answer to it corrects the count (never upwards: queries
+/// admitted since may not have reached the service yet) and the reset time. An answer to a
+/// query admitted in an earlier window says nothing about the current one and is ignored.
+/// When none is left, queries wait for the reset instead of earning a 429; a 429 pauses every
+/// query the same way.
 #[derive(Debug, Default)]
 pub struct GraphQuota {
     state: Mutex<QuotaState>,
@@ -221,42 +223,46 @@ pub struct GraphQuota {
 struct QuotaState {
     /// Units left in the current window, and when it resets; `None` before the first query.
     window: Option<(u64, Instant)>,
+    /// Which window is current (counts the windows begun).
+    generation: u64,
     /// No query before this (a 429's wait).
     paused_until: Option<Instant>,
 }
 
+/// The window a query was admitted in, to tell its answer's headers apart from later ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaTicket(u64);
+
 impl GraphQuota {
-    /// Takes one unit at `now`; `Some(wait)` when none is left (ask again after it).
-    pub fn admit(&self, now: Instant) -> Option<Duration> {
+    /// Takes one unit at `now`: the ticket of its window, or how long to wait before asking
+    /// again when none is left.
+    pub fn admit(&self, now: Instant) -> Result<QuotaTicket, Duration> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(until) = state.paused_until.filter(|u| *u > now) {
-            return Some(until - now);
+            return Err(until - now);
         }
         let (left, resets) = match state.window {
             Some((left, resets)) if resets > now => (left, resets),
-            _ => (ASSUMED_QUOTA, now + ASSUMED_WINDOW),
+            _ => {
+                state.generation += 1;
+                (ASSUMED_QUOTA, now + ASSUMED_WINDOW)
+            }
         };
         if left == 0 {
-            return Some(resets - now);
+            return Err(resets - now);
         }
         state.window = Some((left - 1, resets));
-        None
+        Ok(QuotaTicket(state.generation))
     }
 
-    /// Takes in one answer's headers, received at `now`.
-    pub fn observe(&self, quota: QuotaHeaders, now: Instant) {
+    /// Takes in the headers of the answer to a query admitted with `ticket`, received at `now`.
+    pub fn observe(&self, ticket: QuotaTicket, quota: QuotaHeaders, now: Instant) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let resets = now + quota.resets_after;
-        state.window = Some(match state.window {
-            // The same window (its reset within a second, the headers' resolution): the
-            // smaller count is the truer one.
-            Some((left, at))
-                if at > now && at.max(resets) - at.min(resets) <= Duration::from_secs(1) =>
-            {
-                (left.min(quota.remaining), at.max(resets))
-            }
-            _ => (quota.remaining, resets),
-        });
+        if ticket.0 != state.generation {
+            return;
+        }
+        let left = state.window.map_or(quota.remaining, |(left, _)| left);
+        state.window = Some((left.min(quota.remaining), now + quota.resets_after));
     }
 
     /// Holds every query until `until` (or later, if already held longer).
@@ -313,37 +319,44 @@ mod tests {
         let now = Instant::now();
         // Before any answer: Learn's example quota.
         for _ in 0..ASSUMED_QUOTA {
-            assert_eq!(quota.admit(now), None);
+            assert!(quota.admit(now).is_ok());
         }
-        assert_eq!(quota.admit(now), Some(ASSUMED_WINDOW));
-        assert_eq!(quota.admit(now + ASSUMED_WINDOW), None, "a new window");
+        assert_eq!(quota.admit(now), Err(ASSUMED_WINDOW));
+        assert!(quota.admit(now + ASSUMED_WINDOW).is_ok(), "a new window");
 
         let quota = GraphQuota::default();
-        assert_eq!(quota.admit(now), None);
-        quota.observe(
-            QuotaHeaders {
-                remaining: 1,
-                resets_after: Duration::from_secs(2),
-            },
-            now,
-        );
-        assert_eq!(quota.admit(now), None, "one left");
-        assert_eq!(quota.admit(now), Some(Duration::from_secs(2)));
+        let first = quota.admit(now).unwrap();
+        let headers = |remaining, secs| QuotaHeaders {
+            remaining,
+            resets_after: Duration::from_secs(secs),
+        };
+        quota.observe(first, headers(1, 2), now);
+        let second = quota.admit(now).unwrap();
+        assert_eq!(quota.admit(now), Err(Duration::from_secs(2)));
         // A late answer of the same window does not give units back.
-        quota.observe(
-            QuotaHeaders {
-                remaining: 5,
-                resets_after: Duration::from_secs(2),
-            },
-            now,
-        );
-        assert_eq!(quota.admit(now), Some(Duration::from_secs(2)));
+        quota.observe(second, headers(5, 2), now);
+        assert_eq!(quota.admit(now), Err(Duration::from_secs(2)));
+        // After the reset a new window, assumed full; a late answer from the old one (sent
+        // with its ticket) does not touch it.
+        let next = now + Duration::from_secs(2);
+        let fresh = quota.admit(next).unwrap();
+        assert_ne!(fresh, second);
+        quota.observe(second, headers(0, 1), next);
+        for _ in 0..ASSUMED_QUOTA - 1 {
+            assert!(quota.admit(next).is_ok());
+        }
+        assert_eq!(quota.admit(next), Err(ASSUMED_WINDOW));
+        // Its own answers do.
+        let later = next + ASSUMED_WINDOW;
+        let ticket = quota.admit(later).unwrap();
+        quota.observe(ticket, headers(0, 3), later);
+        assert_eq!(quota.admit(later), Err(Duration::from_secs(3)));
         // A 429 pauses everything, and a shorter pause does not cut a longer one.
-        let later = now + Duration::from_secs(3);
-        quota.pause_until(later + Duration::from_secs(4));
-        quota.pause_until(later + Duration::from_secs(1));
-        assert_eq!(quota.admit(later), Some(Duration::from_secs(4)));
-        assert_eq!(quota.admit(later + Duration::from_secs(4)), None);
+        let paused = later + Duration::from_secs(3);
+        quota.pause_until(paused + Duration::from_secs(4));
+        quota.pause_until(paused + Duration::from_secs(1));
+        assert_eq!(quota.admit(paused), Err(Duration::from_secs(4)));
+        assert!(quota.admit(paused + Duration::from_secs(4)).is_ok());
     }
 
     #[test]

@@ -30,7 +30,8 @@ pub struct Inventory {
     pub tool: Tool,
     /// RFC 3339 time the collection finished.
     pub collected_at: String,
-    /// Where the data came from: `arm` (REST) or `arg` (Resource Graph).
+    /// Where the data came from: `--source` of the collection, `arm` (REST), `arg` or `auto`
+    /// (Resource Graph with ARM for the rest); each `Read` says which service answered it.
     pub source: String,
     /// The ARM endpoint collected from (never credentials).
     pub arm_endpoint: String,
