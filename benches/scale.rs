@@ -328,13 +328,24 @@ fn main() {
             &spec,
             per_subscription(BucketMode::PerSubscription),
         );
+        let mut verdicts: Vec<(&str, Vec<u64>)> = Vec::new();
         for source in &args.sources {
-            let wall = live(&served, source, &args, concurrency);
+            let (wall, requests, findings) = live(&served, source, &args, concurrency);
             if source == "arm" {
-                arm_run = Some((n, wall.1, wall.0));
+                arm_run = Some((n, requests, wall));
             } else {
-                graph_run = Some((n, wall.0));
+                graph_run = Some((n, wall));
             }
+            verdicts.push((source, findings));
+        }
+        if let [(a, first), (b, second)] = verdicts.as_slice() {
+            let differing = first.iter().zip(second).filter(|(x, y)| x != y).count()
+                + first.len().abs_diff(second.len());
+            println!(
+                "  findings of --source {a} and --source {b}: {} and {}, {differing} differ",
+                first.len(),
+                second.len()
+            );
         }
         println!("== offline, {n} subscriptions");
         let snapshot = served.dir.join("snapshot.json.zst");
@@ -409,8 +420,8 @@ fn main() {
 
 /// One live audit with default flags and `--source source`; prints wall time, Resource Graph
 /// queries and ARM requests apart, 429s, peak RSS and the lower bound; returns (wall, ARM
-/// requests).
-fn live(served: &Served, source: &str, args: &Args, concurrency: f64) -> (f64, usize) {
+/// requests, a hash of each finding in report order, for comparing sources).
+fn live(served: &Served, source: &str, args: &Args, concurrency: f64) -> (f64, usize, Vec<u64>) {
     let n = served.subscriptions;
     let latency_ms = args.latency.as_millis();
     println!(
@@ -485,7 +496,19 @@ fn live(served: &Served, source: &str, args: &Args, concurrency: f64) -> (f64, u
             *count as f64 / audited.max(1) as f64
         );
     }
-    (run.wall.as_secs_f64(), requests)
+    let findings = report["findings"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .map(|f| {
+                    let mut hasher = std::hash::DefaultHasher::new();
+                    std::hash::Hash::hash(&f.to_string(), &mut hasher);
+                    std::hash::Hasher::finish(&hasher)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (run.wall.as_secs_f64(), requests, findings)
 }
 
 /// `audit --snapshot` as a child (wall, peak RSS), then evaluation and rendering in process.
