@@ -4,14 +4,17 @@
 //!
 //! Run with `cargo bench --bench scale` (all scenarios; about a quarter of an hour on two
 //! cores), or pick: `cargo bench --bench scale -- --subscriptions 100,1000 --latency-ms 100
-//! [--skip-shared] [--skip-sequential] [--seed S]`.
+//! [--source auto|arm|arg|both] [--skip-shared] [--skip-sequential] [--seed S]`.
 //!
 //! Scenarios, each running the release `lzaudit` binary as a child process (so its peak RSS is
 //! its own, read with `wait4`):
-//! - **live** for each N: `lzaudit audit` over ARM with default flags against ARM's read
-//!   buckets per subscription (250, 25/s) — wall time, requests by API, 429s, reads given up,
-//!   peak RSS, and the lower bound the latency and `--concurrency` allow (requests × latency ÷
-//!   concurrency, or the longest chain of dependent requests if longer) with the ratio to it;
+//! - **live** for each N and each `--source` (default both `auto` — Resource Graph with the
+//!   ARM remainder — and `arm`): `lzaudit audit` with default flags against ARM's read
+//!   buckets per subscription (250, 25/s) and Resource Graph's quota (15 queries per 5 s) —
+//!   wall time, Resource Graph queries and ARM requests (by API), 429s, reads given up, peak
+//!   RSS, and the lower bound the latency, `--concurrency` and the quota allow (ARM requests ×
+//!   latency ÷ concurrency, the quota's windows, or the longest chain of dependent requests,
+//!   whichever is longest) with the ratio to it;
 //! - **offline** for each N: `lzaudit collect` to a `.json.zst` snapshot, then `lzaudit audit
 //!   --snapshot` (wall, peak RSS), and in process the evaluation and every renderer timed;
 //! - **shared bucket** at 100 subscriptions: one read bucket of 250 + 25/s for every request
@@ -28,7 +31,9 @@ use std::time::{Duration, Instant};
 use lzaudit::catalogue::Catalogue;
 use lzaudit::profile::Profile;
 use lzaudit::report::{self, Origin};
-use lzaudit_emulator::{BucketMode, Emulator, Options, ReadBuckets, Spec, TOKEN_API, Tenant};
+use lzaudit_emulator::{
+    BucketMode, Emulator, GRAPH_API, GraphQuota, Options, ReadBuckets, Spec, TOKEN_API, Tenant,
+};
 
 struct Args {
     /// Only the offline part, over this snapshot.
@@ -38,6 +43,8 @@ struct Args {
     seed: u64,
     shared: bool,
     sequential: bool,
+    /// `--source` values of the live runs, in order.
+    sources: Vec<String>,
 }
 
 fn args() -> Args {
@@ -48,6 +55,7 @@ fn args() -> Args {
         seed: 1,
         shared: true,
         sequential: true,
+        sources: vec!["auto".into(), "arm".into()],
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -67,6 +75,13 @@ fn args() -> Args {
             "--seed" => args.seed = it.next().and_then(|n| n.parse().ok()).expect("a seed"),
             "--offline" => {
                 args.offline = Some(PathBuf::from(it.next().expect("--offline SNAPSHOT")))
+            }
+            "--source" => {
+                args.sources = match it.next().expect("--source auto|arm|both").as_str() {
+                    "both" => vec!["auto".into(), "arm".into()],
+                    one @ ("auto" | "arm" | "arg") => vec![one.to_string()],
+                    other => panic!("--source auto|arm|arg|both, not {other}"),
+                }
             }
             "--skip-shared" => args.shared = false,
             "--skip-sequential" => args.sequential = false,
@@ -192,8 +207,6 @@ fn serve(runtime: &tokio::runtime::Runtime, spec: &Spec, options: Options) -> Se
             emulator.http_url(),
             "--ca-cert".into(),
             ca.display().to_string(),
-            "--source".into(),
-            "arm".into(),
             "-v".into(),
         ],
         dir: dir.path().to_path_buf(),
@@ -259,7 +272,10 @@ fn main() {
     }
     let concurrency = lzaudit::azure::auth::DEFAULT_CONCURRENCY as f64;
     let mut sequential_per_request: Option<f64> = None;
-    let mut largest: Option<(usize, usize, f64)> = None;
+    // (subscriptions, ARM requests, wall) of the last `--source arm` run, and (subscriptions,
+    // wall) of the last Resource Graph one.
+    let mut arm_run: Option<(usize, usize, f64)> = None;
+    let mut graph_run: Option<(usize, f64)> = None;
 
     if args.sequential {
         let spec = Spec {
@@ -284,6 +300,8 @@ fn main() {
                 "none",
                 "--concurrency",
                 "1",
+                "--source",
+                "arm",
             ],
             &["-o", out.to_str().expect("utf-8 path")],
         );
@@ -305,60 +323,30 @@ fn main() {
             subscriptions: n,
             ..Spec::default()
         };
-        println!(
-            "\n== live audit over ARM, {n} subscriptions, per-subscription buckets, default flags"
-        );
         let served = serve(
             &runtime,
             &spec,
             per_subscription(BucketMode::PerSubscription),
         );
-        let from = served.emulator.request_count();
-        let out = served.dir.join("live.json");
-        let run = served.run(
-            &["audit", "--format", "json", "--fail-on", "none"],
-            &["-o", out.to_str().expect("utf-8 path")],
-        );
-        let (by_api, throttled) = served.requests_since(from);
-        let (waited_out, abandoned) = counters(&run.stderr);
-        let requests: usize = by_api.values().sum();
-        let report: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&out).expect("the report")).expect("JSON");
-        let audited = report["scope"]["subscriptions"]
-            .as_array()
-            .map_or(0, Vec::len);
-        // The longest chain of dependent requests: the subscription list and the descendants
-        // pages (read side by side), then a subscription's list, a resource's child list, and
-        // a follow-up (pricing of a node scale set, a policy definition).
-        let throughput_bound = requests as f64 * args.latency.as_secs_f64() / concurrency;
-        let chain_bound = 5.0 * args.latency.as_secs_f64();
-        let bound = throughput_bound.max(chain_bound);
-        println!(
-            "  wall {:.1} s, exit {:?}, {audited} subscriptions audited ({} generated), {} findings",
-            run.wall.as_secs_f64(),
-            run.code,
-            served.subscriptions,
-            report["findings"].as_array().map_or(0, Vec::len)
-        );
-        println!(
-            "  {requests} ARM requests ({:.1} per subscription), {throttled} answered 429 ({waited_out} waited out), {abandoned} reads given up",
-            requests as f64 / audited.max(1) as f64
-        );
-        println!(
-            "  peak RSS {:.0} MiB; lower bound {bound:.1} s (requests × {latency_ms} ms ÷ {concurrency} in flight), ratio {:.2}",
-            mib(run.peak_rss_kib),
-            run.wall.as_secs_f64() / bound
-        );
-        let mut rows: Vec<(&String, &usize)> = by_api.iter().collect();
-        rows.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        for (api, count) in rows {
+        let mut verdicts: Vec<(&str, Vec<u64>)> = Vec::new();
+        for source in &args.sources {
+            let (wall, requests, findings) = live(&served, source, &args, concurrency);
+            if source == "arm" {
+                arm_run = Some((n, requests, wall));
+            } else {
+                graph_run = Some((n, wall));
+            }
+            verdicts.push((source, findings));
+        }
+        if let [(a, first), (b, second)] = verdicts.as_slice() {
+            let differing = first.iter().zip(second).filter(|(x, y)| x != y).count()
+                + first.len().abs_diff(second.len());
             println!(
-                "    {count:>7}  {:>6.2}/sub  {api}",
-                *count as f64 / audited.max(1) as f64
+                "  findings of --source {a} and --source {b}: {} and {}, {differing} differ",
+                first.len(),
+                second.len()
             );
         }
-        largest = Some((n, requests, run.wall.as_secs_f64()));
-
         println!("== offline, {n} subscriptions");
         let snapshot = served.dir.join("snapshot.json.zst");
         let collect = served.run(
@@ -374,14 +362,20 @@ fn main() {
         offline(&snapshot, &served.dir);
     }
 
-    if let (Some(per), Some((n, requests, wall))) = (sequential_per_request, largest) {
+    if let (Some(per), Some((n, requests, wall))) = (sequential_per_request, arm_run) {
         let sequential = per * requests as f64;
         println!(
-            "\n== sequential at {n} subscriptions (extrapolated from 100: {requests} requests × {:.0} ms): {:.0} s; the default flags took {wall:.1} s, {:.0}× faster",
+            "\n== sequential at {n} subscriptions (extrapolated from 100: {requests} requests × {:.0} ms): {:.0} s; the default flags over ARM took {wall:.1} s, {:.0}× faster",
             per * 1000.0,
             sequential,
             sequential / wall
         );
+        if let Some((m, graph_wall)) = graph_run.filter(|(m, _)| *m == n) {
+            println!(
+                "   with Resource Graph ({m} subscriptions): {graph_wall:.1} s, {:.0}× faster than sequential ARM",
+                sequential / graph_wall
+            );
+        }
     }
 
     if args.shared {
@@ -395,7 +389,15 @@ fn main() {
         let from = served.emulator.request_count();
         let out = served.dir.join("shared.json");
         let run = served.run(
-            &["audit", "--format", "json", "--fail-on", "none"],
+            &[
+                "audit",
+                "--format",
+                "json",
+                "--fail-on",
+                "none",
+                "--source",
+                "arm",
+            ],
             &["-o", out.to_str().expect("utf-8 path")],
         );
         let (by_api, throttled) = served.requests_since(from);
@@ -414,6 +416,99 @@ fn main() {
             run.wall.as_secs_f64() / bound
         );
     }
+}
+
+/// One live audit with default flags and `--source source`; prints wall time, Resource Graph
+/// queries and ARM requests apart, 429s, peak RSS and the lower bound; returns (wall, ARM
+/// requests, a hash of each finding in report order, for comparing sources).
+fn live(served: &Served, source: &str, args: &Args, concurrency: f64) -> (f64, usize, Vec<u64>) {
+    let n = served.subscriptions;
+    let latency_ms = args.latency.as_millis();
+    println!(
+        "\n== live audit, --source {source}, {n} subscriptions, per-subscription buckets, default flags"
+    );
+    let from = served.emulator.request_count();
+    let out = served.dir.join(format!("live-{source}.json"));
+    let run = served.run(
+        &[
+            "audit",
+            "--format",
+            "json",
+            "--fail-on",
+            "none",
+            "--source",
+            source,
+        ],
+        &["-o", out.to_str().expect("utf-8 path")],
+    );
+    let (by_api, throttled) = served.requests_since(from);
+    let (waited_out, abandoned) = counters(&run.stderr);
+    let queries = by_api.get(GRAPH_API).copied().unwrap_or(0);
+    let requests: usize = by_api.values().sum::<usize>() - queries;
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out).expect("the report")).expect("JSON");
+    let audited = report["scope"]["subscriptions"]
+        .as_array()
+        .map_or(0, Vec::len);
+    // ARM: the requests at the latency and `--concurrency`. The longest chain of dependent
+    // requests: the scope (subscription list and descendants side by side), then a
+    // subscription's list (or the inventory query), a resource's child list, and a follow-up
+    // (pricing of a node scale set, a policy definition).
+    let throughput_bound = requests as f64 * args.latency.as_secs_f64() / concurrency;
+    let chain_bound = 5.0 * args.latency.as_secs_f64();
+    // Resource Graph: its quota (15 queries per 5 s, the emulator's default) admits the first
+    // window at once and one window per 15 queries after it.
+    let quota = GraphQuota::default();
+    let windows = queries.saturating_sub(1) / quota.queries as usize;
+    let quota_bound = windows as f64 * quota.window.as_secs_f64();
+    let bound = throughput_bound.max(chain_bound).max(quota_bound);
+    println!(
+        "  wall {:.1} s, exit {:?}, {audited} subscriptions audited ({} generated), {} findings",
+        run.wall.as_secs_f64(),
+        run.code,
+        served.subscriptions,
+        report["findings"].as_array().map_or(0, Vec::len)
+    );
+    // The collection's own time, from the binary's `collected in …` line: the rest of the wall
+    // time is evaluation and rendering.
+    let collected = run
+        .stderr
+        .lines()
+        .find_map(|l| l.split("collected in ").nth(1))
+        .and_then(|rest| rest.split(':').next())
+        .unwrap_or("?");
+    println!("  collection {collected} of it (the rest: sign-in, evaluation, rendering)");
+    println!(
+        "  {queries} Resource Graph queries, {requests} ARM requests ({:.1} per subscription), {throttled} answered 429 ({waited_out} waited out), {abandoned} reads given up",
+        requests as f64 / audited.max(1) as f64
+    );
+    println!(
+        "  peak RSS {:.0} MiB; lower bound {bound:.1} s (ARM: requests × {latency_ms} ms ÷ {concurrency} in flight = {throughput_bound:.1} s; Resource Graph quota: {windows} more window(s) of {} s = {quota_bound:.1} s; chain {chain_bound:.1} s), ratio {:.2}",
+        mib(run.peak_rss_kib),
+        quota.window.as_secs(),
+        run.wall.as_secs_f64() / bound
+    );
+    let mut rows: Vec<(&String, &usize)> = by_api.iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    for (api, count) in rows {
+        println!(
+            "    {count:>7}  {:>6.2}/sub  {api}",
+            *count as f64 / audited.max(1) as f64
+        );
+    }
+    let findings = report["findings"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .map(|f| {
+                    let mut hasher = std::hash::DefaultHasher::new();
+                    std::hash::Hash::hash(&f.to_string(), &mut hasher);
+                    std::hash::Hasher::finish(&hasher)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (run.wall.as_secs_f64(), requests, findings)
 }
 
 /// `audit --snapshot` as a child (wall, peak RSS), then evaluation and rendering in process.

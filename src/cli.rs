@@ -147,7 +147,10 @@ pub struct ConnectArgs {
     /// A PEM file of extra trusted root certificates for every HTTPS call, sign-in included.
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
-    /// Where inventory comes from: `arm` (REST); `arg` (Resource Graph) is not available yet; `auto` = arm.
+    /// Where inventory comes from. `auto`: Azure Resource Graph where it holds the data, ARM REST
+    /// for the rest and wherever Resource Graph is denied, fails or lacks a property a check
+    /// reads. `arg`: the same, but what Resource Graph cannot answer is a coverage gap (exit 3).
+    /// `arm`: ARM REST only.
     #[arg(long, value_enum, default_value_t = SourceArg::Auto)]
     pub source: SourceArg,
     /// At most N ARM requests in flight. The client starts lower and adapts: it grows while

@@ -295,11 +295,6 @@ fn live_inventory(
     catalogue: &Catalogue,
     profile: &Profile,
 ) -> anyhow::Result<Inventory> {
-    if connect.source == SourceArg::Arg {
-        return Err(anyhow!(
-            "--source arg (Azure Resource Graph) is not available in this version: use --source arm (or auto)"
-        ));
-    }
     let options = ConnectOptions {
         auth: connect.auth,
         tenant: connect.tenant.clone(),
@@ -330,11 +325,17 @@ fn live_inventory(
         let started = Instant::now();
         let client = azure::connect(&options).await?;
         let observer = ProgressDisplay::choose(&client);
-        let collection = collect::run(
+        let source = match connect.source {
+            SourceArg::Arm => collect::Source::Arm,
+            SourceArg::Arg => collect::Source::Arg,
+            SourceArg::Auto => collect::Source::Auto,
+        };
+        let collection = collect::run_from(
             &client,
             requested,
             &plan,
             observer.as_ref().map(|o| o as &dyn collect::Progress),
+            source,
         );
         let inventory = match &observer {
             Some(o) => o.refresh_while(collection).await,
@@ -351,12 +352,13 @@ fn live_inventory(
         }
         let stats = client.stats();
         tracing::info!(
-            "collected in {:.2?}: {} requests, {} retries, {} throttled (429) waited out, {} reads given up",
+            "collected in {:.2?}: {} requests, {} retries, {} throttled (429) waited out, {} reads given up; {} Resource Graph queries",
             started.elapsed(),
             stats.requests,
             stats.retries,
             stats.throttled,
-            stats.abandoned
+            stats.abandoned,
+            stats.graph_queries
         );
         Ok(inventory)
     })

@@ -125,6 +125,12 @@ fn counters_line(stats: &crate::azure::ClientStats) -> String {
         "{} requests · {} in flight max",
         stats.requests, stats.concurrency
     );
+    if stats.graph_queries > 0 {
+        line.push_str(&format!(
+            " · {} Resource Graph queries",
+            stats.graph_queries
+        ));
+    }
     if stats.throttled > 0 || stats.throttle_waiting > 0 {
         line.push_str(&format!(
             " · throttled: {} waited out, {} waiting now",
@@ -155,6 +161,14 @@ mod tests {
         assert_eq!(
             counters_line(&stats),
             "120 requests · 32 in flight max · throttled: 7 waited out, 3 waiting now · 1 reads given up"
+        );
+        stats.graph_queries = 9;
+        assert!(
+            counters_line(&stats).starts_with(
+                "120 requests · 32 in flight max · 9 Resource Graph queries · throttled"
+            ),
+            "{}",
+            counters_line(&stats)
         );
     }
 

@@ -20,12 +20,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, CONTENT_LENGTH, HeaderMap, RETRY_AFTER};
+use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
 use serde_json::Value;
 use tracing::debug;
 use url::Url;
 
 use super::auth::{AuthError, TokenCache, error_chain};
+use super::graph::{GraphQuota, QuotaHeaders, QuotaTicket};
 use super::pacing::{AdaptiveLimit, Admission, BucketKey, Buckets, jittered};
 use super::paging::FetchJson;
 use crate::inventory::{Read, ReadStatus};
@@ -168,6 +169,9 @@ pub enum Expect {
     /// An object carrying an array under this key (`locations/{l}/kubernetesVersions` answers
     /// `{"values": [...]}`).
     ArrayField(&'static str),
+    /// A Resource Graph page (`resultFormat: objectArray`): an object whose `data` is an array
+    /// of row objects. A page without one is a failed read, never an empty one.
+    GraphPage,
 }
 
 impl Expect {
@@ -191,6 +195,7 @@ impl Expect {
                 };
             }
             Expect::ArrayField(field) => (field, None),
+            Expect::GraphPage => ("data", Some(false)),
             Expect::Resources => ("value", Some(true)),
             Expect::Records => ("value", Some(false)),
         };
@@ -346,6 +351,8 @@ impl ArmError {
             http_status: self.http_status,
             code: self.code.clone(),
             message: Some(self.message.clone()),
+            source: None,
+            api_version: None,
         }
     }
 
@@ -382,8 +389,11 @@ pub fn parse_envelope(body: &[u8]) -> (Option<String>, Option<String>) {
 /// Request counters, for the report, the progress line and benchmarks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ClientStats {
-    /// HTTP requests sent to ARM (each retry counts).
+    /// HTTP requests sent to ARM (each retry counts), Resource Graph queries not included.
     pub requests: u64,
+    /// Resource Graph query pages sent (each retry counts): they live on the ARM endpoint but
+    /// draw on Resource Graph's own per-user quota, so they are counted apart.
+    pub graph_queries: u64,
     /// Requests repeated after 429, 5xx, a transport error, a malformed answer or a 401.
     pub retries: u64,
     /// 429 answers waited out.
@@ -403,6 +413,7 @@ pub struct ClientStats {
 #[derive(Debug, Default)]
 struct Counters {
     requests: AtomicU64,
+    graph_queries: AtomicU64,
     retries: AtomicU64,
     throttled: AtomicU64,
     waited_micros: AtomicU64,
@@ -420,6 +431,8 @@ pub struct ArmClient {
     buckets: Arc<Buckets>,
     retry: RetryPolicy,
     counters: Arc<Counters>,
+    /// Resource Graph's per-user quota as its answers last reported it.
+    graph_quota: Arc<GraphQuota>,
     tenant: Option<String>,
     /// When the run must end: throttled reads are retried until then, and every wait stops
     /// there.
@@ -483,6 +496,7 @@ impl ArmClient {
             buckets: Arc::new(Buckets::arm_reads()),
             retry,
             counters: Arc::new(Counters::default()),
+            graph_quota: Arc::new(GraphQuota::default()),
             tenant,
             deadline: None,
         }
@@ -536,6 +550,7 @@ impl ArmClient {
     pub fn stats(&self) -> ClientStats {
         ClientStats {
             requests: self.counters.requests.load(Ordering::Relaxed),
+            graph_queries: self.counters.graph_queries.load(Ordering::Relaxed),
             retries: self.counters.retries.load(Ordering::Relaxed),
             throttled: self.counters.throttled.load(Ordering::Relaxed),
             waited: Duration::from_micros(self.counters.waited_micros.load(Ordering::Relaxed)),
@@ -568,9 +583,22 @@ impl ArmClient {
     /// Sends one request: origin guard, token, concurrency limit, retries, error parsing, and
     /// the check that the answer has the shape `expect` names.
     pub async fn send(&self, method: Method, url: &Url, expect: Expect) -> Result<Value, ArmError> {
-        self.send_inner(method, url, expect)
+        self.send_inner(method, url, expect, None)
             .await
             .map_err(|e| e.with_method(method))
+    }
+
+    /// POSTs one Resource Graph query page (`body` is the `QueryRequest`) and parses the answer,
+    /// which must be a page with a `data` array. Besides the ARM pacing and the one retry policy,
+    /// it waits out Resource Graph's per-user quota: when an answer says none is left, the next
+    /// query waits for `x-ms-user-quota-resets-after`; a 429 waits for its `Retry-After` (or
+    /// the reset), until the run's deadline. Counted as a Resource Graph query, not an ARM
+    /// request.
+    pub async fn graph_query(&self, url: &Url, body: &Value) -> Result<Value, ArmError> {
+        let bytes = serde_json::to_vec(body).expect("a JSON value serialises");
+        self.send_inner(Method::Post, url, Expect::GraphPage, Some(&bytes))
+            .await
+            .map_err(|e| e.with_method(Method::Post))
     }
 
     async fn send_inner(
@@ -578,7 +606,9 @@ impl ArmClient {
         method: Method,
         url: &Url,
         expect: Expect,
+        body: Option<&[u8]>,
     ) -> Result<Value, ArmError> {
+        let graph = body.is_some();
         if !self.same_origin(url) {
             return Err(ArmError::new(
                 url,
@@ -606,6 +636,10 @@ impl ArmClient {
         let mut unparsable = 0u32;
         let mut last: Option<ArmError> = None;
         loop {
+            let ticket = match graph {
+                true => Some(self.admit_graph(url, last.as_ref()).await?),
+                false => None,
+            };
             self.admit(&key, url, last.as_ref()).await?;
             let token = self
                 .tokens
@@ -615,16 +649,25 @@ impl ArmClient {
             // The latency the limit adapts to is the service's, from the moment a slot is
             // held: time spent queueing for a slot is our own limit, and counting it would read
             // a saturated limit as a slowing service and stop it growing.
-            let (attempt, remaining, latency) = {
+            let (attempt, remaining, quota, latency) = {
                 let _slot = self.limit.acquire().await;
                 let started = Instant::now();
-                self.counters.requests.fetch_add(1, Ordering::Relaxed);
-                let (attempt, remaining) = self.attempt(method, url, token.secret(), &key).await;
-                (attempt, remaining, started.elapsed())
+                let counter = if graph {
+                    &self.counters.graph_queries
+                } else {
+                    &self.counters.requests
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                let (attempt, remaining, quota) =
+                    self.attempt(method, url, token.secret(), &key, body).await;
+                (attempt, remaining, quota, started.elapsed())
             };
             if let Some(remaining) = remaining {
                 self.buckets
                     .observe_remaining(&key, remaining, Instant::now());
+            }
+            if let (Some(ticket), Some(quota)) = (ticket, quota) {
+                self.graph_quota.observe(ticket, quota, Instant::now());
             }
             let next = match attempt {
                 Attempt::Done(value) => {
@@ -662,7 +705,11 @@ impl ArmClient {
                     status: 429,
                     retry_after,
                     body,
-                } => Next::Throttled(ArmError::from_response(url, 429, &body), retry_after),
+                } => Next::Throttled(
+                    ArmError::from_response(url, 429, &body),
+                    // Resource Graph's quota names its reset even when Retry-After is missing.
+                    retry_after.or(quota.filter(|_| graph).map(|q| q.resets_after)),
+                ),
                 Attempt::Status {
                     status,
                     retry_after,
@@ -702,7 +749,11 @@ impl ArmClient {
                         None => self.retry.backoff(throttles),
                     });
                     throttles += 1;
-                    self.buckets.pause(&key, now + wait, now);
+                    if graph {
+                        self.graph_quota.pause_until(now + wait);
+                    } else {
+                        self.buckets.pause(&key, now + wait, now);
+                    }
                     self.counters.retries.fetch_add(1, Ordering::Relaxed);
                     debug!(%method, %url, ?wait, "throttled: {error}");
                     last = Some(error);
@@ -761,6 +812,39 @@ impl ArmClient {
         }
     }
 
+    /// Waits until Resource Graph's per-user quota allows another query (see `graph`). A wait
+    /// that would pass the deadline gives the query up instead.
+    async fn admit_graph(
+        &self,
+        url: &Url,
+        last: Option<&ArmError>,
+    ) -> Result<QuotaTicket, ArmError> {
+        loop {
+            let wait = match self.graph_quota.admit(Instant::now()) {
+                Ok(ticket) => return Ok(ticket),
+                Err(wait) => wait,
+            };
+            let cause = last.cloned().unwrap_or_else(|| {
+                ArmError::new(
+                    url,
+                    ArmErrorKind::Status,
+                    "waiting for Resource Graph's per-user quota",
+                )
+            });
+            // A little jitter, so the queries held back by one reset do not return in the same
+            // instant; not ARM's half-again: the reset is exact, and the quota is the bottleneck.
+            let wait = wait + Duration::from_millis(fastrand::u64(1..=50));
+            self.counters
+                .throttle_waiting
+                .fetch_add(1, Ordering::Relaxed);
+            let slept = self.sleep_until_deadline(wait, &cause).await;
+            self.counters
+                .throttle_waiting
+                .fetch_sub(1, Ordering::Relaxed);
+            slept?;
+        }
+    }
+
     /// Sleeps `delay`, or gives the read up when the deadline comes first.
     async fn sleep_until_deadline(
         &self,
@@ -798,28 +882,40 @@ impl ArmClient {
         error
     }
 
-    /// Sends one request and reads its body. A POST carries an empty body with an explicit
-    /// `Content-Length: 0` (ARM's front door answers 411 to a length-less POST).
+    /// Sends one request and reads its body. A POST without a JSON body carries an empty one
+    /// with an explicit `Content-Length: 0` (ARM's front door answers 411 to a length-less
+    /// POST); a Resource Graph query carries its JSON as `application/json` (ARG answers 500 to
+    /// any other content type).
     async fn attempt(
         &self,
         method: Method,
         url: &Url,
         token: &str,
         key: &BucketKey,
-    ) -> (Attempt, Option<u64>) {
+        body: Option<&[u8]>,
+    ) -> (Attempt, Option<u64>, Option<QuotaHeaders>) {
         let mut request = self
             .http
             .request(method.to_reqwest(), url.clone())
             .bearer_auth(token)
             .header(ACCEPT, "application/json");
-        if method == Method::Post {
-            request = request.header(CONTENT_LENGTH, "0").body(Vec::<u8>::new());
+        match body {
+            Some(body) => {
+                request = request
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(body.to_vec());
+            }
+            None if method == Method::Post => {
+                request = request.header(CONTENT_LENGTH, "0").body(Vec::<u8>::new());
+            }
+            None => {}
         }
         let sent = request.send().await;
         let response = match sent {
             Ok(r) => r,
-            Err(e) => return (Attempt::Failed(transport_error(url, &e)), None),
+            Err(e) => return (Attempt::Failed(transport_error(url, &e)), None, None),
         };
+        let quota = QuotaHeaders::parse(response.headers());
         let status = response.status().as_u16();
         let remaining = response
             .headers()
@@ -830,6 +926,7 @@ impl ArmClient {
         (
             self.read_answer(url, status, retry_after, response).await,
             remaining,
+            quota,
         )
     }
 

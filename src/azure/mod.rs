@@ -5,12 +5,15 @@
 //! `--auth` and the environment into a cached bearer token over one shared HTTP client;
 //! `client` sends each ARM read (a GET, or a body-less POST for the few read actions such as
 //! PolicyInsights `queryResults`) with the one retry policy and turns failures into `ArmError`s
-//! that map onto coverage; `paging` follows `nextLink`s and `@odata.nextLink`s. The CLI calls
+//! that map onto coverage; `paging` follows `nextLink`s and `@odata.nextLink`s; `graph` sends
+//! Resource Graph queries (paged by `$skipToken`, paced by the per-user quota) through the same
+//! client. The CLI calls
 //! [`connect`] once and hands the resulting [`ArmClient`] to `collect::run`.
 
 pub mod auth;
 pub mod client;
 pub mod endpoints;
+pub mod graph;
 pub mod pacing;
 pub mod paging;
 

@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use tracing::debug;
 
+use super::follow::{self, RoleTarget};
 use super::{CollectError, Ctx};
 use crate::azure::Expect;
 use crate::azure::endpoints::route;
@@ -47,42 +48,28 @@ async fn children(ctx: &Ctx<'_>, sub: &Subscription, cluster: &Value) -> Result<
     if id.is_empty() {
         return Ok(());
     }
-    let key = id.to_ascii_lowercase();
-    let base = ctx.base();
     let plan = ctx.plan;
     let diagnostics = async {
         if plan.wants_on_clusters(api::DIAGNOSTIC_SETTINGS) {
-            let url = route::diagnostic_settings(base, id);
-            if let Some(items) = ctx.list(url, id, api::DIAGNOSTIC_SETTINGS).await? {
-                ctx.update(|inv| inv.diagnostic_settings.insert(key.clone(), items));
-            }
+            follow::diagnostic_settings(ctx, id).await?;
         }
         Ok::<(), CollectError>(())
     };
     let assessments = async {
         if plan.wants_on_clusters(api::ASSESSMENTS) {
-            let url = route::assessments(base, id);
-            if let Some(items) = ctx.list(url, id, api::ASSESSMENTS).await? {
-                ctx.update(|inv| inv.assessments.insert(key.clone(), items));
-            }
+            follow::assessments(ctx, id).await?;
         }
         Ok::<(), CollectError>(())
     };
     let states = async {
         if plan.wants(api::POLICY_STATES) {
-            let url = route::policy_states(base, &sub.subscription_id, id);
-            if let Some(items) = ctx.query(url, id, api::POLICY_STATES).await? {
-                ctx.update(|inv| inv.policy_states.insert(key.clone(), items));
-            }
+            follow::policy_states(ctx, &sub.subscription_id, id).await?;
         }
         Ok::<(), CollectError>(())
     };
     let roles = async {
         if plan.wants_on_clusters(api::ROLE_ASSIGNMENTS) {
-            let url = route::role_assignments_at(base, id);
-            if let Some(items) = ctx.list(url, id, api::ROLE_ASSIGNMENTS).await? {
-                ctx.update(|inv| inv.cluster_role_assignments.extend(items));
-            }
+            follow::role_assignments(ctx, id, RoleTarget::Cluster).await?;
         }
         Ok::<(), CollectError>(())
     };
@@ -139,10 +126,10 @@ async fn versions_of(ctx: &Ctx<'_>, location: &str, subs: &[String]) -> Result<(
             Ok(mut versions) => {
                 redact_secrets(&mut versions);
                 ctx.update(|inv| {
-                    inv.reads.push(Read::ok(&scope, api::KUBERNETES_VERSIONS));
                     inv.kubernetes_versions
                         .insert(location.to_string(), versions);
                 });
+                ctx.record_at(Read::ok(&scope, api::KUBERNETES_VERSIONS), url.as_str());
                 return Ok(());
             }
             Err(err) if err.is_sign_in() => {

@@ -17,8 +17,10 @@
 //! a scope-discovery call that fails (`CollectError::Discovery`). Which APIs are called is decided by the `Plan`, built from the checks
 //! selected, so an audit of two checks does not read the whole tenant.
 
+pub mod arg;
 mod clusters;
 mod defender;
+mod follow;
 mod machines;
 mod network;
 mod policy;
@@ -233,17 +235,59 @@ pub trait Progress: Sync {
     fn finishing(&self);
 }
 
-/// Collects the requested scope as the plan says, telling `progress` (when given) how far it is.
+/// Which service answers the reads that both can (`--source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Source {
+    /// ARM REST only.
+    #[default]
+    Arm,
+    /// Resource Graph where it holds the data, ARM for the rest; what Resource Graph cannot
+    /// answer is a gap.
+    Arg,
+    /// Resource Graph where it holds the data, ARM for the rest and for whatever Resource
+    /// Graph cannot answer (denied, failed, or rows lacking a property a check needs).
+    Auto,
+}
+
+impl Source {
+    /// `Inventory::source`: `arm`, `arg` or `auto` (each `Read` says which service answered).
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Arm => "arm",
+            Source::Arg => "arg",
+            Source::Auto => "auto",
+        }
+    }
+}
+
+/// Collects the requested scope over ARM as the plan says, telling `progress` (when given) how
+/// far it is.
 pub async fn run(
     client: &ArmClient,
     scope: RequestedScope,
     plan: &Plan,
     progress: Option<&dyn Progress>,
 ) -> Result<Inventory, CollectError> {
+    run_from(client, scope, plan, progress, Source::Arm).await
+}
+
+/// Collects the requested scope from `source` (see `arg` for Resource Graph).
+pub async fn run_from(
+    client: &ArmClient,
+    scope: RequestedScope,
+    plan: &Plan,
+    progress: Option<&dyn Progress>,
+    source: Source,
+) -> Result<Inventory, CollectError> {
     let ctx = Ctx {
         client,
         plan,
-        inventory: Mutex::new(Inventory::new(&client.arm_endpoint(), "arm", scope.clone())),
+        inventory: Mutex::new(Inventory::new(
+            &client.arm_endpoint(),
+            source.name(),
+            scope.clone(),
+        )),
+        mark_arm: source != Source::Arm,
     };
     scope::resolve(&ctx, &scope).await?;
     let subscriptions = ctx.view(|inv| inv.subscriptions.clone());
@@ -255,22 +299,39 @@ pub async fn run(
     if let Some(p) = progress {
         p.started(subscriptions.len());
     }
-    futures::stream::iter(subscriptions.iter())
-        .map(|sub| async {
-            collect_subscription(&ctx, sub).await?;
-            if let Some(p) = progress {
-                p.subscription_done(sub);
-            }
-            Ok::<(), CollectError>(())
-        })
-        .buffer_unordered(client.concurrency())
-        .try_for_each(|()| async { Ok(()) })
-        .await?;
+    let fallback = match source {
+        Source::Arm => None,
+        Source::Arg => Some(arg::Fallback::None),
+        Source::Auto => Some(arg::Fallback::Arm),
+    };
+    match fallback {
+        None => {
+            futures::stream::iter(subscriptions.iter())
+                .map(|sub| async {
+                    collect_subscription(&ctx, sub).await?;
+                    if let Some(p) = progress {
+                        p.subscription_done(sub);
+                    }
+                    Ok::<(), CollectError>(())
+                })
+                .buffer_unordered(client.concurrency())
+                .try_for_each(|()| async { Ok(()) })
+                .await?;
+        }
+        Some(fallback) => arg::collect(&ctx, &subscriptions, fallback, progress).await?,
+    }
     if let Some(p) = progress {
         p.finishing();
     }
+    // The Resource Graph path reads the definitions itself, as soon as the assignments are in.
+    let definitions = async {
+        match fallback {
+            None => policy::definitions(&ctx).await,
+            Some(_) => Ok(()),
+        }
+    };
     futures::try_join!(
-        policy::definitions(&ctx),
+        definitions,
         clusters::kubernetes_versions(&ctx),
         defender::assessment_metadata(&ctx),
     )?;
@@ -305,6 +366,7 @@ pub async fn run(
     let stats = client.stats();
     info!(
         requests = stats.requests,
+        graph_queries = stats.graph_queries,
         retries = stats.retries,
         throttled = stats.throttled,
         gaps = inventory.gaps().count(),
@@ -330,6 +392,15 @@ async fn collect_subscription(ctx: &Ctx<'_>, sub: &Subscription) -> Result<(), C
     Ok(())
 }
 
+/// The `api-version` query parameter of an ARM URL.
+fn api_version_of(url: &str) -> Option<String> {
+    Url::parse(url)
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == "api-version")
+        .map(|(_, v)| v.into_owned())
+}
+
 /// Keeps the first object of every ID (compared case-insensitively), in order.
 fn dedupe_by_id(list: &mut Vec<Value>) {
     let mut seen = HashSet::new();
@@ -342,6 +413,9 @@ pub(crate) struct Ctx<'a> {
     client: &'a ArmClient,
     plan: &'a Plan,
     inventory: Mutex<Inventory>,
+    /// Whether ARM reads say so (`Read::source`): in collections that also use Resource
+    /// Graph. A collection over ARM alone leaves the field out, as before Resource Graph.
+    mark_arm: bool,
 }
 
 impl Ctx<'_> {
@@ -359,8 +433,19 @@ impl Ctx<'_> {
         f(&guard)
     }
 
-    fn record(&self, read: Read) {
+    fn record(&self, mut read: Read) {
+        if self.mark_arm && read.source.is_none() {
+            read.source = Some(crate::inventory::coverage::SOURCE_ARM.to_string());
+        }
         self.update(|inv| inv.reads.push(read));
+    }
+
+    /// Records an ARM read of `url`, with its api-version when reads say their source.
+    fn record_at(&self, mut read: Read, url: &str) {
+        if self.mark_arm && read.source.is_none() && read.api_version.is_none() {
+            read.api_version = api_version_of(url);
+        }
+        self.record(read);
     }
 
     /// Reads every page of a scope-discovery list; any failure ends the run (see
@@ -372,10 +457,11 @@ impl Ctx<'_> {
         api: &str,
         call: &str,
     ) -> Result<Vec<Value>, CollectError> {
+        let at = url.to_string();
         match list_all_with(self.client, Method::Get, url, Expect::Resources).await {
             Ok(mut items) => {
                 items.iter_mut().for_each(redact_secrets);
-                self.record(Read::ok(scope, api));
+                self.record_at(Read::ok(scope, api), &at);
                 Ok(items)
             }
             Err(err) if err.is_sign_in() => Err(CollectError::SignIn {
@@ -418,7 +504,7 @@ impl Ctx<'_> {
         }
         let read = err.to_read(scope, api);
         debug!("could not read {}", read.describe());
-        self.record(read);
+        self.record_at(read, &err.url);
         Ok(())
     }
 
@@ -465,10 +551,11 @@ impl Ctx<'_> {
             Method::Get => Expect::Resources,
             Method::Post => Expect::Records,
         };
+        let at = url.to_string();
         match list_all_with(self.client, method, url, expect).await {
             Ok(mut items) => {
                 items.iter_mut().for_each(redact_secrets);
-                self.record(Read::ok(scope, api));
+                self.record_at(Read::ok(scope, api), &at);
                 Ok(Some(items))
             }
             Err(err) => self.failed(err, scope, api, scope_phase).map(|()| None),
@@ -490,7 +577,7 @@ impl Ctx<'_> {
         match self.client.get(&url, Expect::Resource).await {
             Ok(mut value) => {
                 redact_secrets(&mut value);
-                self.record(Read::ok(scope, api));
+                self.record_at(Read::ok(scope, api), url.as_str());
                 Ok(Some(value))
             }
             Err(err) => self.failed(err, scope, api, scope_phase).map(|()| None),
@@ -559,6 +646,19 @@ mod tests {
         }
         let tokens = Plan::new([api::REGISTRY_TOKENS], [""; 0]);
         assert!(tokens.wants_registries() && !tokens.wants_clusters());
+    }
+
+    #[test]
+    fn the_api_version_of_a_url() {
+        assert_eq!(
+            api_version_of("https://management.azure.com/subscriptions/s/providers/Microsoft.ContainerService/managedClusters?api-version=2026-02-01&$top=5").as_deref(),
+            Some("2026-02-01")
+        );
+        assert_eq!(
+            api_version_of("https://management.azure.com/subscriptions"),
+            None
+        );
+        assert_eq!(api_version_of("not a url"), None);
     }
 
     #[test]

@@ -14,12 +14,12 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
-use super::{CollectError, Ctx};
+use super::{CollectError, Ctx, Plan};
 use crate::azure::endpoints::route;
 use crate::inventory::{Subscription, api, arm};
 
 /// Assignments are read for themselves and as the parents of definitions.
-const ASSIGNMENT_FAMILY: &[&str] = &[
+pub(super) const ASSIGNMENT_FAMILY: &[&str] = &[
     api::POLICY_ASSIGNMENTS,
     api::POLICY_DEFINITIONS,
     api::POLICY_SET_DEFINITIONS,
@@ -80,9 +80,9 @@ fn distinct<'a>(ids: impl IntoIterator<Item = &'a str>) -> Vec<String> {
         .collect()
 }
 
-/// Reads the definitions and set definitions referenced by the collected assignments, then
-/// the wanted members of those sets.
-pub(super) async fn definitions(ctx: &Ctx<'_>) -> Result<(), CollectError> {
+/// The definitions (`.0`) and set definitions (`.1`) the collected assignments reference that
+/// the plan wants read.
+pub(super) fn referenced(ctx: &Ctx<'_>) -> (Vec<String>, Vec<String>) {
     let plan = ctx.plan;
     let referenced: Vec<String> = ctx.view(|inv| {
         distinct(
@@ -106,7 +106,26 @@ pub(super) async fn definitions(ctx: &Ctx<'_>) -> Result<(), CollectError> {
             None => tracing::debug!("not a policy definition ID, not read: {id}"),
         }
     }
+    (direct, sets)
+}
 
+/// The members of the read `sets` whose GUID a check asked for, not already in `direct`.
+pub(super) fn members(plan: &Plan, sets: &[Value], direct: &[String]) -> Vec<String> {
+    distinct(
+        sets.iter()
+            .filter_map(|set| arm::array_at(set, "properties.policyDefinitions"))
+            .flatten()
+            .filter_map(|member| arm::str_at(member, "policyDefinitionId"))
+            .filter(|id| plan.wants(api::POLICY_DEFINITIONS) && plan.wants_policy(id))
+            .filter(|id| definition_kind(id) == Some(DefinitionKind::Definition))
+            .filter(|id| !direct.iter().any(|d| arm::eq_ci(d, id))),
+    )
+}
+
+/// Reads the definitions and set definitions referenced by the collected assignments, then
+/// the wanted members of those sets.
+pub(super) async fn definitions(ctx: &Ctx<'_>) -> Result<(), CollectError> {
+    let (direct, sets) = referenced(ctx);
     let read_sets = futures::future::try_join_all(
         sets.iter()
             .map(|id| fetch(ctx, id, api::POLICY_SET_DEFINITIONS)),
@@ -117,18 +136,8 @@ pub(super) async fn definitions(ctx: &Ctx<'_>) -> Result<(), CollectError> {
             .map(|id| fetch(ctx, id, api::POLICY_DEFINITIONS)),
     );
     let (read_sets, _) = futures::try_join!(read_sets, read_direct)?;
-
-    let members: Vec<String> = distinct(
-        read_sets
-            .iter()
-            .flatten()
-            .filter_map(|set| arm::array_at(set, "properties.policyDefinitions"))
-            .flatten()
-            .filter_map(|member| arm::str_at(member, "policyDefinitionId"))
-            .filter(|id| plan.wants(api::POLICY_DEFINITIONS) && plan.wants_policy(id))
-            .filter(|id| definition_kind(id) == Some(DefinitionKind::Definition))
-            .filter(|id| !direct.iter().any(|d| arm::eq_ci(d, id))),
-    );
+    let read_sets: Vec<Value> = read_sets.into_iter().flatten().collect();
+    let members = members(ctx.plan, &read_sets, &direct);
     futures::future::try_join_all(
         members
             .iter()
@@ -139,7 +148,11 @@ pub(super) async fn definitions(ctx: &Ctx<'_>) -> Result<(), CollectError> {
 }
 
 /// GETs one definition or set definition and stores it.
-async fn fetch(ctx: &Ctx<'_>, id: &str, api_name: &str) -> Result<Option<Value>, CollectError> {
+pub(super) async fn fetch(
+    ctx: &Ctx<'_>,
+    id: &str,
+    api_name: &str,
+) -> Result<Option<Value>, CollectError> {
     let url = route::policy_definition(ctx.base(), id);
     let found = ctx.get(url, id, api_name).await?;
     if let Some(value) = &found {

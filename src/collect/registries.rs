@@ -10,6 +10,7 @@
 
 use serde_json::Value;
 
+use super::follow::{self, RoleTarget};
 use super::{CollectError, Ctx};
 use crate::azure::endpoints::route;
 use crate::inventory::{Subscription, api, arm};
@@ -32,54 +33,34 @@ async fn children(ctx: &Ctx<'_>, registry: &Value) -> Result<(), CollectError> {
     if id.is_empty() {
         return Ok(());
     }
-    let key = id.to_ascii_lowercase();
-    let base = ctx.base();
     let plan = ctx.plan;
     let connections = async {
         if plan.wants(api::REGISTRY_PE_CONNECTIONS) {
-            let url = route::registry_private_endpoint_connections(base, id);
-            if let Some(items) = ctx.list(url, id, api::REGISTRY_PE_CONNECTIONS).await? {
-                ctx.update(|inv| {
-                    inv.registry_private_endpoint_connections
-                        .insert(key.clone(), items)
-                });
-            }
+            follow::registry_connections(ctx, id).await?;
         }
         Ok::<(), CollectError>(())
     };
     let tokens = async {
         if plan.wants(api::REGISTRY_TOKENS) {
-            let url = route::registry_tokens(base, id);
-            if let Some(items) = ctx.list(url, id, api::REGISTRY_TOKENS).await? {
-                ctx.update(|inv| inv.registry_tokens.insert(key.clone(), items));
-            }
+            follow::registry_tokens(ctx, id).await?;
         }
         Ok::<(), CollectError>(())
     };
     let roles = async {
         if plan.wants_on_registries(api::ROLE_ASSIGNMENTS) {
-            let url = route::role_assignments_at(base, id);
-            if let Some(items) = ctx.list(url, id, api::ROLE_ASSIGNMENTS).await? {
-                ctx.update(|inv| inv.role_assignments.extend(items));
-            }
+            follow::role_assignments(ctx, id, RoleTarget::Registry).await?;
         }
         Ok::<(), CollectError>(())
     };
     let diagnostics = async {
         if plan.wants_on_registries(api::DIAGNOSTIC_SETTINGS) {
-            let url = route::diagnostic_settings(base, id);
-            if let Some(items) = ctx.list(url, id, api::DIAGNOSTIC_SETTINGS).await? {
-                ctx.update(|inv| inv.diagnostic_settings.insert(key.clone(), items));
-            }
+            follow::diagnostic_settings(ctx, id).await?;
         }
         Ok::<(), CollectError>(())
     };
     let assessments = async {
         if plan.wants_on_registries(api::ASSESSMENTS) {
-            let url = route::assessments(base, id);
-            if let Some(items) = ctx.list(url, id, api::ASSESSMENTS).await? {
-                ctx.update(|inv| inv.assessments.insert(key.clone(), items));
-            }
+            follow::assessments(ctx, id).await?;
         }
         Ok::<(), CollectError>(())
     };

@@ -84,7 +84,20 @@ pub struct Read {
     pub code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Which service answered: [`SOURCE_ARM`] or [`SOURCE_ARG`]. Absent in collections made
+    /// over ARM alone (and in snapshots older than Resource Graph): there it is ARM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The api-version of the call that answered, where known: for Resource Graph, the query
+    /// API's (the resource provider's version behind a row is not exposed per row).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
 }
+
+/// `Read::source` of a read answered by ARM REST.
+pub const SOURCE_ARM: &str = "arm";
+/// `Read::source` of a read answered by Azure Resource Graph.
+pub const SOURCE_ARG: &str = "arg";
 
 impl Read {
     pub fn ok(scope: &str, api: &str) -> Self {
@@ -95,7 +108,16 @@ impl Read {
             http_status: None,
             code: None,
             message: None,
+            source: None,
+            api_version: None,
         }
+    }
+
+    /// The same read, marked as answered by `source` (at `api_version`, when known).
+    pub fn from_source(mut self, source: &str, api_version: Option<&str>) -> Self {
+        self.source = Some(source.to_string());
+        self.api_version = api_version.map(str::to_string);
+        self
     }
 
     /// The read named briefly, for findings: API, scope and status with the HTTP status and

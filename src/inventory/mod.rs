@@ -30,7 +30,8 @@ pub struct Inventory {
     pub tool: Tool,
     /// RFC 3339 time the collection finished.
     pub collected_at: String,
-    /// Where the data came from: `arm` (REST) or `arg` (Resource Graph).
+    /// Where the data came from: `--source` of the collection, `arm` (REST), `arg` or `auto`
+    /// (Resource Graph with ARM for the rest); each `Read` says which service answered it.
     pub source: String,
     /// The ARM endpoint collected from (never credentials).
     pub arm_endpoint: String,
@@ -278,12 +279,25 @@ impl Inventory {
         by_id(&mut self.route_tables);
         by_id(&mut self.network_security_groups);
         by_id(&mut self.assessment_metadata);
+        // Policy-state records have no `id`: sort them by what they say, so that the order the
+        // service listed them in (PolicyInsights and Resource Graph differ) cannot change a
+        // finding.
+        for list in self.policy_states.values_mut() {
+            list.sort_by_cached_key(|v| {
+                let field = |k: &str| arm::str_at(v, k).unwrap_or("").to_ascii_lowercase();
+                (
+                    field("policyAssignmentId"),
+                    field("policyDefinitionReferenceId"),
+                    field("policyDefinitionId"),
+                    v.to_string(),
+                )
+            });
+        }
         for map in [
             &mut self.private_dns_zone_groups,
             &mut self.private_dns_zone_links,
             &mut self.diagnostic_settings,
             &mut self.assessments,
-            &mut self.policy_states,
         ] {
             for list in map.values_mut() {
                 by_id(list);

@@ -164,6 +164,8 @@ pub fn report() -> Report {
             http_status: Some(403),
             code: Some("AuthorizationFailed".into()),
             message: Some("not allowed <script>x</script>".into()),
+            source: None,
+            api_version: None,
         }],
         skipped_subscriptions: vec![SkippedSubscription {
             id: "/subscriptions/cccccccc-cccc-4ccc-8ccc-cccccccccccc".into(),

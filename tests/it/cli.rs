@@ -356,8 +356,12 @@ fn exit_codes_follow_fail_on_and_coverage() {
 
 #[test]
 fn unknown_source_and_bad_endpoints_are_usage_errors() {
-    let out = lzaudit(&["audit", "--source", "arg", "--subscription", "x"]).code(2);
-    assert!(out.stderr.contains("Resource Graph"), "{}", out.stderr);
+    let out = lzaudit(&["audit", "--source", "rest", "--subscription", "x"]).code(2);
+    assert!(
+        out.stderr.contains("auto") && out.stderr.contains("arg") && out.stderr.contains("arm"),
+        "{}",
+        out.stderr
+    );
     let out = lzaudit(&[
         "audit",
         "--arm-endpoint",

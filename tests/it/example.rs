@@ -49,6 +49,10 @@ fn the_example_snapshot_is_what_the_example_tenant_serves() {
             &http,
             "--ca-cert",
             ca.path.to_str().unwrap(),
+            // The committed snapshot is ARM's answer: its denials are ARM permissions, which
+            // the emulator's Resource Graph does not apply (see `resource_graph.rs`).
+            "--source",
+            "arm",
         ],
     );
     assert_eq!(

@@ -17,6 +17,7 @@ mod inputs;
 mod outputs;
 mod pacing;
 mod reports;
+mod resource_graph;
 mod signals;
 mod signin;
 mod soak;

@@ -88,7 +88,7 @@ const Q5_STATES: &str = "policyresources | where type =~ 'microsoft.policyinsigh
 
 const Q6_ROLES: &str = "authorizationresources | where type =~ 'microsoft.authorization/roleassignments' | project id, name, type, properties | order by id asc";
 
-const Q7_PRICINGS: &str = "securityresources | where type =~ 'microsoft.security/pricings' | project id, name, type, subscriptionId, properties | order by id asc";
+const Q7_PRICINGS: &str = "securityresources | where type =~ 'microsoft.security/pricings' | summarize pricings = make_list(bag_pack('id', id, 'name', name, 'type', type, 'properties', properties)) by subscriptionId | project id = subscriptionId, pricings | order by id asc";
 
 const Q8_ASSESSMENTS: &str = "securityresources | where type =~ 'microsoft.security/assessments' | extend resourceId = tolower(tostring(properties.resourceDetails.Id)) | where resourceId contains '/providers/microsoft.containerservice/managedclusters/' or resourceId contains '/providers/microsoft.containerregistry/registries/' | summarize assessments = make_list(bag_pack('id', id, 'name', name, 'type', type, 'properties', properties)) by resourceId | project id = resourceId, assessments | order by id asc";
 
@@ -646,6 +646,36 @@ async fn expected_states(c: &Client, subscriptions: &[String]) -> Vec<Value> {
     by_id(rows)
 }
 
+/// Query 7's rows from ARM: each subscription's pricings list, one row per subscription that
+/// has any.
+async fn expected_pricings(c: &Client, subscriptions: &[String]) -> Vec<Value> {
+    let mut grouped: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for sub in subscriptions {
+        for item in c
+            .arm_list(&format!(
+                "/subscriptions/{sub}/providers/Microsoft.Security/pricings"
+            ))
+            .await
+        {
+            let row = arg_row(&item, &c.tenant_id, false);
+            let key = row["subscriptionId"]
+                .as_str()
+                .expect("a subscription")
+                .to_string();
+            grouped
+                .entry(key)
+                .or_default()
+                .push(project(&row, &["id", "name", "type", "properties"]));
+        }
+    }
+    let mut rows: Vec<Value> = grouped
+        .into_iter()
+        .map(|(id, pricings)| json!({"id": id, "pricings": pricings}))
+        .collect();
+    sort_lists(&mut rows, "pricings");
+    by_id(rows)
+}
+
 /// Query 8's rows from ARM: each cluster's and registry's assessments, with the
 /// assessment metadata ARG embeds (severity …) when the body has none.
 async fn expected_assessments(c: &Client, subscriptions: &[String]) -> Vec<Value> {
@@ -802,11 +832,11 @@ async fn contract(emulator: &Emulator, chunk: usize, group: &str) -> BTreeMap<&'
     assert_rows(&rows, &expected, "query 6");
     sizes.insert("6 role assignments", rows.len());
 
-    // 7: subscription Defender pricings.
-    let rows = by_id(c.chunked(Q7_PRICINGS, &subs, chunk, None).await);
-    let expected = expected_scoped(&c, &subs, &["Microsoft.Security/pricings"], &cols).await;
-    assert_rows(&rows, &expected, "query 7");
-    sizes.insert("7 pricings", rows.len());
+    // 7: subscription Defender pricings, grouped per subscription.
+    let mut rows = by_id(c.chunked(Q7_PRICINGS, &subs, chunk, None).await);
+    sort_lists(&mut rows, "pricings");
+    assert_rows(&rows, &expected_pricings(&c, &subs).await, "query 7");
+    sizes.insert("7 subscriptions with pricings", rows.len());
 
     // 8: assessments of clusters and registries, with severity.
     let mut rows = by_id(c.chunked(Q8_ASSESSMENTS, &subs, chunk, None).await);

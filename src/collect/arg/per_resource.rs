@@ -1,0 +1,311 @@
+//! Q5, Q6 and Q8, answered per cluster and registry: policy states, role assignments at or
+//! above the resource, Defender assessments; each resource's read recorded under its ID, and
+//! read over ARM (`auto`) or recorded as failed (`arg`) where Resource Graph cannot stand in.
+
+use super::*;
+
+/// The stored clusters and registries of these subscriptions: (ID, subscription GUID).
+fn resources_of(ctx: &Ctx<'_>, subs: &[&Subscription], registries: bool) -> Vec<(String, String)> {
+    let wanted: HashMap<String, ()> = subs
+        .iter()
+        .map(|s| (s.subscription_id.to_ascii_lowercase(), ()))
+        .collect();
+    ctx.view(|inv| {
+        let list = if registries {
+            &inv.registries
+        } else {
+            &inv.clusters
+        };
+        list.iter()
+            .filter_map(|r| {
+                let id = arm::id(r);
+                let sub = arm::subscription_of(id)?.to_ascii_lowercase();
+                wanted.contains_key(&sub).then(|| (id.to_string(), sub))
+            })
+            .collect()
+    })
+}
+
+/// Rows of an aggregated query (Q5, Q7, Q8) by the lower-cased ID in their `id`.
+pub(super) fn by_resource(rows: &[Value], list: &str) -> HashMap<String, Vec<Value>> {
+    rows.iter()
+        .map(|row| {
+            (
+                arm::id(row).to_ascii_lowercase(),
+                arm::array_at(row, list).cloned().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// Per-resource outcome of an aggregated query: the items, or why not.
+enum PerResource {
+    Items(Vec<Value>),
+    Failed(Read),
+    Arm,
+}
+
+/// Records per-resource answers: stores items through `store`, records the reads, and reads
+/// over ARM (with `read_arm`) what Resource Graph could not stand in for.
+async fn per_resource<F, Fut>(
+    ctx: &Ctx<'_>,
+    outcomes: Vec<(String, String, PerResource)>,
+    api_name: &str,
+    store: impl Fn(&mut crate::inventory::Inventory, &str, Vec<Value>),
+    read_arm: F,
+) -> Result<(), CollectError>
+where
+    F: Fn(String, String) -> Fut,
+    Fut: Future<Output = Result<(), CollectError>>,
+{
+    let mut arm_reads = Vec::new();
+    ctx.update(|inv| {
+        for (id, sub, outcome) in outcomes {
+            match outcome {
+                PerResource::Items(items) => {
+                    store(inv, &id, items);
+                    inv.reads.push(graph_ok(&id, api_name));
+                }
+                PerResource::Failed(read) => inv.reads.push(read),
+                PerResource::Arm => arm_reads.push((id, sub)),
+            }
+        }
+    });
+    futures::future::try_join_all(arm_reads.into_iter().map(|(id, sub)| read_arm(id, sub))).await?;
+    Ok(())
+}
+
+/// Decides, per resource, what an aggregated answer means.
+fn outcomes(
+    targets: Vec<(String, String)>,
+    answer: &Result<Vec<Value>, ArmError>,
+    list: &str,
+    api_name: &str,
+    adapt_item: fn(&Value) -> Value,
+    fallback: Fallback,
+) -> Vec<(String, String, PerResource)> {
+    let grouped = match answer {
+        Ok(rows) => Ok(by_resource(rows, list)),
+        Err(err) => Err(err),
+    };
+    targets
+        .into_iter()
+        .map(|(id, sub)| {
+            let outcome = match &grouped {
+                Err(_) if fallback == Fallback::Arm => PerResource::Arm,
+                Err(err) => PerResource::Failed(graph_failed(err, &id, api_name)),
+                Ok(grouped) => {
+                    let items: Vec<Value> = grouped
+                        .get(&id.to_ascii_lowercase())
+                        .map(|items| items.iter().map(adapt_item).collect())
+                        .unwrap_or_default();
+                    match (first_lacking(api_name, &items), fallback) {
+                        (None, _) => PerResource::Items(items),
+                        (Some(_), Fallback::Arm) => PerResource::Arm,
+                        (Some(why), Fallback::None) => {
+                            PerResource::Failed(graph_gap(&id, api_name, ReadStatus::Failed, why))
+                        }
+                    }
+                }
+            };
+            (id, sub, outcome)
+        })
+        .collect()
+}
+
+/// Q5: each cluster's latest policy states.
+pub(super) async fn store_states(
+    ctx: &Ctx<'_>,
+    subs: &[&Subscription],
+    answer: Answer,
+    fallback: Fallback,
+) -> Result<(), CollectError> {
+    let Some(answer) = answer else {
+        return Ok(());
+    };
+    let targets = resources_of(ctx, subs, false);
+    let outcomes = outcomes(
+        targets,
+        &answer,
+        "states",
+        api::POLICY_STATES,
+        adapt::policy_state,
+        fallback,
+    );
+    per_resource(
+        ctx,
+        outcomes,
+        api::POLICY_STATES,
+        |inv, id, items| {
+            inv.policy_states.insert(id.to_ascii_lowercase(), items);
+        },
+        |id, sub| async move { follow::policy_states(ctx, &sub, &id).await },
+    )
+    .await
+}
+
+/// Q8: each cluster's and registry's Defender assessments.
+pub(super) async fn store_assessments(
+    ctx: &Ctx<'_>,
+    subs: &[&Subscription],
+    answer: Answer,
+    fallback: Fallback,
+) -> Result<(), CollectError> {
+    let Some(answer) = answer else {
+        return Ok(());
+    };
+    let mut targets = Vec::new();
+    if ctx.plan.wants_on_clusters(api::ASSESSMENTS) {
+        targets.extend(resources_of(ctx, subs, false));
+    }
+    if ctx.plan.wants_on_registries(api::ASSESSMENTS) {
+        targets.extend(resources_of(ctx, subs, true));
+    }
+    let outcomes = outcomes(
+        targets,
+        &answer,
+        "assessments",
+        api::ASSESSMENTS,
+        adapt::assessment,
+        fallback,
+    );
+    per_resource(
+        ctx,
+        outcomes,
+        api::ASSESSMENTS,
+        |inv, id, items| {
+            inv.assessments.insert(id.to_ascii_lowercase(), items);
+        },
+        |id, _| async move { follow::assessments(ctx, &id).await },
+    )
+    .await
+}
+
+/// Whether a role assignment at `scope` applies at `resource` (what `atScope()` returns): the
+/// root scope, a management group of the resource's subscription's `chain`, or a prefix of the
+/// resource ID on a segment boundary.
+pub(crate) fn at_or_above(scope: &str, resource: &str, chain: &[String]) -> bool {
+    let scope = scope.trim_end_matches('/');
+    if scope.is_empty() {
+        return true;
+    }
+    let lower = scope.to_ascii_lowercase();
+    if let Some(group) = lower.strip_prefix("/providers/microsoft.management/managementgroups/") {
+        return !group.contains('/') && chain.iter().any(|g| arm::eq_ci(g, group));
+    }
+    let resource = resource.to_ascii_lowercase();
+    resource == lower || resource.starts_with(&format!("{lower}/"))
+}
+
+/// Q6: role assignments at or above each cluster and registry.
+pub(super) async fn store_roles(
+    ctx: &Ctx<'_>,
+    subs: &[&Subscription],
+    answer: Answer,
+    fallback: Fallback,
+    chains: &HashMap<String, Vec<String>>,
+) -> Result<(), CollectError> {
+    let Some(answer) = answer else {
+        return Ok(());
+    };
+    let mut targets: Vec<(String, String, RoleTarget)> = Vec::new();
+    if ctx.plan.wants_on_clusters(api::ROLE_ASSIGNMENTS) {
+        targets.extend(
+            resources_of(ctx, subs, false)
+                .into_iter()
+                .map(|(id, sub)| (id, sub, RoleTarget::Cluster)),
+        );
+    }
+    if ctx.plan.wants_on_registries(api::ROLE_ASSIGNMENTS) {
+        targets.extend(
+            resources_of(ctx, subs, true)
+                .into_iter()
+                .map(|(id, sub)| (id, sub, RoleTarget::Registry)),
+        );
+    }
+    let rows: Result<Vec<Value>, String> = match &answer {
+        Ok(rows) => {
+            let items: Vec<Value> = rows.iter().map(adapt::resource).collect();
+            match first_lacking(api::ROLE_ASSIGNMENTS, &items) {
+                None => Ok(items),
+                Some(why) => Err(why),
+            }
+        }
+        Err(err) => Err(err.to_string()),
+    };
+    let mut arm_reads = Vec::new();
+    ctx.update(|inv| {
+        for (id, sub, target) in &targets {
+            match (&rows, &answer, fallback) {
+                (Ok(items), _, _) => {
+                    let empty = Vec::new();
+                    let chain = chains.get(sub).unwrap_or(&empty);
+                    let applying = items.iter().filter(|a| {
+                        arm::str_at(a, "properties.scope")
+                            .is_some_and(|scope| at_or_above(scope, id, chain))
+                    });
+                    let list = match target {
+                        RoleTarget::Cluster => &mut inv.cluster_role_assignments,
+                        RoleTarget::Registry => &mut inv.role_assignments,
+                    };
+                    list.extend(applying.cloned());
+                    inv.reads.push(graph_ok(id, api::ROLE_ASSIGNMENTS));
+                }
+                (Err(_), _, Fallback::Arm) => arm_reads.push((id.clone(), *target)),
+                (Err(_), Err(err), Fallback::None) => {
+                    inv.reads.push(graph_failed(err, id, api::ROLE_ASSIGNMENTS))
+                }
+                (Err(why), Ok(_), Fallback::None) => inv.reads.push(graph_gap(
+                    id,
+                    api::ROLE_ASSIGNMENTS,
+                    ReadStatus::Failed,
+                    why.clone(),
+                )),
+            }
+        }
+    });
+    futures::future::try_join_all(
+        arm_reads
+            .iter()
+            .map(|(id, target)| follow::role_assignments(ctx, id, *target)),
+    )
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_scopes_at_or_above_a_resource() {
+        let cluster = "/subscriptions/S1/resourceGroups/rg-aks/providers/Microsoft.ContainerService/managedClusters/aks";
+        let chain = vec!["corp".to_string(), "landingzones".into(), "root".into()];
+        for (scope, applies) in [
+            ("/", true),
+            ("/subscriptions/s1", true),
+            ("/subscriptions/S1/resourceGroups/RG-AKS", true),
+            (cluster, true),
+            ("/subscriptions/s1/resourceGroups/rg-aks2", false),
+            ("/subscriptions/s2", false),
+            (
+                "/subscriptions/S1/resourceGroups/rg-aks/providers/Microsoft.ContainerService/managedClusters/aks/agentPools/a",
+                false,
+            ),
+            (
+                "/providers/Microsoft.Management/managementGroups/Corp",
+                true,
+            ),
+            (
+                "/providers/Microsoft.Management/managementGroups/root",
+                true,
+            ),
+            (
+                "/providers/Microsoft.Management/managementGroups/online",
+                false,
+            ),
+        ] {
+            assert_eq!(at_or_above(scope, cluster, &chain), applies, "{scope}");
+        }
+    }
+}
