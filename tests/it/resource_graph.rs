@@ -482,3 +482,61 @@ async fn a_row_without_a_property_a_check_reads_is_read_over_arm_by_auto_and_a_g
     );
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_without_pricing_rows_is_not_read_as_every_plan_off() {
+    // Resource Graph shows no pricing of one subscription (as when its rows are not readable
+    // by the caller): ARM would list every plan, so no row is no answer, not "Free everywhere".
+    let text = std::fs::read_to_string(repo().join("examples/contoso/tenant.json")).unwrap();
+    let mut fixture: Value = serde_json::from_str(&text).unwrap();
+    fixture.as_object_mut().unwrap().remove("deny");
+    let resources = fixture["resources"].as_array_mut().unwrap();
+    let pricing = resources
+        .iter()
+        .find(|r| r["type"] == api::PRICINGS)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let guid = lzaudit::inventory::arm::subscription_of(&pricing).unwrap();
+    let sub = format!("/subscriptions/{guid}");
+    resources.retain(|r| {
+        !(r["type"] == api::PRICINGS
+            && r["id"].as_str().is_some_and(|id| {
+                id.to_ascii_lowercase()
+                    .starts_with(&sub.to_ascii_lowercase())
+            }))
+    });
+    let emulator = Emulator::start(Tenant::from_value(fixture).unwrap(), Options::default())
+        .await
+        .unwrap();
+
+    let (inventory, report) = collect_with(&emulator, Source::Arg).await;
+    match inventory.read_state(&sub, api::PRICINGS) {
+        lzaudit::inventory::ReadState::Failed(read) => {
+            let message = read.message.as_deref().unwrap_or("");
+            assert!(message.contains("no Defender pricing"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let verdicts: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.check == "AKS-005" && f.subscription.eq_ignore_ascii_case(&guid))
+        .map(|f| f.status.as_str())
+        .collect();
+    assert!(
+        !verdicts.is_empty() && verdicts.iter().all(|s| *s == "unknown"),
+        "{verdicts:?}"
+    );
+
+    // auto asks ARM, which answers for the subscription (here: no plan stored at all).
+    let (inventory, _) = collect_with(&emulator, Source::Auto).await;
+    let read = inventory
+        .reads
+        .iter()
+        .find(|r| r.scope == sub && r.api == api::PRICINGS)
+        .unwrap();
+    assert_eq!(read.source.as_deref(), Some("arm"), "{read:?}");
+    emulator.shutdown().await;
+}

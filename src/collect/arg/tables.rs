@@ -105,7 +105,18 @@ pub(super) async fn store_pricings(
     for sub in subs {
         let key = sub.subscription_id.to_ascii_lowercase();
         let items = by_sub.remove(&key).unwrap_or_default();
-        match (first_lacking(api::PRICINGS, &items), fallback) {
+        // ARM lists every plan of a subscription, Free ones included: no row at all is not a
+        // subscription without Defender but rows Resource Graph did not show (not readable
+        // by the caller, or not indexed), and must not read as "every plan off".
+        let lacking = if items.is_empty() {
+            Some(
+                "Resource Graph holds no Defender pricing for the subscription (ARM lists every plan, Free ones too): its rows were not readable or not indexed"
+                    .to_string(),
+            )
+        } else {
+            first_lacking(api::PRICINGS, &items)
+        };
+        match (lacking, fallback) {
             (None, _) => ctx.update(|inv| {
                 inv.pricings.insert(key, items);
                 inv.reads.push(graph_ok(&sub.id, api::PRICINGS));
