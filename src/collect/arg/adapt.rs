@@ -21,19 +21,9 @@ use serde_json::{Map, Value};
 
 use crate::inventory::{api, arm};
 
-/// ARM's spelling of every type lzaudit reads through Resource Graph.
-const TYPES: [&str; 19] = [
-    api::CLUSTERS,
-    api::REGISTRIES,
-    api::VIRTUAL_MACHINES,
-    api::SCALE_SETS,
-    api::ARC_MACHINES,
-    api::PRIVATE_ENDPOINTS,
-    api::PRIVATE_DNS_ZONES,
-    api::PRIVATE_DNS_ZONE_LINKS,
-    api::VIRTUAL_NETWORKS,
-    api::ROUTE_TABLES,
-    api::NETWORK_SECURITY_GROUPS,
+/// ARM's spelling of the types lzaudit reads through Resource Graph outside `resources` (whose
+/// types are the contract's `queries::RESOURCE_TYPES`).
+const OTHER_TYPES: [&str; 8] = [
     api::POLICY_ASSIGNMENTS,
     api::POLICY_EXEMPTIONS,
     api::POLICY_DEFINITIONS,
@@ -49,7 +39,11 @@ const GRAPH_ONLY: [&str; 3] = ["tenantId", "resourceGroup", "subscriptionId"];
 
 /// ARM's spelling of a lower-cased type; the type as given when it is not one lzaudit reads.
 pub fn arm_type(graph_type: &str) -> Option<&'static str> {
-    TYPES.iter().copied().find(|t| arm::eq_ci(t, graph_type))
+    super::queries::RESOURCE_TYPES
+        .iter()
+        .chain(&OTHER_TYPES)
+        .copied()
+        .find(|t| arm::eq_ci(t, graph_type))
 }
 
 /// A `resources`, `policyresources`, `authorizationresources` or `securityresources` row as the
