@@ -26,14 +26,20 @@ fn resources_of(ctx: &Ctx<'_>, subs: &[&Subscription], registries: bool) -> Vec<
     })
 }
 
-/// Rows of an aggregated query (Q5, Q7, Q8) by the lower-cased ID in their `id`.
-pub(super) fn by_resource(rows: &[Value], list: &str) -> HashMap<String, Vec<Value>> {
+/// Rows of an aggregated query (Q5, Q7, Q8) by the lower-cased ID in their `id`: the items in
+/// the row's `list`, or why the row cannot be read (no such array: a malformed row is a failed
+/// read for its resource, never an empty list).
+pub(super) fn by_resource(
+    rows: &[Value],
+    list: &str,
+) -> HashMap<String, Result<Vec<Value>, String>> {
     rows.iter()
         .map(|row| {
-            (
-                arm::id(row).to_ascii_lowercase(),
-                arm::array_at(row, list).cloned().unwrap_or_default(),
-            )
+            let id = arm::id(row);
+            let items = arm::array_at(row, list)
+                .cloned()
+                .ok_or_else(|| format!("Resource Graph's row {id} has no `{list}` array"));
+            (id.to_ascii_lowercase(), items)
         })
         .collect()
 }
@@ -95,11 +101,15 @@ fn outcomes(
                 Err(_) if fallback == Fallback::Arm => PerResource::Arm,
                 Err(err) => PerResource::Failed(graph_failed(err, &id, api_name)),
                 Ok(grouped) => {
-                    let items: Vec<Value> = grouped
-                        .get(&id.to_ascii_lowercase())
-                        .map(|items| items.iter().map(adapt_item).collect())
-                        .unwrap_or_default();
-                    match (first_lacking(api_name, &items), fallback) {
+                    // No row: the resource has none of these facts (an aggregated query
+                    // has a row only for resources with at least one).
+                    let (items, malformed) = match grouped.get(&id.to_ascii_lowercase()) {
+                        None => (Vec::new(), None),
+                        Some(Ok(items)) => (items.iter().map(adapt_item).collect(), None),
+                        Some(Err(why)) => (Vec::new(), Some(why.clone())),
+                    };
+                    let lacking = malformed.or_else(|| first_lacking(api_name, &items));
+                    match (lacking, fallback) {
                         (None, _) => PerResource::Items(items),
                         (Some(_), Fallback::Arm) => PerResource::Arm,
                         (Some(why), Fallback::None) => {
@@ -276,6 +286,51 @@ pub(super) async fn store_roles(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_aggregated_row_without_its_list_is_a_failed_read_not_an_empty_one() {
+        let rows = vec![
+            json!({"id": "/subscriptions/S/x/A", "states": [{"complianceState": "NonCompliant", "policyAssignmentId": "/a"}]}),
+            json!({"id": "/subscriptions/S/x/B", "states": null}),
+            json!({"id": "/subscriptions/S/x/C"}),
+        ];
+        let grouped = by_resource(&rows, "states");
+        assert_eq!(grouped["/subscriptions/s/x/a"].as_ref().unwrap().len(), 1);
+        for id in ["/subscriptions/s/x/b", "/subscriptions/s/x/c"] {
+            let why = grouped[id].as_ref().unwrap_err();
+            assert!(why.contains("no `states` array"), "{why}");
+        }
+        // Through `outcomes`: items for the good row, a gap (arg) or an ARM read (auto) for
+        // the malformed one, and no facts for a resource without a row.
+        let targets = || {
+            ["A", "B", "D"]
+                .map(|r| (format!("/subscriptions/S/x/{r}"), "S".to_string()))
+                .to_vec()
+        };
+        let answer = Ok(rows.clone());
+        let same = |v: &Value| v.clone();
+        let arg = outcomes(
+            targets(),
+            &answer,
+            "states",
+            api::POLICY_STATES,
+            same,
+            Fallback::None,
+        );
+        assert!(matches!(&arg[0].2, PerResource::Items(items) if items.len() == 1));
+        assert!(matches!(&arg[1].2, PerResource::Failed(_)));
+        assert!(matches!(&arg[2].2, PerResource::Items(items) if items.is_empty()));
+        let auto = outcomes(
+            targets(),
+            &answer,
+            "states",
+            api::POLICY_STATES,
+            same,
+            Fallback::Arm,
+        );
+        assert!(matches!(auto[1].2, PerResource::Arm));
+    }
 
     #[test]
     fn role_scopes_at_or_above_a_resource() {

@@ -98,17 +98,26 @@ pub(super) async fn store_pricings(
         }
     };
     // One row per subscription (`id` is its GUID), its pricings in `pricings`.
-    let mut by_sub: HashMap<String, Vec<Value>> = by_resource(&rows, "pricings")
+    let mut by_sub: HashMap<String, Result<Vec<Value>, String>> = by_resource(&rows, "pricings")
         .into_iter()
-        .map(|(sub, items)| (sub, items.iter().map(adapt::resource).collect()))
+        .map(|(sub, items)| {
+            let items = items.map(|items| items.iter().map(adapt::resource).collect());
+            (sub, items)
+        })
         .collect();
     for sub in subs {
         let key = sub.subscription_id.to_ascii_lowercase();
-        let items = by_sub.remove(&key).unwrap_or_default();
+        let (items, malformed) = match by_sub.remove(&key) {
+            Some(Ok(items)) => (items, None),
+            Some(Err(why)) => (Vec::new(), Some(why)),
+            None => (Vec::new(), None),
+        };
         // ARM lists every plan of a subscription, Free ones included: no row at all is not a
         // subscription without Defender but rows Resource Graph did not show (not readable
         // by the caller, or not indexed), and must not read as "every plan off".
-        let lacking = if items.is_empty() {
+        let lacking = if malformed.is_some() {
+            malformed
+        } else if items.is_empty() {
             Some(
                 "Resource Graph holds no Defender pricing for the subscription (ARM lists every plan, Free ones too): its rows were not readable or not indexed"
                     .to_string(),
