@@ -192,8 +192,8 @@ pub fn render_all(report: &Report) {
     let cat = catalogue();
     let outputs = [
         report::json::render(report),
-        report::table::render(report, false, 100),
-        report::table::render(report, true, 40),
+        report::table::render(report, false, 100, lzaudit::cli::Show::All),
+        report::table::render(report, true, 40, lzaudit::cli::Show::Issues),
         report::markdown::render(report),
         report::html::render(report, cat),
         report::sarif::render(report, cat),
