@@ -224,6 +224,25 @@ impl Served {
         run_binary(&args, &self.env)
     }
 
+    /// A live `audit --format json` from `source` into `dir/name` (with `extra` flags): the
+    /// run, where its report is, and the request count before it (for `requests_since`).
+    fn audit(&self, name: &str, source: &str, extra: &[&str]) -> (Run, PathBuf, usize) {
+        let from = self.emulator.request_count();
+        let out = self.dir.join(name);
+        let mut command = vec![
+            "audit",
+            "--format",
+            "json",
+            "--fail-on",
+            "none",
+            "--source",
+            source,
+        ];
+        command.extend_from_slice(extra);
+        let run = self.run(&command, &["-o", out.to_str().expect("utf-8 path")]);
+        (run, out, from)
+    }
+
     /// Requests by API since `from` (sign-in excluded), and the 429s among them.
     fn requests_since(&self, from: usize) -> (BTreeMap<String, usize>, usize) {
         let log = self.emulator.requests();
@@ -289,22 +308,7 @@ fn main() {
             &spec,
             per_subscription(BucketMode::PerSubscription),
         );
-        let from = served.emulator.request_count();
-        let out = served.dir.join("sequential.json");
-        let run = served.run(
-            &[
-                "audit",
-                "--format",
-                "json",
-                "--fail-on",
-                "none",
-                "--concurrency",
-                "1",
-                "--source",
-                "arm",
-            ],
-            &["-o", out.to_str().expect("utf-8 path")],
-        );
+        let (run, _, from) = served.audit("sequential.json", "arm", &["--concurrency", "1"]);
         let (by_api, _) = served.requests_since(from);
         let requests: usize = by_api.values().sum();
         let per = run.wall.as_secs_f64() / requests as f64;
@@ -386,20 +390,7 @@ fn main() {
         };
         println!("\n== one shared read bucket (250 + 25/s) for every request, 100 subscriptions");
         let served = serve(&runtime, &spec, per_subscription(BucketMode::Shared));
-        let from = served.emulator.request_count();
-        let out = served.dir.join("shared.json");
-        let run = served.run(
-            &[
-                "audit",
-                "--format",
-                "json",
-                "--fail-on",
-                "none",
-                "--source",
-                "arm",
-            ],
-            &["-o", out.to_str().expect("utf-8 path")],
-        );
+        let (run, _, from) = served.audit("shared.json", "arm", &[]);
         let (by_api, throttled) = served.requests_since(from);
         let (waited_out, abandoned) = counters(&run.stderr);
         // Only requests that were served consumed a token: 429s are refused without one.
@@ -427,20 +418,7 @@ fn live(served: &Served, source: &str, args: &Args, concurrency: f64) -> (f64, u
     println!(
         "\n== live audit, --source {source}, {n} subscriptions, per-subscription buckets, default flags"
     );
-    let from = served.emulator.request_count();
-    let out = served.dir.join(format!("live-{source}.json"));
-    let run = served.run(
-        &[
-            "audit",
-            "--format",
-            "json",
-            "--fail-on",
-            "none",
-            "--source",
-            source,
-        ],
-        &["-o", out.to_str().expect("utf-8 path")],
-    );
+    let (run, out, from) = served.audit(&format!("live-{source}.json"), source, &[]);
     let (by_api, throttled) = served.requests_since(from);
     let (waited_out, abandoned) = counters(&run.stderr);
     let queries = by_api.get(GRAPH_API).copied().unwrap_or(0);
