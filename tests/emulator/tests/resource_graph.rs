@@ -638,11 +638,17 @@ async fn expected_states(c: &Client, subscriptions: &[String]) -> Vec<Value> {
             }
         }
     }
+    aggregated(grouped, "states")
+}
+
+/// Rows of an aggregating query as ARG answers them: one per key, `{"id": key, list: items}`,
+/// each list in a stable order, the rows by ID.
+fn aggregated(grouped: BTreeMap<String, Vec<Value>>, list: &str) -> Vec<Value> {
     let mut rows: Vec<Value> = grouped
         .into_iter()
-        .map(|(id, states)| json!({"id": id, "states": states}))
+        .map(|(id, items)| json!({"id": id, list: items}))
         .collect();
-    sort_lists(&mut rows, "states");
+    sort_lists(&mut rows, list);
     by_id(rows)
 }
 
@@ -668,12 +674,7 @@ async fn expected_pricings(c: &Client, subscriptions: &[String]) -> Vec<Value> {
                 .push(project(&row, &["id", "name", "type", "properties"]));
         }
     }
-    let mut rows: Vec<Value> = grouped
-        .into_iter()
-        .map(|(id, pricings)| json!({"id": id, "pricings": pricings}))
-        .collect();
-    sort_lists(&mut rows, "pricings");
-    by_id(rows)
+    aggregated(grouped, "pricings")
 }
 
 /// Query 8's rows from ARM: each cluster's and registry's assessments, with the
@@ -729,12 +730,7 @@ async fn expected_assessments(c: &Client, subscriptions: &[String]) -> Vec<Value
             }
         }
     }
-    let mut rows: Vec<Value> = grouped
-        .into_iter()
-        .map(|(id, assessments)| json!({"id": id, "assessments": assessments}))
-        .collect();
-    sort_lists(&mut rows, "assessments");
-    by_id(rows)
+    aggregated(grouped, "assessments")
 }
 
 /// Runs the eight contract queries on the emulator's tenant and compares each with what the
