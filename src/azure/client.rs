@@ -26,7 +26,7 @@ use tracing::debug;
 use url::Url;
 
 use super::auth::{AuthError, TokenCache, error_chain};
-use super::graph::{GraphQuota, QuotaHeaders, QuotaTicket};
+use super::graph::{ASSUMED_QUOTA, GraphQuota, QuotaHeaders, QuotaTicket};
 use super::pacing::{AdaptiveLimit, Admission, BucketKey, Buckets, jittered};
 use super::paging::FetchJson;
 use crate::inventory::{Read, ReadStatus};
@@ -428,6 +428,10 @@ pub struct ArmClient {
     http: reqwest::Client,
     tokens: Arc<TokenCache>,
     limit: Arc<AdaptiveLimit>,
+    /// Resource Graph's own slots: its queries are paced by its quota, not by ARM's limit,
+    /// and must not queue behind thousands of ARM reads for a slot (a query admitted by the
+    /// quota and sent seconds later lands in the next window, which then refuses it).
+    graph_limit: Arc<AdaptiveLimit>,
     buckets: Arc<Buckets>,
     retry: RetryPolicy,
     counters: Arc<Counters>,
@@ -493,6 +497,7 @@ impl ArmClient {
             http,
             tokens,
             limit: AdaptiveLimit::new(INITIAL_CONCURRENCY.min(max), MIN_CONCURRENCY.min(max), max),
+            graph_limit: AdaptiveLimit::fixed(max.min(ASSUMED_QUOTA as usize)),
             buckets: Arc::new(Buckets::arm_reads()),
             retry,
             counters: Arc::new(Counters::default()),
@@ -650,7 +655,10 @@ impl ArmClient {
             // held: time spent queueing for a slot is our own limit, and counting it would read
             // a saturated limit as a slowing service and stop it growing.
             let (attempt, remaining, quota, latency) = {
-                let _slot = self.limit.acquire().await;
+                let _slot = match graph {
+                    true => self.graph_limit.acquire().await,
+                    false => self.limit.acquire().await,
+                };
                 let started = Instant::now();
                 let counter = if graph {
                     &self.counters.graph_queries
@@ -671,7 +679,9 @@ impl ArmClient {
             }
             let next = match attempt {
                 Attempt::Done(value) => {
-                    self.limit.on_success(latency);
+                    if !graph {
+                        self.limit.on_success(latency);
+                    }
                     match expect.violation(&value) {
                         None => return Ok(value),
                         Some(why) => {
@@ -715,7 +725,9 @@ impl ArmClient {
                     retry_after,
                     body,
                 } => {
-                    self.limit.on_success(latency);
+                    if !graph {
+                        self.limit.on_success(latency);
+                    }
                     let error = ArmError::from_response(url, status, &body);
                     if !is_retryable_status(status) {
                         return Err(error);
@@ -743,7 +755,9 @@ impl ArmClient {
                     // (or a backoff when it named none) and try again until the deadline.
                     self.counters.throttled.fetch_add(1, Ordering::Relaxed);
                     let now = Instant::now();
-                    self.limit.on_throttle(now);
+                    if !graph {
+                        self.limit.on_throttle(now);
+                    }
                     let wait = self.retry.scaled(match retry_after {
                         Some(wait) => wait,
                         None => self.retry.backoff(throttles),

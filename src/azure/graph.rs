@@ -123,9 +123,15 @@ pub async fn query_all<C: GraphPages + ?Sized>(
         message,
         kind,
     };
-    for _ in 0..MAX_PAGES {
+    for n in 0..MAX_PAGES {
         let page = client.page(url, &query.body(token.as_deref())).await?;
         if let Some(Value::Array(data)) = page.get("data") {
+            tracing::debug!(
+                table = query.query.split(' ').next().unwrap_or_default(),
+                page = n + 1,
+                rows = data.len(),
+                "Resource Graph page"
+            );
             rows.extend(data.iter().cloned());
         } else {
             return Err(error(
@@ -214,6 +220,10 @@ pub const ASSUMED_WINDOW: Duration = Duration::from_secs(5);
 /// query admitted in an earlier window says nothing about the current one and is ignored.
 /// When none is left, queries wait for the reset instead of earning a 429; a 429 pauses every
 /// query the same way.
+///
+/// The reset is the earliest that any answer of the window puts it at (received + resets-after):
+/// the header counts whole seconds, rounded up, so each answer overstates the wait by up to
+/// a second, and the latest answer's reading would cost that second in every window.
 #[derive(Debug, Default)]
 pub struct GraphQuota {
     state: Mutex<QuotaState>,
@@ -223,6 +233,8 @@ pub struct GraphQuota {
 struct QuotaState {
     /// Units left in the current window, and when it resets; `None` before the first query.
     window: Option<(u64, Instant)>,
+    /// Whether the current window's reset was read from an answer (not assumed).
+    observed: bool,
     /// Which window is current (counts the windows begun).
     generation: u64,
     /// No query before this (a 429's wait).
@@ -245,6 +257,7 @@ impl GraphQuota {
             Some((left, resets)) if resets > now => (left, resets),
             _ => {
                 state.generation += 1;
+                state.observed = false;
                 (ASSUMED_QUOTA, now + ASSUMED_WINDOW)
             }
         };
@@ -261,8 +274,14 @@ impl GraphQuota {
         if ticket.0 != state.generation {
             return;
         }
-        let left = state.window.map_or(quota.remaining, |(left, _)| left);
-        state.window = Some((left.min(quota.remaining), now + quota.resets_after));
+        let said = now + quota.resets_after;
+        let (left, resets) = match state.window {
+            Some((left, resets)) if state.observed => (left, resets.min(said)),
+            Some((left, _)) => (left, said),
+            None => (quota.remaining, said),
+        };
+        state.window = Some((left.min(quota.remaining), resets));
+        state.observed = true;
     }
 
     /// Holds every query until `until` (or later, if already held longer).
@@ -333,8 +352,9 @@ mod tests {
         quota.observe(first, headers(1, 2), now);
         let second = quota.admit(now).unwrap();
         assert_eq!(quota.admit(now), Err(Duration::from_secs(2)));
-        // A late answer of the same window does not give units back.
-        quota.observe(second, headers(5, 2), now);
+        // A late answer of the same window does not give units back, nor put the reset later
+        // (the header's whole seconds overstate it).
+        quota.observe(second, headers(5, 3), now);
         assert_eq!(quota.admit(now), Err(Duration::from_secs(2)));
         // After the reset a new window, assumed full; a late answer from the old one (sent
         // with its ticket) does not touch it.
