@@ -30,17 +30,19 @@ use crate::inventory::snapshot::redact_secrets;
 use crate::inventory::views::{kubernetes_versions_scope, location_key};
 use crate::inventory::{Read, Subscription, api, arm};
 
-pub(super) async fn collect(ctx: &Ctx<'_>, sub: &Subscription) -> Result<(), CollectError> {
+/// Lists the subscription's clusters and reads what hangs off each; returns the clusters read
+/// (none when the list failed), which decide the subscription's AKS machines.
+pub(super) async fn collect(ctx: &Ctx<'_>, sub: &Subscription) -> Result<Vec<Value>, CollectError> {
     if !ctx.plan.wants_clusters() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let url = route::clusters(ctx.base(), &sub.subscription_id);
     let Some(clusters) = ctx.list(url, &sub.id, api::CLUSTERS).await? else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     ctx.update(|inv| inv.clusters.extend(clusters.iter().cloned()));
     futures::future::try_join_all(clusters.iter().map(|c| children(ctx, sub, c))).await?;
-    Ok(())
+    Ok(clusters)
 }
 
 async fn children(ctx: &Ctx<'_>, sub: &Subscription, cluster: &Value) -> Result<(), CollectError> {

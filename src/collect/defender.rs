@@ -2,10 +2,11 @@
 //!
 //! `GET /subscriptions/{s}/providers/Microsoft.Security/pricings` is not paged per its
 //! swagger, but goes through the pager anyway, so a `nextLink` would be followed rather than
-//! silently dropped. Once a subscription's clusters and machines are listed, each machine the
-//! inventory identifies as AKS node infrastructure (`Inventory::is_aks_machine`) gets its
-//! resource-level `VirtualMachines` pricing read: that is where an exclusion of AKS nodes from
-//! Defender for Servers shows (AKS-040). Those reads are scoped to the machine ID.
+//! silently dropped. Once a subscription's clusters and machines are listed, each machine
+//! identified as AKS node infrastructure (`aks_machine_ids`, the rule of
+//! `Inventory::is_aks_machine`) gets its resource-level `VirtualMachines` pricing read: that
+//! is where an exclusion of AKS nodes from Defender for Servers shows (AKS-040). Those reads
+//! are scoped to the machine ID.
 //!
 //! The tenant-level assessment metadata list (`GET /providers/Microsoft.Security/
 //! assessmentMetadata`, paged by `nextLink`) is read once per run: the assessment lists read at
@@ -35,35 +36,32 @@ pub(super) async fn subscription_pricings(
     Ok(())
 }
 
-/// Resource-level pricings of the AKS machines of one subscription; runs once its cluster and
-/// machine lists are read (a machine is AKS node infrastructure by its own tags or by a
-/// cluster's node resource group, and both live in the machine's subscription).
-pub(super) async fn machine_pricings(
-    ctx: &Ctx<'_>,
-    sub: &Subscription,
-) -> Result<(), CollectError> {
+/// The machines among `machines` that are AKS node infrastructure, by their own tags or by
+/// the node resource group of one of `clusters` (both of one subscription, as listed): IDs
+/// sorted and distinct, case-insensitively. Computed from the lists a collector has just
+/// read, not from the inventory, which a scan per subscription would make quadratic.
+pub(super) fn aks_machine_ids<'a>(
+    clusters: impl IntoIterator<Item = &'a serde_json::Value>,
+    machines: impl IntoIterator<Item = &'a serde_json::Value>,
+) -> Vec<String> {
+    let node_groups = views::node_resource_groups(clusters);
+    let mut ids: Vec<String> = machines
+        .into_iter()
+        .filter(|m| views::is_aks_machine_among(m, &node_groups))
+        .map(|m| arm::id(m).to_string())
+        .filter(|id| !id.is_empty())
+        .collect();
+    ids.sort_by_key(|id| id.to_ascii_lowercase());
+    ids.dedup_by(|a, b| arm::eq_ci(a, b));
+    ids
+}
+
+/// Resource-level pricings of a subscription's AKS machines (`aks_machine_ids`); runs once its
+/// cluster and machine lists are read.
+pub(super) async fn machine_pricings(ctx: &Ctx<'_>, ids: &[String]) -> Result<(), CollectError> {
     if !ctx.plan.wants(api::PRICINGS) {
         return Ok(());
     }
-    // Plain scans, not the inventory's index: collection is still adding to the inventory, and
-    // the index would be rebuilt at every call.
-    let in_sub = |v: &&serde_json::Value| {
-        arm::subscription_of(arm::id(v)).is_some_and(|s| arm::eq_ci(&s, &sub.subscription_id))
-    };
-    let ids: Vec<String> = ctx.view(|inv| {
-        let node_groups = views::node_resource_groups(inv.clusters.iter().filter(in_sub));
-        let mut ids: Vec<String> = inv
-            .machines
-            .iter()
-            .filter(in_sub)
-            .filter(|m| views::is_aks_machine_among(m, &node_groups))
-            .map(|m| arm::id(m).to_string())
-            .filter(|id| !id.is_empty())
-            .collect();
-        ids.sort_by_key(|id| id.to_ascii_lowercase());
-        ids.dedup_by(|a, b| arm::eq_ci(a, b));
-        ids
-    });
     let base = ctx.base();
     futures::future::try_join_all(ids.iter().map(|id| async move {
         let url = route::machine_pricing(base, id);

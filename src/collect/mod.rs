@@ -289,7 +289,21 @@ pub async fn run_from(
         )),
         mark_arm: source != Source::Arm,
     };
-    scope::resolve(&ctx, &scope).await?;
+    let fallback = match source {
+        Source::Arm => None,
+        Source::Arg => Some(arg::Fallback::None),
+        Source::Auto => Some(arg::Fallback::Arm),
+    };
+    // Resource Graph's scope query needs no scope: it runs beside ARM's discovery.
+    let containers = async {
+        match fallback {
+            Some(_) => arg::containers(&ctx).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let (resolved, containers) = futures::join!(scope::resolve(&ctx, &scope), containers);
+    resolved?;
+    let containers = containers?;
     let subscriptions = ctx.view(|inv| inv.subscriptions.clone());
     info!(
         subscriptions = subscriptions.len(),
@@ -299,42 +313,62 @@ pub async fn run_from(
     if let Some(p) = progress {
         p.started(subscriptions.len());
     }
-    let fallback = match source {
-        Source::Arm => None,
-        Source::Arg => Some(arg::Fallback::None),
-        Source::Auto => Some(arg::Fallback::Arm),
-    };
-    match fallback {
-        None => {
-            futures::stream::iter(subscriptions.iter())
-                .map(|sub| async {
-                    collect_subscription(&ctx, sub).await?;
-                    if let Some(p) = progress {
-                        p.subscription_done(sub);
-                    }
-                    Ok::<(), CollectError>(())
-                })
-                .buffer_unordered(client.concurrency())
-                .try_for_each(|()| async { Ok(()) })
-                .await?;
+    // The assessment metadata is one tenant-level list that depends on nothing: read beside
+    // the subscriptions, not after them.
+    let subscriptions_done = async {
+        match (fallback, containers) {
+            (Some(fallback), Some(containers)) => {
+                arg::collect(&ctx, &subscriptions, containers, fallback, progress).await
+            }
+            _ => {
+                futures::stream::iter(subscriptions.iter())
+                    .map(|sub| async {
+                        collect_subscription(&ctx, sub).await?;
+                        if let Some(p) = progress {
+                            p.subscription_done(sub);
+                        }
+                        Ok::<(), CollectError>(())
+                    })
+                    .buffer_unordered(client.concurrency())
+                    .try_for_each(|()| async { Ok(()) })
+                    .await
+            }
         }
-        Some(fallback) => arg::collect(&ctx, &subscriptions, fallback, progress).await?,
+    };
+    let collected =
+        async { futures::try_join!(subscriptions_done, defender::assessment_metadata(&ctx)) };
+    // At trace level, the pace every half second: where a slow collection spends its time.
+    let pace = async {
+        if !tracing::enabled!(tracing::Level::TRACE) {
+            return std::future::pending().await;
+        }
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            let stats = client.stats();
+            tracing::trace!(
+                requests = stats.requests,
+                graph_queries = stats.graph_queries,
+                limit = stats.concurrency,
+                throttle_waiting = stats.throttle_waiting,
+                "pace"
+            );
+        }
+    };
+    tokio::select! {
+        done = collected => { done?; }
+        () = pace => {}
     }
     if let Some(p) = progress {
         p.finishing();
     }
-    // The Resource Graph path reads the definitions itself, as soon as the assignments are in.
-    let definitions = async {
-        match fallback {
-            None => policy::definitions(&ctx).await,
-            Some(_) => Ok(()),
-        }
-    };
-    futures::try_join!(
-        definitions,
-        clusters::kubernetes_versions(&ctx),
-        defender::assessment_metadata(&ctx),
-    )?;
+    // The Resource Graph path reads the definitions and the supported versions itself, as soon
+    // as the assignments (and with them every cluster) are in.
+    if fallback.is_none() {
+        futures::try_join!(
+            policy::definitions(&ctx),
+            clusters::kubernetes_versions(&ctx)
+        )?;
+    }
 
     let mut inventory = ctx
         .inventory
@@ -378,8 +412,9 @@ pub async fn run_from(
 /// Every per-subscription collector, concurrently.
 async fn collect_subscription(ctx: &Ctx<'_>, sub: &Subscription) -> Result<(), CollectError> {
     let compute = async {
-        futures::try_join!(clusters::collect(ctx, sub), machines::collect(ctx, sub))?;
-        defender::machine_pricings(ctx, sub).await
+        let (clusters, machines) =
+            futures::try_join!(clusters::collect(ctx, sub), machines::collect(ctx, sub))?;
+        defender::machine_pricings(ctx, &defender::aks_machine_ids(&clusters, &machines)).await
     };
     futures::try_join!(
         compute,

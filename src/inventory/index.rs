@@ -138,7 +138,9 @@ pub(crate) struct ScopeIndex {
 }
 
 impl ScopeIndex {
-    fn build(scopes: impl Iterator<Item = Option<String>>) -> ScopeIndex {
+    /// Indexes the scopes of a list of assignments, by position (`None`: no scope, never
+    /// applies).
+    pub(crate) fn build(scopes: impl Iterator<Item = Option<String>>) -> ScopeIndex {
         let mut index = ScopeIndex::default();
         for (i, scope) in scopes.enumerate() {
             let Some(scope) = scope else { continue };

@@ -8,19 +8,33 @@ use super::*;
 /// A subscription's listed resources from Q2, by type (ARM spelling).
 type ByType = BTreeMap<&'static str, Vec<Value>>;
 
+/// What a subscription's stored Q2 rows leave to read over ARM, by resource ID: handed from
+/// `store_resources` to `arm_remainder` so that neither scans the whole inventory per
+/// subscription.
+#[derive(Debug, Default)]
+pub(super) struct Listed {
+    clusters: Vec<String>,
+    registries: Vec<String>,
+    endpoints: Vec<String>,
+    /// The AKS machines (`defender::aks_machine_ids`), for their resource-level pricings.
+    aks_machines: Vec<String>,
+}
+
 /// Stores the inventory rows of the subscriptions Resource Graph can stand in for, and returns
 /// the subscriptions that stay on Resource Graph, with those to read over ARM instead (`auto`:
 /// the query failed, or a row lacks a property a check needs). With `arg` those become failed
-/// reads, and the subscriptions stay on Resource Graph for the other tables.
+/// reads, and the subscriptions stay on Resource Graph for the other tables. Each kept
+/// subscription comes with what its rows leave to read over ARM.
 pub(super) fn store_resources<'s>(
     ctx: &Ctx<'_>,
     subs: &[&'s Subscription],
     types: &[&'static str],
     rows: Answer,
     fallback: Fallback,
-) -> (Vec<&'s Subscription>, Vec<&'s Subscription>) {
+) -> (Vec<(&'s Subscription, Listed)>, Vec<&'s Subscription>) {
+    let nothing_listed = || subs.iter().map(|s| (*s, Listed::default())).collect();
     let Some(rows) = rows else {
-        return (subs.to_vec(), Vec::new());
+        return (nothing_listed(), Vec::new());
     };
     let rows = match rows {
         Ok(rows) => rows,
@@ -34,7 +48,7 @@ pub(super) fn store_resources<'s>(
                 }
             }
             // Still on Resource Graph for the subscription-level tables; nothing per resource.
-            return (subs.to_vec(), Vec::new());
+            return (nothing_listed(), Vec::new());
         }
     };
     let mut by_sub: HashMap<String, ByType> = HashMap::new();
@@ -76,21 +90,21 @@ pub(super) fn store_resources<'s>(
             to_arm.push(*sub);
             continue;
         }
-        store_subscription_resources(ctx, sub, types, listed, &lacking);
-        kept.push(*sub);
+        let listed = store_subscription_resources(ctx, sub, types, listed, &lacking);
+        kept.push((*sub, listed));
     }
     (kept, to_arm)
 }
 
 /// Stores one subscription's Q2 rows and records its reads; a type with a row in `lacking` is a
-/// failed read instead (`arg`).
+/// failed read instead (`arg`). Returns what the stored rows leave to read over ARM.
 fn store_subscription_resources(
     ctx: &Ctx<'_>,
     sub: &Subscription,
     types: &[&'static str],
     mut listed: ByType,
     lacking: &[(&'static str, String)],
-) {
+) -> Listed {
     let plan = ctx.plan;
     let failed = |kind: &str| lacking.iter().find(|(k, _)| arm::eq_ci(k, kind));
     let mut take = |kind: &'static str| listed.remove(kind).unwrap_or_default();
@@ -116,6 +130,33 @@ fn store_subscription_resources(
         stored.push((kind, items));
     }
     let zone_links_ok = failed(api::PRIVATE_DNS_ZONE_LINKS).is_none();
+    fn of<'a>(
+        stored: &'a [(&'static str, Vec<Value>)],
+        kinds: &'a [&'a str],
+    ) -> impl Iterator<Item = &'a Value> + 'a {
+        stored
+            .iter()
+            .filter(move |(kind, _)| kinds.contains(kind))
+            .flat_map(|(_, items)| items)
+    }
+    let ids = |kind: &str| {
+        of(&stored, &[kind])
+            .map(|item| arm::id(item).to_string())
+            .filter(|id| !id.is_empty())
+            .collect()
+    };
+    let remainder = Listed {
+        clusters: ids(api::CLUSTERS),
+        registries: ids(api::REGISTRIES),
+        endpoints: ids(api::PRIVATE_ENDPOINTS),
+        aks_machines: defender::aks_machine_ids(
+            of(&stored, &[api::CLUSTERS]),
+            of(
+                &stored,
+                &[api::VIRTUAL_MACHINES, api::SCALE_SETS, api::ARC_MACHINES],
+            ),
+        ),
+    };
     ctx.update(|inv| {
         for (kind, items) in stored {
             for item in &items {
@@ -165,40 +206,20 @@ fn store_subscription_resources(
         }
         inv.reads.extend(reads);
     });
-}
-
-/// The IDs of the stored objects of `list` in `sub`.
-fn ids_in(
-    ctx: &Ctx<'_>,
-    sub: &Subscription,
-    list: fn(&crate::inventory::Inventory) -> &Vec<Value>,
-) -> Vec<String> {
-    ctx.view(|inv| {
-        list(inv)
-            .iter()
-            .map(arm::id)
-            .filter(|id| {
-                arm::subscription_of(id).is_some_and(|s| arm::eq_ci(&s, &sub.subscription_id))
-            })
-            .map(str::to_string)
-            .collect()
-    })
+    remainder
 }
 
 /// What Resource Graph does not hold, over ARM, for one subscription whose inventory it
 /// answered: diagnostic settings, registry tokens, DNS zone groups, machine pricings.
-pub(super) async fn arm_remainder(ctx: &Ctx<'_>, sub: &Subscription) -> Result<(), CollectError> {
+pub(super) async fn arm_remainder(ctx: &Ctx<'_>, listed: &Listed) -> Result<(), CollectError> {
     let plan = ctx.plan;
-    let clusters = ids_in(ctx, sub, |inv| &inv.clusters);
-    let registries = ids_in(ctx, sub, |inv| &inv.registries);
-    let endpoints = ids_in(ctx, sub, |inv| &inv.private_endpoints);
-    let cluster_reads = clusters.iter().map(|id| async move {
+    let cluster_reads = listed.clusters.iter().map(|id| async move {
         if plan.wants_on_clusters(api::DIAGNOSTIC_SETTINGS) {
             follow::diagnostic_settings(ctx, id).await?;
         }
         Ok::<(), CollectError>(())
     });
-    let registry_reads = registries.iter().map(|id| async move {
+    let registry_reads = listed.registries.iter().map(|id| async move {
         if plan.wants(api::REGISTRY_TOKENS) {
             follow::registry_tokens(ctx, id).await?;
         }
@@ -207,7 +228,7 @@ pub(super) async fn arm_remainder(ctx: &Ctx<'_>, sub: &Subscription) -> Result<(
         }
         Ok::<(), CollectError>(())
     });
-    let endpoint_reads = endpoints.iter().map(|id| async move {
+    let endpoint_reads = listed.endpoints.iter().map(|id| async move {
         if plan.wants(api::PRIVATE_DNS_ZONE_GROUPS) {
             follow::zone_groups(ctx, id).await?;
         }
@@ -217,7 +238,7 @@ pub(super) async fn arm_remainder(ctx: &Ctx<'_>, sub: &Subscription) -> Result<(
         futures::future::try_join_all(cluster_reads),
         futures::future::try_join_all(registry_reads),
         futures::future::try_join_all(endpoint_reads),
-        defender::machine_pricings(ctx, sub),
+        defender::machine_pricings(ctx, &listed.aks_machines),
     )?;
     Ok(())
 }

@@ -4,26 +4,31 @@
 //! subscription list and the management-group hierarchy), because Resource Graph silently
 //! leaves out every subscription the caller cannot read there: only ARM's list says what
 //! should have been answered. Then:
-//! 1. Q1 (`resourcecontainers`, tenant-wide) says which audited subscriptions Resource Graph
-//!    answers for, with their ancestor chains. The others are left out: with `auto` they are
-//!    read over ARM; with `arg` every (subscription, API) Resource Graph would have answered
-//!    is recorded as denied — a gap, never an empty list.
+//! 1. Q1 (`resourcecontainers`, tenant-wide, sent while ARM resolves the scope) says which
+//!    audited subscriptions Resource Graph answers for, with their ancestor chains. The
+//!    others are left out: with `auto` they are read over ARM; with `arg` every
+//!    (subscription, API) Resource Graph would have answered is recorded as denied — a gap,
+//!    never an empty list.
 //! 2. The answered subscriptions, in chunks of at most 300, are queried per table
-//!    (`queries`): the inventory (Q2), policy assignments and exemptions (Q3), cluster policy
-//!    states aggregated per cluster (Q5), role assignments (Q6), Defender pricings (Q7) and
-//!    assessments aggregated per resource (Q8), concurrently; the client paces them by
-//!    Resource Graph's quota. As soon as a chunk's inventory is in, the reads Resource Graph
-//!    does not hold run over ARM for its subscriptions, paced as for `--source arm`:
-//!    diagnostic settings, registry tokens, private endpoints' DNS zone groups, AKS machines'
-//!    resource-level pricings.
+//!    (`queries`): the inventory (Q2, asked in parts of 50 subscriptions, about a page each),
+//!    then policy assignments and exemptions (Q3), cluster policy states aggregated per
+//!    cluster (Q5), role assignments (Q6), Defender pricings (Q7) and assessments aggregated
+//!    per resource (Q8), concurrently, each stored as soon as it is answered; the client paces
+//!    them by Resource Graph's quota (with slots of their own: a query never queues behind ARM
+//!    reads). As soon as a part's inventory is in, the reads Resource Graph does not hold run
+//!    over ARM for its subscriptions, paced as for `--source arm`: diagnostic settings,
+//!    registry tokens, private endpoints' DNS zone groups, AKS machines' resource-level
+//!    pricings — from the IDs of the stored rows (`inventory::Listed`), never a scan of the
+//!    inventory per subscription.
 //! 3. Rows are adapted to the ARM shapes (`adapt`) and stored where the ARM collectors store
 //!    theirs, each with a `Read` marked `arg`. A query that fails (or is denied) leaves those
 //!    scopes' reads failed with `arg`; with `auto` they are read over ARM instead — the
 //!    whole subscription when its inventory query failed or one of its rows lacks a property
 //!    a check needs (`adapt::REQUIRED`), else just the table that failed.
-//! 4. After every subscription: the policy definitions the assignments name (Q4, by ID,
-//!    tenant-wide); the supported versions per location and the assessment metadata stay on
-//!    ARM (`collect::run`).
+//! 4. Once every chunk's assignments are stored (and with them every cluster, the
+//!    subscriptions read over ARM included): the policy definitions the assignments name (Q4,
+//!    by ID, tenant-wide), and over ARM the supported versions per location. The assessment
+//!    metadata is read over ARM beside everything (`collect::run`).
 //!
 //! Modules: `queries` (the query texts), `adapt` (rows → ARM shapes, required properties),
 //! `inventory` (Q2 and the ARM remainder), `tables` (Q3, Q7), `per_resource` (Q5, Q6, Q8),
@@ -41,7 +46,7 @@ pub mod queries;
 mod tables;
 
 use definitions::definitions;
-use inventory::{arm_remainder, first_lacking, store_resources};
+use inventory::{Listed, arm_remainder, first_lacking, store_resources};
 use per_resource::{by_resource, store_assessments, store_roles, store_states};
 use tables::{store_assignments, store_pricings};
 
@@ -53,7 +58,7 @@ use tracing::debug;
 use url::Url;
 
 use super::follow::{self, RoleTarget};
-use super::{CollectError, Ctx, Progress, collect_subscription, defender, policy};
+use super::{CollectError, Ctx, Progress, clusters, collect_subscription, defender, policy};
 use crate::azure::ArmError;
 use crate::azure::graph::{
     self, GRAPH_API_VERSION, GraphQuery, GraphScope, MAX_SUBSCRIPTIONS_PER_QUERY,
@@ -183,22 +188,31 @@ fn subscription_apis(ctx: &Ctx<'_>) -> Vec<&'static str> {
     apis
 }
 
-/// Collects `subscriptions` (resolved over ARM) through Resource Graph.
-pub(super) async fn collect(
+/// Q1, tenant-wide: it does not depend on the scope, so it runs while ARM resolves the scope.
+pub(super) async fn containers(
     ctx: &Ctx<'_>,
-    subscriptions: &[Subscription],
-    fallback: Fallback,
-    progress: Option<&dyn Progress>,
-) -> Result<(), CollectError> {
+) -> Result<Result<Vec<Value>, ArmError>, CollectError> {
     let url = graph::route(ctx.base());
-    let containers = query(
+    query(
         ctx,
         &url,
         queries::CONTAINERS.to_string(),
         GraphScope::Tenant,
         None,
     )
-    .await?;
+    .await
+}
+
+/// Collects `subscriptions` (resolved over ARM) through Resource Graph, given Q1's answer
+/// (`containers`).
+pub(super) async fn collect(
+    ctx: &Ctx<'_>,
+    subscriptions: &[Subscription],
+    containers: Result<Vec<Value>, ArmError>,
+    fallback: Fallback,
+    progress: Option<&dyn Progress>,
+) -> Result<(), CollectError> {
+    let url = graph::route(ctx.base());
     // GUID → the chain Resource Graph holds for it: the subscriptions it answers for.
     let answered: HashMap<String, Vec<String>> = match &containers {
         Ok(rows) => rows
@@ -223,7 +237,9 @@ pub(super) async fn collect(
         .collect();
     // The policy definitions depend on the assignments only: they are read as soon as every
     // chunk and every subscription read over ARM has stored its assignments, beside the rest.
-    let assignments_in = tokio::sync::Barrier::new(chunks.len() + 2);
+    // By then every cluster is in too (the inventory goes first, and the subscriptions read
+    // over ARM are read whole), so the supported versions per location follow at once.
+    let assignments_in = tokio::sync::Barrier::new(chunks.len() + 3);
     let containers = &containers;
     let left_out_done = futures::stream::iter(left_out)
         .map(|sub| async move {
@@ -259,6 +275,10 @@ pub(super) async fn collect(
         assignments_in.wait().await;
         definitions(ctx, fallback).await
     };
+    let versions_done = async {
+        assignments_in.wait().await;
+        clusters::kubernetes_versions(ctx).await
+    };
     // Every chunk's inventory query goes before the other queries take the quota: the ARM
     // remainder waits for the inventory, the other queries only for the end of the run.
     let inventories_read = tokio::sync::Barrier::new(chunks.len());
@@ -277,7 +297,7 @@ pub(super) async fn collect(
         }
     }));
     // `try_join`: a failure that ends the run must not leave the others at a barrier.
-    futures::try_join!(left_out_done, chunks_done, definitions_done)?;
+    futures::try_join!(left_out_done, chunks_done, definitions_done, versions_done)?;
     Ok(())
 }
 
@@ -327,7 +347,14 @@ fn fill_hierarchy(ctx: &Ctx<'_>, rows: &[Value], chains: &HashMap<String, Vec<St
 /// A query's answer for one chunk: rows, or why there are none (the error).
 type Answer = Option<Result<Vec<Value>, ArmError>>;
 
-/// Everything Resource Graph answers for one chunk of subscriptions, then the ARM remainder.
+/// Subscriptions per inventory query: about one page of rows (1,000) on a landing zone of
+/// about twenty listed resources per subscription. The inventory is asked in these parts,
+/// not per chunk, so that the ARM reads hanging off its resources start with the first
+/// answers instead of after a chunk's last page, which may wait a whole quota window.
+const INVENTORY_SUBSCRIPTIONS_PER_QUERY: usize = 50;
+
+/// Everything Resource Graph answers for one chunk of subscriptions, and the ARM remainder of
+/// each part of it as soon as that part's inventory is in.
 async fn chunk(
     ctx: &Ctx<'_>,
     url: &Url,
@@ -336,8 +363,10 @@ async fn chunk(
     chains: &HashMap<String, Vec<String>>,
     gates: Gates<'_>,
 ) -> Result<(), CollectError> {
-    let plan = ctx.plan;
-    let scope = GraphScope::Subscriptions(subs.iter().map(|s| s.subscription_id.clone()).collect());
+    let scope_of = |subs: &[&Subscription]| {
+        GraphScope::Subscriptions(subs.iter().map(|s| s.subscription_id.clone()).collect())
+    };
+    let scope = scope_of(subs);
     let ask = |wanted: bool, text: String, filter: Option<&'static str>| {
         let scope = scope.clone();
         async move {
@@ -347,69 +376,123 @@ async fn chunk(
             Ok(Some(query(ctx, url, text, scope, filter).await?))
         }
     };
-    // The inventory first: the ARM remainder waits for it. The other queries wait until every
-    // chunk's inventory is in (`inventories_read`), so they run beside the remainder rather
-    // than ahead of it in the quota.
+    // The inventory first, part by part: each part's ARM remainder starts as soon as it is in.
+    // The other queries wait until every chunk's inventory is in (`inventories_read`), so they
+    // run beside the remainder rather than ahead of it in the quota; each is stored as soon as
+    // it is answered, so that the policy definitions (which wait for every chunk's
+    // assignments) need not wait for the slowest of the others.
     let types = resource_types(ctx);
-    let rows = ask(!types.is_empty(), queries::resources(&types), None).await?;
-    let (kept, to_arm) = store_resources(ctx, subs, &types, rows, fallback);
-    let remainder = futures::stream::iter(kept.iter().copied())
-        .map(|sub| arm_remainder(ctx, sub))
+    let types = &types;
+    let (ready, listed) = futures::channel::mpsc::unbounded::<Listed>();
+    let remainder = listed
+        .map(|listed| async move { arm_remainder(ctx, &listed).await })
         .buffer_unordered(ctx.client.concurrency())
-        .collect::<Vec<_>>();
-    let above_and_below = Some("AtScopeAboveAndBelow");
-    let others = async {
-        gates.inventories_read.wait().await;
-        futures::join!(
-            ask(
-                wants_assignments(ctx) || plan.wants(api::POLICY_EXEMPTIONS),
-                queries::ASSIGNMENTS.into(),
-                above_and_below
-            ),
-            ask(plan.wants(api::PRICINGS), queries::PRICINGS.into(), None),
-            ask(
-                plan.wants(api::POLICY_STATES),
-                queries::POLICY_STATES.into(),
-                None
-            ),
-            ask(
-                plan.wants_on_clusters(api::ROLE_ASSIGNMENTS)
-                    || plan.wants_on_registries(api::ROLE_ASSIGNMENTS),
-                queries::ROLE_ASSIGNMENTS.into(),
-                above_and_below
-            ),
-            ask(
-                plan.wants_on_clusters(api::ASSESSMENTS)
-                    || plan.wants_on_registries(api::ASSESSMENTS),
-                queries::ASSESSMENTS.into(),
-                None
-            ),
-        )
+        .try_collect::<Vec<()>>();
+    let parts =
+        futures::future::try_join_all(subs.chunks(INVENTORY_SUBSCRIPTIONS_PER_QUERY).map(|part| {
+            let ready = ready.clone();
+            async move {
+                let rows = match types.is_empty() {
+                    true => None,
+                    false => Some(
+                        query(ctx, url, queries::resources(types), scope_of(part), None).await?,
+                    ),
+                };
+                let (kept, to_arm) = store_resources(ctx, part, types, rows, fallback);
+                let kept = kept
+                    .into_iter()
+                    .map(|(sub, listed)| {
+                        // The receiver lives as long as this chunk: a send cannot fail.
+                        let _ = ready.unbounded_send(listed);
+                        sub
+                    })
+                    .collect::<Vec<_>>();
+                Ok::<_, CollectError>((kept, to_arm))
+            }
+        }));
+    let listed_then_others = async {
+        let parts = parts.await;
+        // No more parts: the remainder ends once the last one is read.
+        drop(ready);
+        let (kept, to_arm): (Vec<Vec<&Subscription>>, Vec<Vec<&Subscription>>) =
+            parts?.into_iter().unzip();
+        let (kept, to_arm) = (kept.concat(), to_arm.concat());
+        others(ctx, &ask, &kept, &to_arm, fallback, chains, gates).await
     };
-    let (remainder, (assignments, pricings, states, roles, assessments)) =
-        futures::join!(remainder, others);
-    remainder.into_iter().collect::<Result<(), _>>()?;
-    let (assignments, pricings, states, roles, assessments) =
-        (assignments?, pricings?, states?, roles?, assessments?);
+    // `try_join`: a failure that ends the run must not leave the others at a barrier.
+    futures::try_join!(remainder, listed_then_others)?;
+    Ok(())
+}
 
+/// The queries after the inventory (assignments and exemptions, pricings, policy states, role
+/// assignments, assessments) for the subscriptions whose inventory Resource Graph answered
+/// (`kept`), each stored as soon as it is answered; `to_arm` are read whole over ARM.
+async fn others<F, A>(
+    ctx: &Ctx<'_>,
+    ask: &F,
+    kept: &[&Subscription],
+    to_arm: &[&Subscription],
+    fallback: Fallback,
+    chains: &HashMap<String, Vec<String>>,
+    gates: Gates<'_>,
+) -> Result<(), CollectError>
+where
+    F: Fn(bool, String, Option<&'static str>) -> A,
+    A: std::future::Future<Output = Result<Answer, CollectError>>,
+{
+    let plan = ctx.plan;
     // Subscriptions whose inventory Resource Graph could not stand in for: all over ARM. Their
     // assignments count for the definitions too.
     let whole = futures::stream::iter(to_arm.iter().copied())
         .map(|sub| collect_subscription(ctx, sub))
         .buffer_unordered(ctx.client.concurrency())
         .try_collect::<Vec<()>>();
+    let above_and_below = Some("AtScopeAboveAndBelow");
     let assignments = async {
-        futures::try_join!(whole, store_assignments(ctx, &kept, assignments, fallback))?;
+        let answer = ask(
+            wants_assignments(ctx) || plan.wants(api::POLICY_EXEMPTIONS),
+            queries::ASSIGNMENTS.into(),
+            above_and_below,
+        )
+        .await?;
+        futures::try_join!(whole, store_assignments(ctx, kept, answer, fallback))?;
         gates.assignments_in.wait().await;
         Ok(())
     };
+    let pricings = async {
+        let answer = ask(plan.wants(api::PRICINGS), queries::PRICINGS.into(), None).await?;
+        store_pricings(ctx, kept, answer, fallback).await
+    };
+    let states = async {
+        let answer = ask(
+            plan.wants(api::POLICY_STATES),
+            queries::POLICY_STATES.into(),
+            None,
+        )
+        .await?;
+        store_states(ctx, kept, answer, fallback).await
+    };
+    let roles = async {
+        let answer = ask(
+            plan.wants_on_clusters(api::ROLE_ASSIGNMENTS)
+                || plan.wants_on_registries(api::ROLE_ASSIGNMENTS),
+            queries::ROLE_ASSIGNMENTS.into(),
+            above_and_below,
+        )
+        .await?;
+        store_roles(ctx, kept, answer, fallback, chains).await
+    };
+    let assessments = async {
+        let answer = ask(
+            plan.wants_on_clusters(api::ASSESSMENTS) || plan.wants_on_registries(api::ASSESSMENTS),
+            queries::ASSESSMENTS.into(),
+            None,
+        )
+        .await?;
+        store_assessments(ctx, kept, answer, fallback).await
+    };
+    gates.inventories_read.wait().await;
     // `try_join`: a failure that ends the run must not leave the others at a barrier.
-    futures::try_join!(
-        assignments,
-        store_pricings(ctx, &kept, pricings, fallback),
-        store_states(ctx, &kept, states, fallback),
-        store_roles(ctx, &kept, roles, fallback, chains),
-        store_assessments(ctx, &kept, assessments, fallback),
-    )?;
+    futures::try_join!(assignments, pricings, states, roles, assessments)?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! read over ARM (`auto`) or recorded as failed (`arg`) where Resource Graph cannot stand in.
 
 use super::*;
+use crate::inventory::index::ScopeIndex;
 
 /// The stored clusters and registries of these subscriptions: (ID, subscription GUID).
 fn resources_of(ctx: &Ctx<'_>, subs: &[&Subscription], registries: bool) -> Vec<(String, String)> {
@@ -191,22 +192,6 @@ pub(super) async fn store_assessments(
     .await
 }
 
-/// Whether a role assignment at `scope` applies at `resource` (what `atScope()` returns): the
-/// root scope, a management group of the resource's subscription's `chain`, or a prefix of the
-/// resource ID on a segment boundary.
-pub(crate) fn at_or_above(scope: &str, resource: &str, chain: &[String]) -> bool {
-    let scope = scope.trim_end_matches('/');
-    if scope.is_empty() {
-        return true;
-    }
-    let lower = scope.to_ascii_lowercase();
-    if let Some(group) = lower.strip_prefix("/providers/microsoft.management/managementgroups/") {
-        return !group.contains('/') && chain.iter().any(|g| arm::eq_ci(g, group));
-    }
-    let resource = resource.to_ascii_lowercase();
-    resource == lower || resource.starts_with(&format!("{lower}/"))
-}
-
 /// Q6: role assignments at or above each cluster and registry.
 pub(super) async fn store_roles(
     ctx: &Ctx<'_>,
@@ -243,22 +228,31 @@ pub(super) async fn store_roles(
         }
         Err(err) => Err(err.to_string()),
     };
+    // What `atScope()` returns at a resource: the assignments at the root scope, at a
+    // management group of its subscription's chain, or at a prefix of its ID on a segment
+    // boundary — looked up by scope, not tested one by one against every resource.
+    let by_scope = rows.as_ref().ok().map(|items| {
+        ScopeIndex::build(
+            items
+                .iter()
+                .map(|a| arm::str_at(a, "properties.scope").map(str::to_string)),
+        )
+    });
     let mut arm_reads = Vec::new();
     ctx.update(|inv| {
         for (id, sub, target) in &targets {
             match (&rows, &answer, fallback) {
                 (Ok(items), _, _) => {
-                    let empty = Vec::new();
-                    let chain = chains.get(sub).unwrap_or(&empty);
-                    let applying = items.iter().filter(|a| {
-                        arm::str_at(a, "properties.scope")
-                            .is_some_and(|scope| at_or_above(scope, id, chain))
-                    });
+                    let chain = chains.get(sub).map_or(&[][..], Vec::as_slice);
+                    let applying = by_scope
+                        .as_ref()
+                        .map(|index| index.at_or_above(id, Some(chain)))
+                        .unwrap_or_default();
                     let list = match target {
                         RoleTarget::Cluster => &mut inv.cluster_role_assignments,
                         RoleTarget::Registry => &mut inv.role_assignments,
                     };
-                    list.extend(applying.cloned());
+                    list.extend(applying.into_iter().map(|i| items[i].clone()));
                     inv.reads.push(graph_ok(id, api::ROLE_ASSIGNMENTS));
                 }
                 (Err(_), _, Fallback::Arm) => arm_reads.push((id.clone(), *target)),
@@ -360,7 +354,9 @@ mod tests {
                 false,
             ),
         ] {
-            assert_eq!(at_or_above(scope, cluster, &chain), applies, "{scope}");
+            let index = ScopeIndex::build(std::iter::once(Some(scope.to_string())));
+            let found = !index.at_or_above(cluster, Some(&chain)).is_empty();
+            assert_eq!(found, applies, "{scope}");
         }
     }
 }
