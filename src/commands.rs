@@ -81,6 +81,7 @@ fn audit_command(args: AuditArgs) -> anyhow::Result<ExitStatus> {
         FailOn::None => None,
     };
     let fail_on_name = format!("{:?}", args.fail_on).to_ascii_lowercase();
+    let evaluating = std::time::Instant::now();
     let report = audit::run(
         &inventory,
         &catalogue,
@@ -92,9 +93,17 @@ fn audit_command(args: AuditArgs) -> anyhow::Result<ExitStatus> {
             generated_at: rfc3339(now),
         },
     );
+    tracing::debug!(
+        "evaluated in {:.2?}: {} findings",
+        evaluating.elapsed(),
+        report.findings.len()
+    );
     // Evaluation is over: the findings own what they report, and the inventory (the largest
     // thing in memory) need not outlive it while the reports are written.
-    drop(inventory);
+    // Freeing it is a fifth of a second at a thousand subscriptions: done beside the
+    // rendering, not before it.
+    let dropped = std::thread::spawn(move || drop(inventory));
+    let rendering = std::time::Instant::now();
     // Every file is rendered and written aside first, then all are renamed together: a failure
     // or an interrupt part-way leaves every previous report in place, never a mix of runs.
     let mut staged = Staged::new();
@@ -136,6 +145,9 @@ fn audit_command(args: AuditArgs) -> anyhow::Result<ExitStatus> {
             stdout.flush()?;
         }
     }
+    tracing::debug!("reports written in {:.2?}", rendering.elapsed());
+    // A panic while freeing is not the audit's: its outcome stands.
+    let _ = dropped.join();
     if report::azure_devops::detected() {
         azure_pipelines(
             &report,

@@ -197,13 +197,87 @@ fn write_contents(
     target: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    {
-        let mut buffered = std::io::BufWriter::with_capacity(1 << 20, file.as_file_mut());
-        write(&mut buffered)?;
-        buffered.flush()?;
-    }
+    write_behind(file.as_file_mut(), write)?;
     file.as_file().sync_all()?;
     set_permissions(file.as_file(), target)
+}
+
+/// Bytes handed to the writing thread at a time.
+const CHUNK: usize = 1 << 20;
+/// Chunks rendered ahead of the writing thread at most (bounds the memory it takes).
+const CHUNKS_AHEAD: usize = 4;
+
+/// Runs `write` (a renderer) with its output copied to `file` by a second thread: rendering a
+/// report of a few hundred megabytes and copying it into the page cache each take a good
+/// part of a second at a thousand subscriptions, and need not take them one after the other.
+/// A failed write stops the renderer at its next chunk; the file's error is the one reported.
+fn write_behind(
+    file: &mut std::fs::File,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(CHUNKS_AHEAD);
+        let writer = scope.spawn(move || -> std::io::Result<()> {
+            for chunk in rx {
+                file.write_all(&chunk)?;
+            }
+            file.flush()
+        });
+        let mut out = Chunks {
+            buf: Vec::with_capacity(CHUNK),
+            tx: Some(tx),
+        };
+        let rendered = write(&mut out).and_then(|()| out.finish());
+        drop(out);
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the writing thread panicked")));
+        // The file's own error explains a renderer stopped by a closed channel.
+        written.and(rendered)
+    })
+}
+
+/// The renderer's side of `write_behind`.
+struct Chunks {
+    buf: Vec<u8>,
+    /// `None` once finished.
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+}
+
+impl Chunks {
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        match &self.tx {
+            Some(tx) => tx
+                .send(chunk)
+                .map_err(|_| std::io::Error::other("the file stopped taking writes")),
+            None => Err(std::io::Error::other("written after the end")),
+        }
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        let sent = self.send();
+        self.tx = None;
+        sent
+    }
+}
+
+impl Write for Chunks {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= CHUNK {
+            self.send()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        // The bytes reach the file when a chunk fills or at the end; `sync_all` follows.
+        Ok(())
+    }
 }
 
 /// A rename of a staged set that failed part-way.
@@ -341,6 +415,63 @@ fn set_permissions(_file: &std::fs::File, _target: &Path) -> std::io::Result<()>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_writing_thread_writes_every_chunk_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        let mut file = std::fs::File::create(&path).unwrap();
+        // Uneven writes across several chunks, and a tail shorter than one.
+        let expected: Vec<u8> = (0..(3 * CHUNK + 12_345)).map(|i| (i % 251) as u8).collect();
+        write_behind(&mut file, |out| {
+            for piece in expected.chunks(7_919) {
+                out.write_all(piece)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        drop(file);
+        assert_eq!(std::fs::read(&path).unwrap(), expected);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_file_that_refuses_writes_stops_the_renderer_with_the_files_error() {
+        let mut full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let mut written = 0usize;
+        let err = write_behind(&mut full, |out| {
+            for _ in 0..1_000 {
+                out.write_all(&[b'x'; 64 * 1024])?;
+                written += 64 * 1024;
+            }
+            Ok(())
+        })
+        .unwrap_err();
+        assert_eq!(
+            err.raw_os_error(),
+            Some(28),
+            "ENOSPC, not the channel's: {err}"
+        );
+        assert!(
+            written < 1_000 * 64 * 1024,
+            "the renderer was stopped early ({written} bytes rendered)"
+        );
+    }
+
+    #[test]
+    fn a_renderers_error_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = std::fs::File::create(dir.path().join("x")).unwrap();
+        let err = write_behind(&mut file, |out| {
+            out.write_all(b"partial")?;
+            Err(std::io::Error::other("the renderer failed"))
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "the renderer failed");
+    }
 
     #[test]
     fn replaces_whole_file_and_leaves_no_temporary() {
