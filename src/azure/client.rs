@@ -1197,6 +1197,73 @@ mod tests {
         );
     }
 
+    /// A Resource Graph query takes none of ARM's slots: with every one of them held (by
+    /// reads queued behind a slow service, say), a query the quota admitted still goes out.
+    #[tokio::test]
+    async fn resource_graph_queries_do_not_wait_for_arm_slots() {
+        use crate::azure::auth::{AuthMethod, TokenCache, tests::counting};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut request = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    // Headers, then the (small) body: enough for one request per connection.
+                    while let Ok(n) = socket.read(&mut buf).await {
+                        if n == 0 {
+                            break;
+                        }
+                        request.extend_from_slice(&buf[..n]);
+                        if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let head = String::from_utf8_lossy(&request[..end]).to_lowercase();
+                            let length: usize = head
+                                .lines()
+                                .find_map(|l| l.strip_prefix("content-length:"))
+                                .and_then(|v| v.trim().parse().ok())
+                                .unwrap_or(0);
+                            if request.len() >= end + 4 + length {
+                                break;
+                            }
+                        }
+                    }
+                    let body = br#"{"totalRecords":0,"count":0,"data":[]}"#;
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = socket.write_all(head.as_bytes()).await;
+                    let _ = socket.write_all(body).await;
+                });
+            }
+        });
+        let tokens = TokenCache::new(
+            counting(time::Duration::hours(1)),
+            "s".into(),
+            AuthMethod::Cli,
+        );
+        let base = Url::parse(&format!("http://127.0.0.1:{port}")).unwrap();
+        let client = ArmClient::new(
+            base.clone(),
+            reqwest::Client::new(),
+            Arc::new(tokens),
+            1,
+            RetryPolicy::default(),
+            None,
+        );
+        let _held = client.limit.acquire().await;
+        let url = crate::azure::graph::route(&base);
+        let answer = tokio::time::timeout(
+            Duration::from_secs(30),
+            client.graph_query(&url, &serde_json::json!({"query": "resources"})),
+        )
+        .await
+        .expect("the query went out although every ARM slot was held")
+        .unwrap();
+        assert_eq!(answer["data"], serde_json::json!([]));
+    }
+
     #[tokio::test]
     async fn foreign_origins_are_refused_before_sending() {
         use crate::azure::auth::{AuthMethod, TokenCache, tests::counting};

@@ -235,6 +235,12 @@ struct QuotaState {
     window: Option<(u64, Instant)>,
     /// Whether the current window's reset was read from an answer (not assumed).
     observed: bool,
+    /// Queries per window, as the answers of the latest window that had any showed it (the
+    /// units left after a query, plus that query): a new window starts with this many, not
+    /// with Learn's example, which a tenant's quota need not match.
+    capacity: Option<u64>,
+    /// The largest such count in the current window.
+    capacity_now: u64,
     /// Which window is current (counts the windows begun).
     generation: u64,
     /// No query before this (a 429's wait).
@@ -258,7 +264,11 @@ impl GraphQuota {
             _ => {
                 state.generation += 1;
                 state.observed = false;
-                (ASSUMED_QUOTA, now + ASSUMED_WINDOW)
+                state.capacity_now = 0;
+                (
+                    state.capacity.unwrap_or(ASSUMED_QUOTA),
+                    now + ASSUMED_WINDOW,
+                )
             }
         };
         if left == 0 {
@@ -282,6 +292,8 @@ impl GraphQuota {
         };
         state.window = Some((left.min(quota.remaining), resets));
         state.observed = true;
+        state.capacity_now = state.capacity_now.max(quota.remaining + 1);
+        state.capacity = Some(state.capacity_now);
     }
 
     /// Holds every query until `until` (or later, if already held longer).
@@ -356,13 +368,14 @@ mod tests {
         // (the header's whole seconds overstate it).
         quota.observe(second, headers(5, 3), now);
         assert_eq!(quota.admit(now), Err(Duration::from_secs(2)));
-        // After the reset a new window, assumed full; a late answer from the old one (sent
-        // with its ticket) does not touch it.
+        // After the reset a new window, assumed as large as the answers showed (at most 5 left
+        // after a query: 6); a late answer from the old one (sent with its ticket) does not
+        // touch it.
         let next = now + Duration::from_secs(2);
         let fresh = quota.admit(next).unwrap();
         assert_ne!(fresh, second);
         quota.observe(second, headers(0, 1), next);
-        for _ in 0..ASSUMED_QUOTA - 1 {
+        for _ in 0..5 {
             assert!(quota.admit(next).is_ok());
         }
         assert_eq!(quota.admit(next), Err(ASSUMED_WINDOW));
@@ -377,6 +390,11 @@ mod tests {
         quota.pause_until(paused + Duration::from_secs(1));
         assert_eq!(quota.admit(paused), Err(Duration::from_secs(4)));
         assert!(quota.admit(paused + Duration::from_secs(4)).is_ok());
+        // A later window starts with the size the last answered one showed (0 left after a
+        // query: 1), not Learn's 15.
+        let quiet = paused + Duration::from_secs(60);
+        assert!(quota.admit(quiet).is_ok());
+        assert!(quota.admit(quiet).is_err(), "one query per window was seen");
     }
 
     #[test]

@@ -429,10 +429,27 @@ pub async fn connect_first_client(
     ca: &CaFile,
     timeout: std::time::Duration,
 ) -> lzaudit::azure::ArmClient {
+    connect_first_client_with(
+        emulator,
+        ca,
+        timeout,
+        lzaudit::azure::auth::DEFAULT_CONCURRENCY,
+    )
+    .await
+}
+
+/// `connect_first_client` allowing at most `concurrency` ARM requests in flight.
+pub async fn connect_first_client_with(
+    emulator: &Emulator,
+    ca: &CaFile,
+    timeout: std::time::Duration,
+    concurrency: usize,
+) -> lzaudit::azure::ArmClient {
     let tenant = emulator.tenant();
     let client = tenant.clients()[0].clone();
     let mut options = tenants::options(emulator, &ca.path, AuthMethod::Env);
     options.timeout = timeout;
+    options.concurrency = concurrency;
     let env = Environment::from_vars([
         ("AZURE_TENANT_ID", tenant.tenant_id().to_string()),
         ("AZURE_CLIENT_ID", client.client_id.clone()),

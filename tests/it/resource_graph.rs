@@ -15,7 +15,7 @@ use lzaudit_emulator::{
 };
 use serde_json::Value;
 
-use crate::faults::connect_first_client;
+use crate::faults::{connect_first_client, connect_first_client_with};
 use crate::support::bin::{command, run};
 use crate::support::fixture::repo;
 use crate::support::tenants::ca_file;
@@ -131,11 +131,16 @@ fn arg_and_arm_give_the_same_findings_on_the_example_tenant() {
 async fn collect_with(emulator: &Emulator, source: Source) -> (Inventory, Report) {
     let ca = ca_file(emulator);
     let client = connect_first_client(emulator, &ca, std::time::Duration::from_secs(20)).await;
+    collect_by(&client, source).await
+}
+
+/// The default plan, collected in process from `source` by `client`.
+async fn collect_by(client: &lzaudit::azure::ArmClient, source: Source) -> (Inventory, Report) {
     let catalogue = Catalogue::builtin().unwrap();
     let profile = Profile::load("caf-aks", &catalogue).unwrap();
     let (apis, policy_guids) = lzaudit::audit::needs(&catalogue, &profile);
     let inventory = collect::run_from(
-        &client,
+        client,
         RequestedScope::default(),
         &Plan { apis, policy_guids },
         None,
@@ -413,6 +418,43 @@ async fn resource_graphs_quota_and_its_429_are_waited_out() {
         graph.iter().filter(|r| r.status == 200).count() > 3,
         "more queries than one window holds were answered"
     );
+    emulator.shutdown().await;
+}
+
+/// A quota smaller than Learn's example (15 per 5 s) is learned from the answers: each new
+/// window starts with the size the last one showed, so no query is sent into a window it
+/// cannot fit (the client paces; the service never has to refuse). The ARM reads keep a
+/// queue for their two slots meanwhile: Resource Graph's queries do not wait in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_smaller_resource_graph_quota_is_learned_not_overrun() {
+    let emulator = Emulator::start(
+        generated(20),
+        Options {
+            latency: std::time::Duration::from_millis(25),
+            graph_quota: Some(GraphQuota {
+                queries: 2,
+                window: std::time::Duration::from_secs(1),
+            }),
+            ..Options::default()
+        },
+    )
+    .await
+    .unwrap();
+    let ca = ca_file(&emulator);
+    // Two ARM reads in flight at 25 ms: the ARM remainder (about 300 reads) keeps a queue of
+    // seconds waiting for a slot while the later queries are admitted.
+    let client =
+        connect_first_client_with(&emulator, &ca, std::time::Duration::from_secs(20), 2).await;
+    let (inventory, _) = collect_by(&client, Source::Auto).await;
+    assert_eq!(inventory.gaps().count(), 0);
+    let graph: Vec<_> = emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.api.as_deref() == Some(GRAPH_API))
+        .collect();
+    assert!(graph.len() > 4, "the queries span windows: {}", graph.len());
+    let refused = graph.iter().filter(|r| r.status == 429).count();
+    assert_eq!(refused, 0, "queries sent into a window they could not fit");
     emulator.shutdown().await;
 }
 
