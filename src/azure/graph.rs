@@ -124,15 +124,16 @@ pub async fn query_all<C: GraphPages + ?Sized>(
         kind,
     };
     for n in 0..MAX_PAGES {
-        let page = client.page(url, &query.body(token.as_deref())).await?;
-        if let Some(Value::Array(data)) = page.get("data") {
+        let mut page = client.page(url, &query.body(token.as_deref())).await?;
+        if let Some(Value::Array(data)) = page.get_mut("data") {
             tracing::debug!(
                 table = query.query.split(' ').next().unwrap_or_default(),
                 page = n + 1,
                 rows = data.len(),
                 "Resource Graph page"
             );
-            rows.extend(data.iter().cloned());
+            // Moved, not copied: a page is a thousand rows.
+            rows.append(data);
         } else {
             return Err(error(
                 ArmErrorKind::Body,

@@ -17,9 +17,9 @@
 //!   pauses its key until its `Retry-After` has passed, plus jitter so that the requests it
 //!   held back do not return in one synchronised wave.
 //! - [`AdaptiveLimit`]: how many requests are in flight. It starts low, doubles while answers
-//!   come back fast and unthrottled (slow start), then grows by one per window of successes,
-//!   and halves on a 429 (at most once per cool-down), like TCP's congestion control. The
-//!   ceiling is `--concurrency`.
+//!   come back fast and unthrottled (slow start; slow answers pause the growth), after a 429
+//!   grows by one per window of successes, and halves on a 429 (at most once per cool-down),
+//!   like TCP's congestion control. The ceiling is `--concurrency`.
 //! - The client retries a throttled read until the run's deadline, never after a fixed count:
 //!   throttling says "later", not "no".
 
@@ -264,8 +264,10 @@ impl AdaptiveLimit {
         let floor = s.floor.unwrap_or(latency);
         let holds = s.recent.unwrap_or(latency) <= floor.mul_f64(LATENCY_TOLERANCE) + LATENCY_SLACK;
         if !holds {
-            // The service slows down under our load: stop growing, leave slow start.
-            s.slow_start = false;
+            // Answers slow down: stop growing while they are slow. Slow start is not left for
+            // it, only for a 429: a spell of slow answers is as often this process busy
+            // parsing a burst of large pages as a service under load, and leaving slow start
+            // on it would cost a large tenant seconds of growth one slot at a time.
             s.successes = 0;
             return;
         }
@@ -423,6 +425,37 @@ mod tests {
             limit.on_success(Duration::from_secs(2));
         }
         assert_eq!(limit.current(), 3);
+    }
+
+    #[test]
+    fn a_slow_spell_pauses_slow_start_without_ending_it() {
+        let limit = AdaptiveLimit::new(4, 2, 64);
+        let fast = Duration::from_millis(100);
+        for _ in 0..4 {
+            limit.on_success(fast);
+        }
+        assert_eq!(limit.current(), 8);
+        // A spell of slow answers: no growth once the smoothed latency has risen.
+        for _ in 0..30 {
+            limit.on_success(Duration::from_secs(1));
+        }
+        let paused = limit.current();
+        for _ in 0..30 {
+            limit.on_success(Duration::from_secs(1));
+        }
+        assert_eq!(limit.current(), paused);
+        // Once the smoothed latency is back near the floor, one slot per success again (not
+        // one per window of successes, as after a 429).
+        let mut fast_answers = 0;
+        while limit.current() == paused {
+            limit.on_success(fast);
+            fast_answers += 1;
+            assert!(fast_answers < 100, "growth never resumed");
+        }
+        for _ in 0..8 {
+            limit.on_success(fast);
+        }
+        assert_eq!(limit.current(), paused + 9, "slow start resumed");
     }
 
     #[tokio::test]
