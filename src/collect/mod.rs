@@ -295,15 +295,15 @@ pub async fn run_from(
         Source::Auto => Some(arg::Fallback::Arm),
     };
     // Resource Graph's scope query needs no scope: it runs beside ARM's discovery.
-    let containers = async {
+    let graph_scope = async {
         match fallback {
-            Some(_) => arg::containers(&ctx).await.map(Some),
-            None => Ok(None),
+            Some(fallback) => Ok(Some((fallback, arg::containers(&ctx).await?))),
+            None => Ok::<_, CollectError>(None),
         }
     };
-    let (resolved, containers) = futures::join!(scope::resolve(&ctx, &scope), containers);
+    let (resolved, through_graph) = futures::join!(scope::resolve(&ctx, &scope), graph_scope);
     resolved?;
-    let containers = containers?;
+    let through_graph = through_graph?;
     let subscriptions = ctx.view(|inv| inv.subscriptions.clone());
     info!(
         subscriptions = subscriptions.len(),
@@ -316,11 +316,11 @@ pub async fn run_from(
     // The assessment metadata is one tenant-level list that depends on nothing: read beside
     // the subscriptions, not after them.
     let subscriptions_done = async {
-        match (fallback, containers) {
-            (Some(fallback), Some(containers)) => {
+        match through_graph {
+            Some((fallback, containers)) => {
                 arg::collect(&ctx, &subscriptions, containers, fallback, progress).await
             }
-            _ => {
+            None => {
                 futures::stream::iter(subscriptions.iter())
                     .map(|sub| async {
                         collect_subscription(&ctx, sub).await?;

@@ -344,8 +344,24 @@ fn fill_hierarchy(ctx: &Ctx<'_>, rows: &[Value], chains: &HashMap<String, Vec<St
     });
 }
 
-/// A query's answer for one chunk: rows, or why there are none (the error).
+/// A query's answer for one chunk: rows, or why there are none (the error); `None` when the
+/// plan did not want it asked.
 type Answer = Option<Result<Vec<Value>, ArmError>>;
+
+/// Sends `text` for `scope` when the plan wants it.
+async fn ask(
+    ctx: &Ctx<'_>,
+    url: &Url,
+    scope: &GraphScope,
+    wanted: bool,
+    text: String,
+    filter: Option<&'static str>,
+) -> Result<Answer, CollectError> {
+    if !wanted {
+        return Ok(None);
+    }
+    Ok(Some(query(ctx, url, text, scope.clone(), filter).await?))
+}
 
 /// Subscriptions per inventory query: about one page of rows (1,000) on a landing zone of
 /// about twenty listed resources per subscription. The inventory is asked in these parts,
@@ -367,15 +383,6 @@ async fn chunk(
         GraphScope::Subscriptions(subs.iter().map(|s| s.subscription_id.clone()).collect())
     };
     let scope = scope_of(subs);
-    let ask = |wanted: bool, text: String, filter: Option<&'static str>| {
-        let scope = scope.clone();
-        async move {
-            if !wanted {
-                return Ok::<Answer, CollectError>(None);
-            }
-            Ok(Some(query(ctx, url, text, scope, filter).await?))
-        }
-    };
     // The inventory first, part by part: each part's ARM remainder starts as soon as it is in.
     // The other queries wait until every chunk's inventory is in (`inventories_read`), so they
     // run beside the remainder rather than ahead of it in the quota; each is stored as soon as
@@ -392,12 +399,8 @@ async fn chunk(
         futures::future::try_join_all(subs.chunks(INVENTORY_SUBSCRIPTIONS_PER_QUERY).map(|part| {
             let ready = ready.clone();
             async move {
-                let rows = match types.is_empty() {
-                    true => None,
-                    false => Some(
-                        query(ctx, url, queries::resources(types), scope_of(part), None).await?,
-                    ),
-                };
+                let (text, scope) = (queries::resources(types), scope_of(part));
+                let rows = ask(ctx, url, &scope, !types.is_empty(), text, None).await?;
                 let (kept, to_arm) = store_resources(ctx, part, types, rows, fallback);
                 let kept = kept
                     .into_iter()
@@ -417,7 +420,7 @@ async fn chunk(
         let (kept, to_arm): (Vec<Vec<&Subscription>>, Vec<Vec<&Subscription>>) =
             parts?.into_iter().unzip();
         let (kept, to_arm) = (kept.concat(), to_arm.concat());
-        others(ctx, &ask, &kept, &to_arm, fallback, chains, gates).await
+        others(ctx, url, &scope, &kept, &to_arm, fallback, chains, gates).await
     };
     // `try_join`: a failure that ends the run must not leave the others at a barrier.
     futures::try_join!(remainder, listed_then_others)?;
@@ -427,19 +430,18 @@ async fn chunk(
 /// The queries after the inventory (assignments and exemptions, pricings, policy states, role
 /// assignments, assessments) for the subscriptions whose inventory Resource Graph answered
 /// (`kept`), each stored as soon as it is answered; `to_arm` are read whole over ARM.
-async fn others<F, A>(
+#[allow(clippy::too_many_arguments)]
+async fn others(
     ctx: &Ctx<'_>,
-    ask: &F,
+    url: &Url,
+    scope: &GraphScope,
     kept: &[&Subscription],
     to_arm: &[&Subscription],
     fallback: Fallback,
     chains: &HashMap<String, Vec<String>>,
     gates: Gates<'_>,
-) -> Result<(), CollectError>
-where
-    F: Fn(bool, String, Option<&'static str>) -> A,
-    A: std::future::Future<Output = Result<Answer, CollectError>>,
-{
+) -> Result<(), CollectError> {
+    let ask = |wanted, text, filter| ask(ctx, url, scope, wanted, text, filter);
     let plan = ctx.plan;
     // Subscriptions whose inventory Resource Graph could not stand in for: all over ARM. Their
     // assignments count for the definitions too.
