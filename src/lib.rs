@@ -15,6 +15,7 @@ pub mod commands;
 pub mod eval;
 pub mod exit;
 pub mod input;
+pub mod interned;
 pub mod interrupt;
 pub mod inventory;
 pub mod logging;

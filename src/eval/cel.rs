@@ -591,7 +591,7 @@ mod tests {
             json!([{"enableNodePublicIP": true, "name": "sys"}, {"enableNodePublicIP": false, "name": "user"}])
         );
         assert!(projected["properties"].get("aadProfile").is_none());
-        assert_eq!(evidence[1].observed, Value::Null);
+        assert_eq!(*evidence[1].observed, Value::Null);
         assert!(
             evidence[1]
                 .note
@@ -599,7 +599,7 @@ mod tests {
                 .unwrap()
                 .contains("default false")
         );
-        assert_eq!(evidence[2].observed, json!([true, null]));
+        assert_eq!(*evidence[2].observed, json!([true, null]));
         assert_eq!(
             evidence[4].note.as_deref(),
             Some("absent in the ARM payload")
@@ -640,7 +640,7 @@ mod tests {
             projected["properties"]["addonProfiles"]["x"]["config"]["rotation"],
             json!("true")
         );
-        assert_eq!(evidence[0].observed, json!("False"));
+        assert_eq!(*evidence[0].observed, json!("False"));
         assert!(
             evidence[0]
                 .note

@@ -72,7 +72,7 @@ pub fn run(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
         Logic::Cel { rules, otherwise } => cel::run(check, rules, otherwise, ctx),
     };
     for finding in &mut findings {
-        finding.check = check.id().to_string();
+        finding.check = check.id().into();
     }
     findings.sort_by(|a, b| {
         a.resource

@@ -3,6 +3,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
+use std::sync::Arc;
+
+use crate::interned::{self, Text};
 
 /// The outcome of one check on one resource. `Waived` is not here: waivers are applied by the
 /// profile step, which keeps this status underneath.
@@ -78,39 +81,40 @@ impl fmt::Display for Status {
 }
 
 /// One property the verdict rests on: where it was read, what was seen, what was expected.
+/// Its parts are shared with every other finding that says the same (see [`interned`]).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Evidence {
     /// The JSON path read (`properties.apiServerAccessProfile.enablePrivateCluster`), or a
     /// description of a derived fact (`role assignments at the registry scope`).
-    pub property: String,
+    pub property: Text,
     /// The value seen. `null` when the property was absent (see `note`).
-    pub observed: Value,
-    pub expected: String,
+    pub observed: Arc<Value>,
+    pub expected: Text,
     /// The resource the property belongs to, when it is not the finding's own resource.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource: Option<String>,
+    pub resource: Option<Text>,
     /// Context: "absent; ARM's default applies", "unverified detail (catalogue U)", ...
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub note: Option<Text>,
 }
 
 impl Evidence {
-    pub fn new(property: impl Into<String>, observed: Value, expected: impl Into<String>) -> Self {
+    pub fn new(property: impl Into<Text>, observed: Value, expected: impl Into<Text>) -> Self {
         Evidence {
             property: property.into(),
-            observed,
+            observed: interned::value(observed),
             expected: expected.into(),
             resource: None,
             note: None,
         }
     }
 
-    pub fn on(mut self, resource: impl Into<String>) -> Self {
+    pub fn on(mut self, resource: impl Into<Text>) -> Self {
         self.resource = Some(resource.into());
         self
     }
 
-    pub fn note(mut self, note: impl Into<String>) -> Self {
+    pub fn note(mut self, note: impl Into<Text>) -> Self {
         self.note = Some(note.into());
         self
     }
@@ -119,22 +123,24 @@ impl Evidence {
 /// One check's verdict on one resource.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Finding {
-    pub check: String,
+    pub check: Text,
     /// The ARM ID of the cluster or registry as ARM returned it, or `/subscriptions/{guid}`.
-    pub resource: String,
+    pub resource: Text,
     /// The subscription GUID (lower-cased).
-    pub subscription: String,
+    pub subscription: Text,
     pub status: Status,
-    pub message: String,
+    pub message: Text,
     pub evidence: Vec<Evidence>,
 }
 
 impl Finding {
-    pub fn new(check: &str, resource: &str, status: Status, message: impl Into<String>) -> Self {
+    pub fn new(check: &str, resource: &str, status: Status, message: impl Into<Text>) -> Self {
         Finding {
-            check: check.to_string(),
-            resource: resource.to_string(),
-            subscription: crate::inventory::arm::subscription_of(resource).unwrap_or_default(),
+            check: check.into(),
+            resource: resource.into(),
+            subscription: crate::inventory::arm::subscription_of(resource)
+                .unwrap_or_default()
+                .into(),
             status,
             message: message.into(),
             evidence: Vec::new(),

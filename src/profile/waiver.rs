@@ -89,7 +89,7 @@ pub fn apply(
             if matches!(finding.status, Status::Warn | Status::Fail) {
                 for (i, w) in waivers.iter().enumerate() {
                     if w.check.eq_ignore_ascii_case(&finding.check)
-                        && w.matcher.is_match(&finding.resource)
+                        && w.matcher.is_match(finding.resource.as_str())
                     {
                         matched[i] += 1;
                         if w.expires >= today && applied.is_none() {

@@ -236,7 +236,7 @@ mod tests {
         report.findings.clear();
         for i in 0..7 {
             let mut f = template.clone();
-            f.resource = format!("/subscriptions/x/r{i}");
+            f.resource = format!("/subscriptions/x/r{i}").into();
             f.severity = if i == 5 {
                 crate::catalogue::Severity::High
             } else {

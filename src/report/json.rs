@@ -54,6 +54,21 @@ pub fn to_string_pretty<T: Serialize + ?Sized>(value: &T) -> String {
     out
 }
 
+/// [`to_html_data`], written into `out`.
+pub fn write_html_data_to<T: Serialize + ?Sized>(
+    value: &T,
+    out: &mut dyn io::Write,
+) -> io::Result<()> {
+    let mut serializer = serde_json::Serializer::with_formatter(
+        out,
+        Escaping {
+            inner: serde_json::ser::CompactFormatter,
+            html: true,
+        },
+    );
+    value.serialize(&mut serializer).map_err(io::Error::from)
+}
+
 /// `value` as compact JSON for a `<script type="application/json">` element: escaped for
 /// printing, and `<`, `>`, `&` as `\u003c`, `\u003e`, `\u0026`.
 pub fn to_html_data<T: Serialize + ?Sized>(value: &T) -> String {

@@ -19,6 +19,7 @@
 
 use std::fmt::Write;
 
+use super::spool::Spool;
 use super::{Report, ReportFinding, ReportStatus};
 
 /// The name of the suite that lists coverage gaps.
@@ -49,25 +50,25 @@ fn push_escaped(out: &mut String, s: &str, attribute: bool) {
 }
 
 /// An XML writer with quick-junit's layout: four spaces per level, one element per line.
-struct Xml {
-    out: String,
+struct Xml<'a> {
+    out: Spool<'a>,
     depth: usize,
 }
 
-impl Xml {
+impl Xml<'_> {
     fn indent(&mut self) {
         for _ in 0..self.depth {
-            self.out.push_str("    ");
+            self.out.buf.push_str("    ");
         }
     }
 
     fn tag(&mut self, name: &str, attributes: &[(&str, &str)]) {
-        self.out.push('<');
-        self.out.push_str(name);
+        self.out.buf.push('<');
+        self.out.buf.push_str(name);
         for (key, value) in attributes {
-            let _ = write!(self.out, " {key}=\"");
-            push_escaped(&mut self.out, value, true);
-            self.out.push('"');
+            let _ = write!(self.out.buf, " {key}=\"");
+            push_escaped(&mut self.out.buf, value, true);
+            self.out.buf.push('"');
         }
     }
 
@@ -75,30 +76,30 @@ impl Xml {
     fn open(&mut self, name: &str, attributes: &[(&str, &str)]) {
         self.indent();
         self.tag(name, attributes);
-        self.out.push_str(">\n");
+        self.out.buf.push_str(">\n");
         self.depth += 1;
     }
 
     fn close(&mut self, name: &str) {
         self.depth -= 1;
         self.indent();
-        let _ = writeln!(self.out, "</{name}>");
+        let _ = writeln!(self.out.buf, "</{name}>");
     }
 
     /// `<name a="v"/>`.
     fn empty(&mut self, name: &str, attributes: &[(&str, &str)]) {
         self.indent();
         self.tag(name, attributes);
-        self.out.push_str("/>\n");
+        self.out.buf.push_str("/>\n");
     }
 
     /// `<name a="v">text</name>`, the text as it is (no indentation added inside).
     fn text(&mut self, name: &str, attributes: &[(&str, &str)], text: &str) {
         self.indent();
         self.tag(name, attributes);
-        self.out.push('>');
-        push_escaped(&mut self.out, text, false);
-        let _ = writeln!(self.out, "</{name}>");
+        self.out.buf.push('>');
+        push_escaped(&mut self.out.buf, text, false);
+        let _ = writeln!(self.out.buf, "</{name}>");
     }
 
     fn properties(&mut self, properties: &[(&str, &str)]) {
@@ -206,7 +207,7 @@ fn case(xml: &mut Xml, f: &ReportFinding) {
                     "waived ({}): {}; until {}",
                     w.original_status, w.reason, w.expires
                 ),
-                None => f.message.clone(),
+                None => f.message.to_string(),
             };
             // Shown as the test's error message: one line reads best there.
             let message = one_line(&message);
@@ -234,6 +235,13 @@ fn open_suite(xml: &mut Xml, name: &str, c: &Counts) {
 
 /// Renders the report as JUnit XML.
 pub fn render(report: &Report) -> String {
+    let mut out = Vec::new();
+    render_to(report, &mut out).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("the report is UTF-8")
+}
+
+/// Writes the report as JUnit XML to `out` as it goes.
+pub fn render_to(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     // One pass groups the findings by check (report order within a check).
     let checks = report.checks();
     let index: std::collections::HashMap<&str, usize> =
@@ -261,10 +269,11 @@ pub fn render(report: &Report) -> String {
     }
     let total = Counts::total(suites.iter().copied());
     let mut xml = Xml {
-        out: String::with_capacity(4096 + report.findings.len() * 1024),
+        out: Spool::new(out),
         depth: 0,
     };
     xml.out
+        .buf
         .push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     xml.open(
         "testsuites",
@@ -281,6 +290,7 @@ pub fn render(report: &Report) -> String {
         xml.properties(&[("check", check.id), ("severity", check.severity.as_str())]);
         for f in findings {
             case(&mut xml, f);
+            xml.out.drain_if_full()?;
         }
         xml.close("testsuite");
     }
@@ -304,7 +314,7 @@ pub fn render(report: &Report) -> String {
         xml.close("testsuite");
     }
     xml.close("testsuites");
-    xml.out
+    xml.out.finish()
 }
 
 #[cfg(test)]

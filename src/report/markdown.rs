@@ -23,6 +23,7 @@ use std::fmt::Write;
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::spool::Spool;
 use super::{CheckRef, Report, ReportFinding, ReportStatus, SubscriptionRef};
 use crate::profile::WaiverState;
 use crate::text;
@@ -485,13 +486,18 @@ fn finding<'a>(out: &mut String, f: &'a ReportFinding, remediations: &mut Remedi
     }
 }
 
-fn details(out: &mut String, groups: Vec<(SubscriptionRef, Vec<&ReportFinding>)>) {
+fn details(
+    spool: &mut Spool,
+    groups: Vec<(SubscriptionRef, Vec<&ReportFinding>)>,
+) -> std::io::Result<()> {
     let mut remediations = Remediations::new();
-    let _ = writeln!(out, "## Findings\n");
+    let _ = writeln!(spool.buf, "## Findings\n");
     for (sub, mut findings) in groups {
         if findings.is_empty() {
             continue;
         }
+        spool.drain_if_full()?;
+        let out = &mut spool.buf;
         let _ = writeln!(out, "### {}\n", subscription_heading(&sub));
         findings.sort_by_key(|f| f.status.urgency());
         let (open, settled): (Vec<&ReportFinding>, Vec<&ReportFinding>) = findings
@@ -519,21 +525,26 @@ fn details(out: &mut String, groups: Vec<(SubscriptionRef, Vec<&ReportFinding>)>
             out.push('\n');
         }
     }
+    Ok(())
 }
 
-/// Renders the report as Markdown, in time linear in findings (one grouping by subscription
-/// feeds both the checklist and the details).
+/// Renders the report as Markdown.
 pub fn render(report: &Report) -> String {
+    let mut out = Vec::new();
+    render_to(report, &mut out).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("the report is UTF-8")
+}
+
+/// Writes the report as Markdown to `out` as it goes, in time linear in findings (one
+/// grouping by subscription feeds both the checklist and the details).
+pub fn render_to(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let groups = report.by_subscription();
-    let mut out = String::with_capacity(4096 + report.findings.len() * 512);
-    header(&mut out, report, groups.len());
-    summary(&mut out, report);
-    checklist(&mut out, report, &groups);
-    details(&mut out, groups);
-    while out.ends_with("\n\n") {
-        out.pop();
-    }
-    out
+    let mut spool = Spool::new(out);
+    header(&mut spool.buf, report, groups.len());
+    summary(&mut spool.buf, report);
+    checklist(&mut spool.buf, report, &groups);
+    details(&mut spool, groups)?;
+    spool.finish_one_newline()
 }
 
 #[cfg(test)]

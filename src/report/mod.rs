@@ -16,6 +16,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod sarif;
+mod spool;
 pub mod table;
 
 #[cfg(test)]
@@ -28,6 +29,7 @@ use serde::Serialize;
 
 use crate::catalogue::{Catalogue, Severity};
 use crate::eval::{Finding, Status};
+use crate::interned::Text;
 use crate::inventory::{Inventory, Read, RequestedScope, SkippedSubscription, Tool, arm};
 use crate::profile::{AppliedWaiver, Profile, WaiverReport};
 
@@ -151,17 +153,17 @@ pub struct Summary {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportFinding {
-    pub check: String,
+    pub check: Text,
     /// Shared by every finding of the check (as `remediation`) and of the subscription (as
     /// `subscription_name`): a tenant of a thousand subscriptions has a hundred thousand
     /// findings, and a copy each of a check's remediation text is tens of megabytes.
     pub title: Arc<str>,
     pub severity: Severity,
     pub status: ReportStatus,
-    pub resource: String,
-    pub subscription: String,
+    pub resource: Text,
+    pub subscription: Text,
     pub subscription_name: Arc<str>,
-    pub message: String,
+    pub message: Text,
     pub evidence: Vec<crate::eval::Evidence>,
     pub remediation: Arc<str>,
     pub waiver: Option<AppliedWaiver>,
@@ -228,7 +230,7 @@ pub fn describe_evidence(e: &crate::eval::Evidence) -> String {
         .resource
         .iter()
         .map(|r| format!("on {r}"))
-        .chain(e.note.iter().cloned())
+        .chain(e.note.iter().map(Text::to_string))
         .collect();
     if !context.is_empty() {
         out.push_str(&format!(" ({})", context.join("; ")));
@@ -266,6 +268,39 @@ struct CheckInfo {
     remediation: Arc<str>,
 }
 
+/// What a report takes from the inventory: small, so that the inventory (the largest thing
+/// in memory) can be freed before the findings are turned into the report.
+pub struct Facts {
+    scope: RequestedScope,
+    tenant_id: Option<String>,
+    subscriptions: Vec<SubscriptionRef>,
+    collected_at: String,
+    arm_endpoint: String,
+    coverage: Vec<Read>,
+    skipped_subscriptions: Vec<SkippedSubscription>,
+}
+
+impl Facts {
+    pub fn of(inventory: &Inventory) -> Facts {
+        Facts {
+            scope: inventory.scope.clone(),
+            tenant_id: inventory.tenant_id.clone(),
+            subscriptions: inventory
+                .subscriptions
+                .iter()
+                .map(|s| SubscriptionRef {
+                    id: s.subscription_id.clone(),
+                    name: s.display_name.clone(),
+                })
+                .collect(),
+            collected_at: inventory.collected_at.clone(),
+            arm_endpoint: inventory.arm_endpoint.clone(),
+            coverage: inventory.gaps().cloned().collect(),
+            skipped_subscriptions: inventory.skipped_subscriptions.clone(),
+        }
+    }
+}
+
 /// Builds the report from evaluated (and waiver-applied) findings. Linear in findings: the
 /// subscription names and the per-check facts are looked up in maps built once (a tenant has
 /// thousands of subscriptions and hundreds of thousands of findings).
@@ -277,17 +312,31 @@ pub fn build(
     waivers: Vec<WaiverReport>,
     origin: Origin,
 ) -> Report {
-    let names: HashMap<String, Arc<str>> = inventory
+    build_from(
+        Facts::of(inventory),
+        catalogue,
+        profile,
+        findings,
+        waivers,
+        origin,
+    )
+}
+
+/// [`build`], from the inventory's [`Facts`].
+pub fn build_from(
+    facts: Facts,
+    catalogue: &Catalogue,
+    profile: &Profile,
+    findings: Vec<(Finding, Option<AppliedWaiver>)>,
+    waivers: Vec<WaiverReport>,
+    origin: Origin,
+) -> Report {
+    let names: HashMap<String, Arc<str>> = facts
         .subscriptions
         .iter()
-        .map(|s| {
-            (
-                s.subscription_id.to_ascii_lowercase(),
-                Arc::from(s.display_name.as_str()),
-            )
-        })
+        .map(|s| (s.id.to_ascii_lowercase(), Arc::from(s.name.as_str())))
         .collect();
-    let mut checks: HashMap<String, CheckInfo> = HashMap::new();
+    let mut checks: HashMap<Text, CheckInfo> = HashMap::new();
     let mut out: Vec<ReportFinding> = findings
         .into_iter()
         .map(|(f, waiver)| {
@@ -342,32 +391,25 @@ pub fn build(
     let RequestedScope {
         management_group,
         subscriptions: requested,
-    } = inventory.scope.clone();
+    } = facts.scope;
     Report {
         schema: SCHEMA,
         tool: Tool::current(),
         generated_at: origin.generated_at,
         scope: ReportScope {
-            tenant_id: inventory.tenant_id.clone(),
+            tenant_id: facts.tenant_id,
             management_group,
             requested_subscriptions: requested,
-            subscriptions: inventory
-                .subscriptions
-                .iter()
-                .map(|s| SubscriptionRef {
-                    id: s.subscription_id.clone(),
-                    name: s.display_name.clone(),
-                })
-                .collect(),
+            subscriptions: facts.subscriptions,
             source: origin.source.to_string(),
-            collected_at: inventory.collected_at.clone(),
-            arm_endpoint: inventory.arm_endpoint.clone(),
+            collected_at: facts.collected_at,
+            arm_endpoint: facts.arm_endpoint,
         },
         profile: profile.name.clone(),
         fail_on: origin.fail_on.to_string(),
         summary,
-        coverage: inventory.gaps().cloned().collect(),
-        skipped_subscriptions: inventory.skipped_subscriptions.clone(),
+        coverage: facts.coverage,
+        skipped_subscriptions: facts.skipped_subscriptions,
         waivers,
         findings: out,
     }
@@ -401,7 +443,7 @@ impl Report {
             previous = Some(&f.subscription);
             if seen.insert(f.subscription.to_ascii_lowercase()) {
                 out.push(SubscriptionRef {
-                    id: f.subscription.clone(),
+                    id: f.subscription.to_string(),
                     name: f.subscription_name.to_string(),
                 });
             }

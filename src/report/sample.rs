@@ -34,7 +34,7 @@ fn finding(
         title: format!("title of {check}").into(),
         severity,
         status,
-        resource,
+        resource: resource.into(),
         subscription: sub.0.into(),
         subscription_name: sub.1.into(),
         message: message.into(),
@@ -62,7 +62,7 @@ pub fn report() -> Report {
     );
     hostile.evidence.push(Evidence {
         property: "tags.owner".into(),
-        observed: json!({"owner": HOSTILE}),
+        observed: json!({"owner": HOSTILE}).into(),
         expected: "a tag without </script>".into(),
         resource: Some("/subscriptions/x/<script>".into()),
         note: Some("absent; ARM's default \"false\" applies".into()),

@@ -319,7 +319,7 @@ fn tags(candidates: &[&str]) -> Vec<String> {
 
 fn result(f: &ReportFinding, rule_index: usize) -> SarifResult {
     let original = f.original_status();
-    let mut text = f.message.clone();
+    let mut text = f.message.to_string();
     let evidence = f.evidence_lines();
     if !evidence.is_empty() {
         text.push_str("\nEvidence:");
@@ -328,7 +328,7 @@ fn result(f: &ReportFinding, rule_index: usize) -> SarifResult {
         }
     }
     SarifResult {
-        rule_id: f.check.clone(),
+        rule_id: f.check.to_string(),
         rule_index,
         level: if original == ReportStatus::Fail {
             "error"
@@ -357,7 +357,7 @@ fn result(f: &ReportFinding, rule_index: usize) -> SarifResult {
             severity: f.severity,
             status: f.status,
             original_status: original,
-            subscription: f.subscription.clone(),
+            subscription: f.subscription.to_string(),
             subscription_name: f.subscription_name.clone(),
             evidence: f.evidence.clone(),
             remediation: f.remediation.clone(),
@@ -390,7 +390,7 @@ fn notifications(report: &Report, rule_index: &BTreeMap<&str, usize>) -> Vec<Not
             ),
         );
         n.associated_rule = Some(DescriptorRef {
-            id: f.check.clone(),
+            id: f.check.to_string(),
             index: rule_index[f.check.as_str()],
         });
         n.locations.push(location(&f.resource));
@@ -577,7 +577,7 @@ mod tests {
         let report = sample::report();
         let mut upper = report.clone();
         for f in &mut upper.findings {
-            f.resource = f.resource.to_ascii_uppercase();
+            f.resource = f.resource.to_ascii_uppercase().into();
         }
         let catalogue = Catalogue::builtin().unwrap();
         let fp = |r: &Report| -> Vec<Value> {

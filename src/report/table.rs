@@ -269,7 +269,7 @@ pub fn render(report: &Report, color: bool, width: usize, show: Show) -> String 
             } else {
                 p(f.resource_name())
             };
-            let mut message = f.message.clone();
+            let mut message = f.message.to_string();
             if let Some(w) = &f.waiver {
                 message = format!(
                     "{message} [waived {}: {}; until {}]",

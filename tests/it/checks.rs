@@ -277,7 +277,7 @@ fn aks_029_evidence_says_why_a_pool_without_mode_counts_as_a_system_pool() {
         .iter()
         .find(|e| e.property == "properties.agentPoolProfiles[].mode")
         .unwrap();
-    assert_eq!(mode.observed, serde_json::json!([null]));
+    assert_eq!(*mode.observed, serde_json::json!([null]));
     let note = mode.note.as_deref().unwrap_or_default();
     assert!(
         note.contains("\"System\" applies")

@@ -477,10 +477,10 @@ fn verdicts(report: &Report) -> Vec<(String, String, ReportStatus, String)> {
         .iter()
         .map(|f| {
             (
-                f.check.clone(),
+                f.check.to_string(),
                 f.resource.to_ascii_lowercase(),
                 f.status,
-                f.message.clone(),
+                f.message.to_string(),
             )
         })
         .collect()

@@ -51,7 +51,7 @@ fn statuses(
     );
     let mut out: BTreeMap<String, BTreeSet<&'static str>> = BTreeMap::new();
     for finding in &report.findings {
-        out.entry(finding.check.clone())
+        out.entry(finding.check.to_string())
             .or_default()
             .insert(finding.status.as_str());
     }

@@ -139,7 +139,8 @@ fn with_scope_note(coverage: &Coverage, ctx: &EvalContext) -> Vec<Evidence> {
         item.note = Some(format!(
             "assigned at {}; ALZ assigns it at the Landing Zones management group (landingzones / <prefix>-landingzones)",
             policy::short_scope(&scope)
-        ));
+        )
+        .into());
     }
     evidence
 }

@@ -264,7 +264,7 @@ fn judge(check: &Check, ctx: &EvalContext, sub: &Subscription, control: &Control
     }
 
     evidence.extend(coverage.evidence().into_iter().map(|mut item| {
-        item.expected = "no enforced DeployIfNotExists assignment turning the plan on: the subscription in its notScopes, or exempted for defenderForVM (or the whole assignment) by an unexpired exemption".to_string();
+        item.expected = "no enforced DeployIfNotExists assignment turning the plan on: the subscription in its notScopes, or exempted for defenderForVM (or the whole assignment) by an unexpired exemption".into();
         item
     }));
     drift(&coverage, &sub.id, &count, finding).with_evidence(evidence)

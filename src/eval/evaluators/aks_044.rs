@@ -229,8 +229,8 @@ impl Trusted {
         }
         if let Some(note) = &self.note {
             item.note = Some(match item.note.take() {
-                Some(first) => format!("{first}; {note}"),
-                None => note.clone(),
+                Some(first) => format!("{first}; {note}").into(),
+                None => note.as_str().into(),
             });
         }
         item
@@ -550,7 +550,7 @@ mod tests {
         let cluster = "/subscriptions/s7/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks";
         let evidence = trusted.evidence(&inv, cluster);
         assert_eq!(
-            evidence.observed,
+            *evidence.observed,
             json!(["acr7.azurecr.io", "mcr.microsoft.com"])
         );
         let note = evidence.note.unwrap();
@@ -570,7 +570,7 @@ mod tests {
             configured: vec![],
             note: None,
         };
-        assert_eq!(small.evidence(&inv, cluster).observed, json!(small.hosts));
+        assert_eq!(*small.evidence(&inv, cluster).observed, json!(small.hosts));
         assert_eq!(
             small.suggestion(&inv, cluster),
             suggested_regex(&small.hosts)

@@ -49,7 +49,7 @@ pub(super) fn containers<'a>(inv: &'a Inventory, sub_id: &str, guid: &str) -> Co
 /// Evidence that the pricing list of `sub_id` was not read, for the property a check wanted.
 pub(super) fn not_read_evidence(
     sub_id: &str,
-    property: impl Into<String>,
+    property: impl Into<crate::interned::Text>,
     expected: &str,
 ) -> Evidence {
     Evidence::new(property, Value::Null, expected)

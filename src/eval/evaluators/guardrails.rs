@@ -313,7 +313,7 @@ mod tests {
         let off = json!({"properties": {"addonProfiles": {"azurepolicy": {"enabled": false}}}});
         let absent = json!({"properties": {}});
         assert!(addon_note(&on).is_none());
-        assert_eq!(addon_note(&off).unwrap().observed, json!(false));
+        assert_eq!(*addon_note(&off).unwrap().observed, json!(false));
         assert!(addon_note(&absent).unwrap().observed.is_null());
     }
 }

@@ -108,10 +108,10 @@ impl Example {
                     findings.push((
                         Finding {
                             check: f.check.clone(),
-                            resource,
-                            subscription: guid.clone(),
+                            resource: resource.into(),
+                            subscription: guid.clone().into(),
                             status: status_of(f),
-                            message: rename(&f.message),
+                            message: rename(&f.message).into(),
                             evidence: f.evidence.clone(),
                         },
                         f.waiver.clone(),
