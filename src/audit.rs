@@ -44,9 +44,10 @@ pub fn run_and_free(
 ) -> Report {
     let findings = evaluate(&inventory, catalogue, profile, today);
     let facts = report::Facts::of(&inventory);
-    // Freeing takes a fifth of a second at a thousand subscriptions: beside the rest, not
-    // before it.
-    std::thread::spawn(move || drop(inventory));
+    // Freed here, not on another thread beside what follows: the report's allocations then
+    // reuse its memory instead of adding to the peak (440 rather than 480 MiB offline at a
+    // thousand subscriptions, for about a fifth of a second).
+    drop(inventory);
     finish(facts, findings, catalogue, profile, today, origin)
 }
 
