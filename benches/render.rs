@@ -114,7 +114,7 @@ fn main() {
     );
     let (times, report) = time(args.rounds, || {
         report::build(
-            &inv,
+            report::Facts::of(&inv),
             catalogue,
             &example.profile,
             findings.clone(),

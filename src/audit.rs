@@ -60,7 +60,7 @@ fn finish(
     origin: Origin,
 ) -> Report {
     let (findings, waivers) = profile::waiver::apply(&profile.waivers, findings, today);
-    report::build_from(facts, catalogue, profile, findings, waivers, origin)
+    report::build(facts, catalogue, profile, findings, waivers, origin)
 }
 
 /// Every selected check's findings, in the profile's order.

@@ -305,25 +305,6 @@ impl Facts {
 /// subscription names and the per-check facts are looked up in maps built once (a tenant has
 /// thousands of subscriptions and hundreds of thousands of findings).
 pub fn build(
-    inventory: &Inventory,
-    catalogue: &Catalogue,
-    profile: &Profile,
-    findings: Vec<(Finding, Option<AppliedWaiver>)>,
-    waivers: Vec<WaiverReport>,
-    origin: Origin,
-) -> Report {
-    build_from(
-        Facts::of(inventory),
-        catalogue,
-        profile,
-        findings,
-        waivers,
-        origin,
-    )
-}
-
-/// [`build`], from the inventory's [`Facts`].
-pub fn build_from(
     facts: Facts,
     catalogue: &Catalogue,
     profile: &Profile,

@@ -1085,7 +1085,7 @@ fn a_report_of_a_thousand_subscriptions_stays_usable_in_headless_chromium() {
     let example = crate::support::scale::Example::load();
     let (inventory, findings) = example.scaled(1000, 3);
     let report = lzaudit::report::build(
-        &inventory,
+        lzaudit::report::Facts::of(&inventory),
         &example.catalogue,
         &example.profile,
         findings,
