@@ -42,9 +42,7 @@ fn cell(text: &str) -> String {
 
 /// Renders the report as CSV.
 pub fn render(report: &Report) -> String {
-    let mut out = Vec::new();
-    render_to(report, &mut out).expect("writing CSV to memory cannot fail");
-    String::from_utf8(out).expect("every field is UTF-8")
+    super::in_memory(|out| render_to(report, out))
 }
 
 /// Writes the report as CSV to `out` as it goes (at a thousand subscriptions it is 200 MB,

@@ -898,9 +898,7 @@ fn checks(out: &mut String, report: &Report, catalogue: &Catalogue) {
 
 /// Renders the report as one self-contained HTML page, in time linear in findings.
 pub fn render(report: &Report, catalogue: &Catalogue) -> String {
-    let mut out = Vec::new();
-    render_to(report, catalogue, &mut out).expect("writing to memory cannot fail");
-    String::from_utf8(out).expect("the page is UTF-8")
+    super::in_memory(|out| render_to(report, catalogue, out))
 }
 
 /// Writes the page into `out`; its data block (most of a large report) is serialised

@@ -235,9 +235,7 @@ fn open_suite(xml: &mut Xml, name: &str, c: &Counts) {
 
 /// Renders the report as JUnit XML.
 pub fn render(report: &Report) -> String {
-    let mut out = Vec::new();
-    render_to(report, &mut out).expect("writing to memory cannot fail");
-    String::from_utf8(out).expect("the report is UTF-8")
+    super::in_memory(|out| render_to(report, out))
 }
 
 /// Writes the report as JUnit XML to `out` as it goes.

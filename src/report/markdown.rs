@@ -530,9 +530,7 @@ fn details(
 
 /// Renders the report as Markdown.
 pub fn render(report: &Report) -> String {
-    let mut out = Vec::new();
-    render_to(report, &mut out).expect("writing to memory cannot fail");
-    String::from_utf8(out).expect("the report is UTF-8")
+    super::in_memory(|out| render_to(report, out))
 }
 
 /// Writes the report as Markdown to `out` as it goes, in time linear in findings (one

@@ -268,6 +268,14 @@ struct CheckInfo {
     remediation: Arc<str>,
 }
 
+/// A renderer that writes into an `io::Write`, run into a string (for `render` and the tests;
+/// the audit itself writes into the report's file).
+fn in_memory(render_to: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> String {
+    let mut out = Vec::new();
+    render_to(&mut out).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("every renderer writes UTF-8")
+}
+
 /// What a report takes from the inventory: small, so that the inventory (the largest thing
 /// in memory) can be freed before the findings are turned into the report.
 pub struct Facts {

@@ -433,9 +433,7 @@ fn notifications(report: &Report, rule_index: &BTreeMap<&str, usize>) -> Vec<Not
 
 /// Renders the report as a SARIF 2.1.0 log; `catalogue` supplies each rule's documentation.
 pub fn render(report: &Report, catalogue: &Catalogue) -> String {
-    let mut out = Vec::new();
-    render_to(report, catalogue, &mut out).expect("writing to memory cannot fail");
-    String::from_utf8(out).expect("serde_json writes UTF-8")
+    super::in_memory(|out| render_to(report, catalogue, out))
 }
 
 /// [`render`], written straight into `out` (see `json::render_to`).
