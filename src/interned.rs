@@ -143,9 +143,14 @@ impl<'de> Deserialize<'de> for Text {
 /// An observed value, shared like [`Text`]: equal values (compared as their JSON text) share
 /// one tree.
 pub fn value(v: Value) -> Arc<Value> {
-    // Scalars other than strings are cheaper to hold than to look up.
-    if matches!(v, Value::Null | Value::Bool(_) | Value::Number(_)) {
-        return Arc::new(v);
+    // Absent, true and false are a third of all evidence: one of each per thread.
+    match v {
+        Value::Null => return SCALARS.with(|s| s[0].clone()),
+        Value::Bool(false) => return SCALARS.with(|s| s[1].clone()),
+        Value::Bool(true) => return SCALARS.with(|s| s[2].clone()),
+        // Numbers are rare and cheaper to hold than to look up.
+        Value::Number(_) => return Arc::new(v),
+        _ => {}
     }
     let key = v.to_string();
     VALUES.with_borrow_mut(|pool| {
@@ -164,6 +169,8 @@ pub fn value(v: Value) -> Arc<Value> {
 thread_local! {
     static TEXTS: RefCell<HashSet<Arc<str>>> = RefCell::new(HashSet::new());
     static VALUES: RefCell<HashMap<Box<str>, Arc<Value>>> = RefCell::new(HashMap::new());
+    static SCALARS: [Arc<Value>; 3] =
+        [Arc::new(Value::Null), Arc::new(Value::Bool(false)), Arc::new(Value::Bool(true))];
 }
 
 fn text(s: &str) -> Arc<str> {
@@ -205,6 +212,10 @@ mod tests {
         assert!(Arc::ptr_eq(&a, &b));
         let c = value(json!({"assignment": "Deny-Privileged-AKS", "effect": "Audit"}));
         assert!(!Arc::ptr_eq(&a, &c));
+        assert!(Arc::ptr_eq(&value(Value::Null), &value(Value::Null)));
+        assert!(Arc::ptr_eq(&value(json!(true)), &value(json!(true))));
+        assert_eq!(*value(json!(false)), json!(false));
+        assert_eq!(*value(json!(7)), json!(7));
         assert_eq!(a["effect"], "Deny");
     }
 }
