@@ -58,7 +58,7 @@ pub async fn list_all_with<C: FetchJson + ?Sized>(
     let mut current = url;
     seen.insert(current.to_string());
     for _ in 0..MAX_PAGES {
-        let page = client.fetch_json(method, &current, expect).await?;
+        let mut page = client.fetch_json(method, &current, expect).await?;
         let body_error = |message: &str| ArmError {
             method,
             url: current.to_string(),
@@ -68,15 +68,17 @@ pub async fn list_all_with<C: FetchJson + ?Sized>(
             kind: ArmErrorKind::Body,
         };
         let object = page
-            .as_object()
+            .as_object_mut()
             .ok_or_else(|| body_error("a list answer must be a JSON object with `value`"))?;
-        match object.get("value") {
+        match object.get_mut("value") {
+            // Items are moved out of the page, not copied: a copy would round every map up to
+            // its hash table's capacity (see `inventory::compact`).
             Some(Value::Array(values)) => {
-                for item in values {
+                for item in std::mem::take(values) {
                     // Pages shift while a collection changes, so an item can come twice (ARM
                     // and Resource Graph both warn of it): keep the first.
-                    if seen_items.insert(identity(item)) {
-                        items.push(item.clone());
+                    if seen_items.insert(identity(&item)) {
+                        items.push(item);
                     }
                 }
             }

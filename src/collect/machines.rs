@@ -19,8 +19,10 @@ pub(super) async fn collect(ctx: &Ctx<'_>, sub: &Subscription) -> Result<Vec<Val
             return Ok(Vec::new());
         }
         let items = ctx.list(url, &sub.id, api).await?.unwrap_or_default();
-        ctx.update(|inv| inv.machines.extend(items.iter().cloned()));
-        Ok::<Vec<Value>, CollectError>(items)
+        // The inventory takes the exactly-sized values (see `clusters::collect`).
+        let kept = items.clone();
+        ctx.update(|inv| inv.machines.extend(items));
+        Ok::<Vec<Value>, CollectError>(kept)
     };
     let (vms, scale_sets, arc) = futures::try_join!(
         one(api::VIRTUAL_MACHINES, route::virtual_machines(base, guid)),

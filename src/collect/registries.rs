@@ -23,7 +23,10 @@ pub(super) async fn collect(ctx: &Ctx<'_>, sub: &Subscription) -> Result<(), Col
     let Some(registries) = ctx.list(url, &sub.id, api::REGISTRIES).await? else {
         return Ok(());
     };
-    ctx.update(|inv| inv.registries.extend(registries.iter().cloned()));
+    // The inventory takes the exactly-sized values (see `clusters::collect`).
+    let kept = registries.clone();
+    ctx.update(|inv| inv.registries.extend(registries));
+    let registries = kept;
     futures::future::try_join_all(registries.iter().map(|r| children(ctx, r))).await?;
     Ok(())
 }

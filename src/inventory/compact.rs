@@ -86,12 +86,16 @@ impl<'de> Visitor<'de> for CompactVisitor {
             let Compact(value) = map.next_value()?;
             entries.push((key, value));
         }
-        // `collect` sizes the map from the iterator's length; a repeated key keeps its last
-        // value, as serde_json's own map does.
-        Ok(Value::Object(
-            entries.into_iter().collect::<Map<String, Value>>(),
-        ))
+        Ok(object(entries))
     }
+}
+
+/// An object of exactly these entries. A map collected from a filtered iterator grows by
+/// doubling like one built by inserts (the filter's length is unknown): gathering the entries
+/// first gives `collect` their count. A repeated key keeps its last value, as in serde_json.
+pub fn object(entries: impl IntoIterator<Item = (String, Value)>) -> Value {
+    let entries: Vec<(String, Value)> = entries.into_iter().collect();
+    Value::Object(entries.into_iter().collect::<Map<String, Value>>())
 }
 
 /// `serde_json::from_slice`, at exact size.

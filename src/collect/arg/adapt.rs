@@ -17,9 +17,9 @@
 //! ([`missing_property`]): a row without one (scrubbed, or from an older api-version) is not
 //! evidence, and `--source auto` reads that subscription × API over ARM instead.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::inventory::{api, arm};
+use crate::inventory::{api, arm, compact};
 
 /// ARM's spelling of the types lzaudit reads through Resource Graph outside `resources` (whose
 /// types are the contract's `queries::RESOURCE_TYPES`).
@@ -49,32 +49,31 @@ pub fn arm_type(graph_type: &str) -> Option<&'static str> {
 /// A `resources`, `policyresources`, `authorizationresources` or `securityresources` row as the
 /// ARM GET returns the object: without the ARG-only columns, without unset columns (`""` or
 /// `null`, which ARM omits), with ARM's type spelling.
-pub fn resource(row: &Value) -> Value {
-    let Some(object) = row.as_object() else {
-        return row.clone();
+/// The row is taken, not copied: its values move into the object as they are (a copy would
+/// round every map up to its hash table's capacity; rows are most of a tenant's memory).
+pub fn resource(row: Value) -> Value {
+    let Value::Object(object) = row else {
+        return row;
     };
-    let mut out = Map::new();
-    for (key, value) in object {
+    compact::object(object.into_iter().filter_map(|(key, value)| {
         if GRAPH_ONLY.contains(&key.as_str()) {
-            continue;
+            return None;
         }
-        let unset = match value {
+        let unset = match &value {
             Value::Null => true,
             Value::String(s) => s.is_empty() && key != "id",
             _ => false,
         };
         if unset {
-            continue;
+            return None;
         }
         if key == "type"
             && let Some(spelled) = value.as_str().and_then(arm_type)
         {
-            out.insert(key.clone(), Value::String(spelled.to_string()));
-            continue;
+            return Some((key, Value::String(spelled.to_string())));
         }
-        out.insert(key.clone(), value.clone());
-    }
-    Value::Object(out)
+        Some((key, value))
+    }))
 }
 
 /// One assessment of a Q8 row (`assessments[]`) as ARM's per-resource list returns it:
@@ -82,7 +81,7 @@ pub fn resource(row: &Value) -> Value {
 /// `$expand=metadata`), so on both sources the severity comes from the tenant's assessment
 /// metadata list, and a finding cites the same evidence whichever source answered.
 pub fn assessment(item: &Value) -> Value {
-    let mut item = resource(item);
+    let mut item = resource(item.clone());
     if let Some(properties) = item.get_mut("properties").and_then(Value::as_object_mut) {
         properties.remove("metadata");
     }
@@ -170,12 +169,11 @@ fn chain(value: Option<&Value>) -> Vec<String> {
 /// `properties`) as ARM's flat `queryResults` record.
 pub fn policy_state(state: &Value) -> Value {
     match state.as_object() {
-        Some(object) => Value::Object(
+        Some(object) => compact::object(
             object
                 .iter()
                 .filter(|(k, _)| !k.starts_with("@odata."))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+                .map(|(k, v)| (k.clone(), v.clone())),
         ),
         None => state.clone(),
     }
@@ -283,7 +281,7 @@ mod tests {
     fn a_cluster_row_becomes_the_arm_get_body() {
         let cluster = example("containerservice/ManagedClustersGet.json");
         let row = graph_row(&cluster, "subid1", "rg1");
-        let adapted = resource(&row);
+        let adapted = resource(row.clone());
         // ARM's body minus what Resource Graph does not index (etag, systemData …).
         let mut expected = cluster.as_object().unwrap().clone();
         expected.retain(|k, _| {
@@ -339,7 +337,7 @@ mod tests {
             Some(api::PRIVATE_DNS_ZONE_LINKS)
         );
         assert_eq!(arm_type("microsoft.web/sites"), None);
-        let other = resource(&json!({"id": "/x", "type": "microsoft.web/sites", "kind": ""}));
+        let other = resource(json!({"id": "/x", "type": "microsoft.web/sites", "kind": ""}));
         assert_eq!(other, json!({"id": "/x", "type": "microsoft.web/sites"}));
     }
 

@@ -48,6 +48,7 @@ async fn fetch_definitions(
         let by_id: HashMap<String, Value> = match &answer {
             Ok(rows) => rows
                 .iter()
+                .cloned()
                 .map(adapt::resource)
                 .map(|v| (arm::id(&v).to_ascii_lowercase(), v))
                 .collect(),

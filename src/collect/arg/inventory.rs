@@ -52,7 +52,7 @@ pub(super) fn store_resources<'s>(
         }
     };
     let mut by_sub: HashMap<String, ByType> = HashMap::new();
-    for row in &rows {
+    for row in rows {
         let item = adapt::resource(row);
         let Some(kind) = arm::str_at(&item, "type").and_then(adapt::arm_type) else {
             continue;

@@ -220,7 +220,7 @@ pub(super) async fn store_roles(
     }
     let rows: Result<Vec<Value>, String> = match &answer {
         Ok(rows) => {
-            let items: Vec<Value> = rows.iter().map(adapt::resource).collect();
+            let items: Vec<Value> = rows.iter().cloned().map(adapt::resource).collect();
             match first_lacking(api::ROLE_ASSIGNMENTS, &items) {
                 None => Ok(items),
                 Some(why) => Err(why),

@@ -24,7 +24,7 @@ pub(super) async fn store_assignments(
     let problem: Result<(), (Option<ArmError>, String)> = match answer {
         Err(err) => Err((Some(err), String::new())),
         Ok(rows) => {
-            for row in &rows {
+            for row in rows {
                 let item = adapt::resource(row);
                 if let Some(kind) = arm::str_at(&item, "type").and_then(adapt::arm_type) {
                     split.entry(kind).or_default().push(item);
@@ -101,7 +101,7 @@ pub(super) async fn store_pricings(
     let mut by_sub: HashMap<String, Result<Vec<Value>, String>> = by_resource(&rows, "pricings")
         .into_iter()
         .map(|(sub, items)| {
-            let items = items.map(|items| items.iter().map(adapt::resource).collect());
+            let items = items.map(|items| items.iter().cloned().map(adapt::resource).collect());
             (sub, items)
         })
         .collect();
