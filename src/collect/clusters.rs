@@ -40,12 +40,7 @@ pub(super) async fn collect(ctx: &Ctx<'_>, sub: &Subscription) -> Result<Vec<Val
     let Some(clusters) = ctx.list(url, &sub.id, api::CLUSTERS).await? else {
         return Ok(Vec::new());
     };
-    // The inventory takes the parsed values, which are exactly sized; the copy kept for the
-    // reads that follow is a cluster's worth of memory for as long as they last (a copy
-    // rounds every map up to its hash table's capacity: see `inventory::compact`).
-    let kept = clusters.clone();
-    ctx.update(|inv| inv.clusters.extend(clusters));
-    let clusters = kept;
+    let clusters = ctx.store_listed(clusters, |inv| &mut inv.clusters);
     futures::future::try_join_all(clusters.iter().map(|c| children(ctx, sub, c))).await?;
     Ok(clusters)
 }

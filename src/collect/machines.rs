@@ -19,10 +19,7 @@ pub(super) async fn collect(ctx: &Ctx<'_>, sub: &Subscription) -> Result<Vec<Val
             return Ok(Vec::new());
         }
         let items = ctx.list(url, &sub.id, api).await?.unwrap_or_default();
-        // The inventory takes the exactly-sized values (see `clusters::collect`).
-        let kept = items.clone();
-        ctx.update(|inv| inv.machines.extend(items));
-        Ok::<Vec<Value>, CollectError>(kept)
+        Ok::<Vec<Value>, CollectError>(ctx.store_listed(items, |inv| &mut inv.machines))
     };
     let (vms, scale_sets, arc) = futures::try_join!(
         one(api::VIRTUAL_MACHINES, route::virtual_machines(base, guid)),

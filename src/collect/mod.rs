@@ -463,6 +463,20 @@ impl Ctx<'_> {
         f(&mut guard)
     }
 
+    /// Moves listed values into the inventory and returns a copy for the reads that follow
+    /// them. The inventory keeps the parsed values, which are exactly sized; a copy rounds every
+    /// map up to its hash table's capacity (see `inventory::compact`) and lives only while
+    /// those reads last.
+    fn store_listed(
+        &self,
+        items: Vec<Value>,
+        store: impl FnOnce(&mut Inventory) -> &mut Vec<Value>,
+    ) -> Vec<Value> {
+        let kept = items.clone();
+        self.update(|inv| store(inv).extend(items));
+        kept
+    }
+
     fn view<R>(&self, f: impl FnOnce(&Inventory) -> R) -> R {
         let guard = self.inventory.lock().unwrap_or_else(|e| e.into_inner());
         f(&guard)

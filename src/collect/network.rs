@@ -95,10 +95,7 @@ async fn one(ctx: &Ctx<'_>, sub: &Subscription, family: &Family) -> Result<(), C
     let Some(items) = ctx.list(url, &sub.id, family.api).await? else {
         return Ok(());
     };
-    // The inventory takes the exactly-sized values (see `clusters::collect`).
-    let kept = items.clone();
-    ctx.update(|inv| (family.store)(inv).extend(items));
-    let items = kept;
+    let items = ctx.store_listed(items, family.store);
     let Some(child) = child else {
         return Ok(());
     };

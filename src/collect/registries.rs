@@ -23,10 +23,7 @@ pub(super) async fn collect(ctx: &Ctx<'_>, sub: &Subscription) -> Result<(), Col
     let Some(registries) = ctx.list(url, &sub.id, api::REGISTRIES).await? else {
         return Ok(());
     };
-    // The inventory takes the exactly-sized values (see `clusters::collect`).
-    let kept = registries.clone();
-    ctx.update(|inv| inv.registries.extend(registries));
-    let registries = kept;
+    let registries = ctx.store_listed(registries, |inv| &mut inv.registries);
     futures::future::try_join_all(registries.iter().map(|r| children(ctx, r))).await?;
     Ok(())
 }
