@@ -28,6 +28,16 @@ impl Text {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A text of a string another pool interned (the inventory's, see `json`).
+    pub(crate) fn from_shared(s: Arc<str>) -> Text {
+        Text(s)
+    }
+
+    /// Whether both are one allocation.
+    pub fn shares_with(&self, other: &Text) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 impl Deref for Text {

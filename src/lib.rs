@@ -18,6 +18,7 @@ pub mod input;
 pub mod interned;
 pub mod interrupt;
 pub mod inventory;
+pub mod json;
 pub mod logging;
 pub mod output;
 pub mod profile;

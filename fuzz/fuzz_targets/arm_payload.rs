@@ -24,7 +24,7 @@ use lzaudit::inventory::{Inventory, api, arm};
 use lzaudit::profile::Profile;
 use lzaudit::report;
 use lzaudit_fuzz as common;
-use serde_json::Value;
+use lzaudit::json::Value;
 
 /// One kind of ARM answer: the APIs that read it, and where it goes in the inventory.
 struct Kind {
@@ -173,10 +173,10 @@ fn with_subscriptions(items: &[Value]) -> Inventory {
 }
 
 fn fuzz(data: &[u8]) {
-    let Ok(payload) = serde_json::from_slice::<Value>(data) else {
+    let Ok(payload) = serde_json::from_slice::<serde_json::Value>(data) else {
         return;
     };
-    let items = common::items(&payload);
+    let items = lzaudit::json::list(common::items(&payload));
     for (kind, profile) in KINDS.iter().zip(profiles()) {
         let mut inventory = with_subscriptions(&items);
         (kind.place)(&mut inventory, items.clone());

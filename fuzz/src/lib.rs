@@ -140,7 +140,7 @@ pub fn items(payload: &Value) -> Vec<Value> {
 /// Makes the subscription a payload's `id` names an audited one (under the corp landing zone,
 /// every subscription API read), so the checks judge the payload instead of skipping it as out
 /// of scope.
-pub fn adopt_subscription(inv: &mut Inventory, resource: &Value) {
+pub fn adopt_subscription<V: arm::Tree + ?Sized>(inv: &mut Inventory, resource: &V) {
     let id = arm::id(resource);
     let mut segments = id.split('/').filter(|s| !s.is_empty());
     if !segments

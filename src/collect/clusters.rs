@@ -29,6 +29,7 @@ use crate::azure::endpoints::route;
 use crate::inventory::snapshot::redact_secrets;
 use crate::inventory::views::{kubernetes_versions_scope, location_key};
 use crate::inventory::{Read, Subscription, api, arm};
+use crate::json;
 
 /// Lists the subscription's clusters and reads what hangs off each; returns the clusters read
 /// (none when the list failed), which decide the subscription's AKS machines.
@@ -80,7 +81,7 @@ async fn children(ctx: &Ctx<'_>, sub: &Subscription, cluster: &Value) -> Result<
 }
 
 /// Location key → the audited subscriptions (GUIDs, sorted, distinct) with a cluster there.
-fn locations_in_use(clusters: &[Value]) -> BTreeMap<String, Vec<String>> {
+fn locations_in_use(clusters: &[json::Value]) -> BTreeMap<String, Vec<String>> {
     let mut locations: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for cluster in clusters {
         let (Some(location), Some(sub)) = (
@@ -129,7 +130,7 @@ async fn versions_of(ctx: &Ctx<'_>, location: &str, subs: &[String]) -> Result<(
                 redact_secrets(&mut versions);
                 ctx.update(|inv| {
                     inv.kubernetes_versions
-                        .insert(location.to_string(), versions);
+                        .insert(location.to_string(), json::one(versions));
                 });
                 ctx.record_at(Read::ok(&scope, api::KUBERNETES_VERSIONS), url.as_str());
                 return Ok(());
@@ -152,7 +153,7 @@ async fn versions_of(ctx: &Ctx<'_>, location: &str, subs: &[String]) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::tree as json;
 
     #[test]
     fn locations_are_keyed_and_list_each_subscription_once_in_order() {

@@ -18,6 +18,7 @@ use super::{CollectError, Ctx};
 use crate::azure::endpoints::route;
 use crate::inventory::views::{self, ASSESSMENT_METADATA_SCOPE};
 use crate::inventory::{Subscription, api, arm};
+use crate::json;
 
 pub(super) async fn subscription_pricings(
     ctx: &Ctx<'_>,
@@ -30,7 +31,7 @@ pub(super) async fn subscription_pricings(
     if let Some(items) = ctx.list(url, &sub.id, api::PRICINGS).await? {
         ctx.update(|inv| {
             inv.pricings
-                .insert(sub.subscription_id.to_ascii_lowercase(), items)
+                .insert(sub.subscription_id.to_ascii_lowercase(), json::list(items))
         });
     }
     Ok(())
@@ -68,7 +69,7 @@ pub(super) async fn machine_pricings(ctx: &Ctx<'_>, ids: &[String]) -> Result<()
         if let Some(pricing) = ctx.get(url, id, api::PRICINGS).await? {
             ctx.update(|inv| {
                 inv.resource_pricings
-                    .insert(id.to_ascii_lowercase(), pricing)
+                    .insert(id.to_ascii_lowercase(), json::one(pricing))
             });
         }
         Ok::<(), CollectError>(())
@@ -87,7 +88,7 @@ pub(super) async fn assessment_metadata(ctx: &Ctx<'_>) -> Result<(), CollectErro
         .list(url, ASSESSMENT_METADATA_SCOPE, api::ASSESSMENT_METADATA)
         .await?
     {
-        ctx.update(|inv| inv.assessment_metadata = items);
+        ctx.update(|inv| inv.assessment_metadata = json::list(items));
     }
     Ok(())
 }

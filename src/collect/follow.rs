@@ -6,6 +6,7 @@
 use super::{CollectError, Ctx};
 use crate::azure::endpoints::route;
 use crate::inventory::api;
+use crate::json;
 
 /// The resource's `Microsoft.Insights/diagnosticSettings`.
 pub(super) async fn diagnostic_settings(ctx: &Ctx<'_>, id: &str) -> Result<(), CollectError> {
@@ -13,7 +14,7 @@ pub(super) async fn diagnostic_settings(ctx: &Ctx<'_>, id: &str) -> Result<(), C
     if let Some(items) = ctx.list(url, id, api::DIAGNOSTIC_SETTINGS).await? {
         ctx.update(|inv| {
             inv.diagnostic_settings
-                .insert(id.to_ascii_lowercase(), items)
+                .insert(id.to_ascii_lowercase(), json::list(items))
         });
     }
     Ok(())
@@ -23,7 +24,10 @@ pub(super) async fn diagnostic_settings(ctx: &Ctx<'_>, id: &str) -> Result<(), C
 pub(super) async fn assessments(ctx: &Ctx<'_>, id: &str) -> Result<(), CollectError> {
     let url = route::assessments(ctx.base(), id);
     if let Some(items) = ctx.list(url, id, api::ASSESSMENTS).await? {
-        ctx.update(|inv| inv.assessments.insert(id.to_ascii_lowercase(), items));
+        ctx.update(|inv| {
+            inv.assessments
+                .insert(id.to_ascii_lowercase(), json::list(items))
+        });
     }
     Ok(())
 }
@@ -36,7 +40,10 @@ pub(super) async fn policy_states(
 ) -> Result<(), CollectError> {
     let url = route::policy_states(ctx.base(), subscription, id);
     if let Some(items) = ctx.query(url, id, api::POLICY_STATES).await? {
-        ctx.update(|inv| inv.policy_states.insert(id.to_ascii_lowercase(), items));
+        ctx.update(|inv| {
+            inv.policy_states
+                .insert(id.to_ascii_lowercase(), json::list(items))
+        });
     }
     Ok(())
 }
@@ -57,8 +64,8 @@ pub(super) async fn role_assignments(
     let url = route::role_assignments_at(ctx.base(), id);
     if let Some(items) = ctx.list(url, id, api::ROLE_ASSIGNMENTS).await? {
         ctx.update(|inv| match target {
-            RoleTarget::Cluster => inv.cluster_role_assignments.extend(items),
-            RoleTarget::Registry => inv.role_assignments.extend(items),
+            RoleTarget::Cluster => inv.cluster_role_assignments.extend(json::list(items)),
+            RoleTarget::Registry => inv.role_assignments.extend(json::list(items)),
         });
     }
     Ok(())
@@ -70,7 +77,7 @@ pub(super) async fn registry_connections(ctx: &Ctx<'_>, id: &str) -> Result<(), 
     if let Some(items) = ctx.list(url, id, api::REGISTRY_PE_CONNECTIONS).await? {
         ctx.update(|inv| {
             inv.registry_private_endpoint_connections
-                .insert(id.to_ascii_lowercase(), items)
+                .insert(id.to_ascii_lowercase(), json::list(items))
         });
     }
     Ok(())
@@ -80,7 +87,10 @@ pub(super) async fn registry_connections(ctx: &Ctx<'_>, id: &str) -> Result<(), 
 pub(super) async fn registry_tokens(ctx: &Ctx<'_>, id: &str) -> Result<(), CollectError> {
     let url = route::registry_tokens(ctx.base(), id);
     if let Some(items) = ctx.list(url, id, api::REGISTRY_TOKENS).await? {
-        ctx.update(|inv| inv.registry_tokens.insert(id.to_ascii_lowercase(), items));
+        ctx.update(|inv| {
+            inv.registry_tokens
+                .insert(id.to_ascii_lowercase(), json::list(items))
+        });
     }
     Ok(())
 }
@@ -91,7 +101,7 @@ pub(super) async fn zone_groups(ctx: &Ctx<'_>, id: &str) -> Result<(), CollectEr
     if let Some(items) = ctx.list(url, id, api::PRIVATE_DNS_ZONE_GROUPS).await? {
         ctx.update(|inv| {
             inv.private_dns_zone_groups
-                .insert(id.to_ascii_lowercase(), items)
+                .insert(id.to_ascii_lowercase(), json::list(items))
         });
     }
     Ok(())

@@ -39,6 +39,7 @@ use url::Url;
 use crate::azure::{ArmClient, ArmError, Expect, Method, list_all_with};
 use crate::inventory::snapshot::redact_secrets;
 use crate::inventory::{Inventory, Read, RequestedScope, Subscription, api, arm};
+use crate::json;
 
 pub use scope::{MANAGEMENT_GROUPS_API, empty_scope};
 
@@ -279,6 +280,9 @@ pub async fn run_from(
     progress: Option<&dyn Progress>,
     source: Source,
 ) -> Result<Inventory, CollectError> {
+    // Thousands of pages repeat the same keys and values: one pool of strings for them all,
+    // dropped when the collection ends.
+    let _strings = json::Sharing::begin();
     let ctx = Ctx {
         client,
         plan,
@@ -437,7 +441,7 @@ fn api_version_of(url: &str) -> Option<String> {
 }
 
 /// Keeps the first object of every ID (compared case-insensitively), in order.
-fn dedupe_by_id(list: &mut Vec<Value>) {
+fn dedupe_by_id(list: &mut Vec<json::Value>) {
     let mut seen = HashSet::new();
     list.retain(|v| seen.insert(arm::id(v).to_ascii_lowercase()));
 }
@@ -463,18 +467,16 @@ impl Ctx<'_> {
         f(&mut guard)
     }
 
-    /// Moves listed values into the inventory and returns a copy for the reads that follow
-    /// them. The inventory keeps the parsed values, which are exactly sized; a copy rounds every
-    /// map up to its hash table's capacity (see `inventory::compact`) and lives only while
-    /// those reads last.
+    /// Stores listed values in the inventory (as its compact `json` trees) and hands them back
+    /// for the reads that follow them, which live only as long as those reads.
     fn store_listed(
         &self,
         items: Vec<Value>,
-        store: impl FnOnce(&mut Inventory) -> &mut Vec<Value>,
+        store: impl FnOnce(&mut Inventory) -> &mut Vec<json::Value>,
     ) -> Vec<Value> {
-        let kept = items.clone();
-        self.update(|inv| store(inv).extend(items));
-        kept
+        let stored = json::copies(&items);
+        self.update(|inv| store(inv).extend(stored));
+        items
     }
 
     fn view<R>(&self, f: impl FnOnce(&Inventory) -> R) -> R {
@@ -637,7 +639,6 @@ impl Ctx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn plan_matching_is_case_insensitive() {
@@ -713,9 +714,9 @@ mod tests {
     #[test]
     fn dedupe_keeps_the_first_of_each_id_ignoring_case() {
         let mut list = vec![
-            json!({"id": "/subscriptions/A/x", "n": 1}),
-            json!({"id": "/subscriptions/a/X", "n": 2}),
-            json!({"id": "/subscriptions/b/x", "n": 3}),
+            crate::tree!({"id": "/subscriptions/A/x", "n": 1}),
+            crate::tree!({"id": "/subscriptions/a/X", "n": 2}),
+            crate::tree!({"id": "/subscriptions/b/x", "n": 3}),
         ];
         dedupe_by_id(&mut list);
         assert_eq!(list.len(), 2);

@@ -12,18 +12,18 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
 use url::Url;
 
 use super::{CollectError, Ctx};
 use crate::azure::endpoints::route;
 use crate::inventory::{Inventory, Subscription, api, arm};
+use crate::json;
 
 /// Where a list of one network type goes.
-type Store = fn(&mut Inventory) -> &mut Vec<Value>;
+type Store = fn(&mut Inventory) -> &mut Vec<json::Value>;
 
 /// Where a parent's child lists go.
-type ChildStore = fn(&mut Inventory) -> &mut BTreeMap<String, Vec<Value>>;
+type ChildStore = fn(&mut Inventory) -> &mut BTreeMap<String, Vec<json::Value>>;
 
 /// A subscription list and, optionally, one child list per item.
 struct Family {
@@ -103,6 +103,7 @@ async fn one(ctx: &Ctx<'_>, sub: &Subscription, family: &Family) -> Result<(), C
         |id| async move {
             let url = (child.list)(ctx.base(), id);
             if let Some(children) = ctx.list(url, id, child.api).await? {
+                let children = json::list(children);
                 ctx.update(|inv| (child.store)(inv).insert(id.to_ascii_lowercase(), children));
             }
             Ok::<(), CollectError>(())

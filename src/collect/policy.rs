@@ -17,6 +17,7 @@ use serde_json::Value;
 use super::{CollectError, Ctx, Plan};
 use crate::azure::endpoints::route;
 use crate::inventory::{Subscription, api, arm};
+use crate::json;
 
 /// Assignments are read for themselves and as the parents of definitions.
 pub(super) const ASSIGNMENT_FAMILY: &[&str] = &[
@@ -31,7 +32,7 @@ pub(super) async fn assignments(ctx: &Ctx<'_>, sub: &Subscription) -> Result<(),
     }
     let url = route::policy_assignments(ctx.base(), &sub.subscription_id);
     if let Some(items) = ctx.list(url, &sub.id, api::POLICY_ASSIGNMENTS).await? {
-        ctx.update(|inv| inv.policy_assignments.extend(items));
+        ctx.update(|inv| inv.policy_assignments.extend(json::list(items)));
     }
     Ok(())
 }
@@ -42,7 +43,7 @@ pub(super) async fn exemptions(ctx: &Ctx<'_>, sub: &Subscription) -> Result<(), 
     }
     let url = route::policy_exemptions(ctx.base(), &sub.subscription_id);
     if let Some(items) = ctx.list(url, &sub.id, api::POLICY_EXEMPTIONS).await? {
-        ctx.update(|inv| inv.policy_exemptions.extend(items));
+        ctx.update(|inv| inv.policy_exemptions.extend(json::list(items)));
     }
     Ok(())
 }
@@ -159,9 +160,9 @@ pub(super) async fn fetch(
         let value = value.clone();
         ctx.update(|inv| {
             if api_name == api::POLICY_SET_DEFINITIONS {
-                inv.policy_set_definitions.push(value);
+                inv.policy_set_definitions.push(json::one(value));
             } else {
-                inv.policy_definitions.push(value);
+                inv.policy_definitions.push(json::one(value));
             }
         });
     }

@@ -250,7 +250,7 @@ fn heuristic(inventory: &Inventory, archetype: Archetype) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::inventory::{ManagementGroup, Read, ReadStatus};
-    use serde_json::json;
+    use crate::tree as json;
 
     fn mg(name: &str) -> ManagementGroup {
         ManagementGroup {

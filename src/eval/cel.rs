@@ -46,6 +46,8 @@ pub mod limits;
 
 use serde_json::{Map, Value};
 
+use crate::json::Value as Json;
+
 pub use compile::{CompileError, Compiled, compile, nesting};
 
 use super::{EvalContext, Evidence, Finding, Status, targets};
@@ -120,7 +122,7 @@ pub fn run(
 /// The worst case, in budget units, of evaluating every rule of a CEL check on one resource
 /// with these parameters (the steps of all rules, the memory of the largest); `None` for a
 /// Rust check. What the budgets are measured against.
-pub fn worst_case(check: &Check, resource: &Value, params: &Value) -> Option<Cost> {
+pub fn worst_case(check: &Check, resource: &Json, params: &Value) -> Option<Cost> {
     let crate::catalogue::Logic::Cel { rules, .. } = &check.logic else {
         return None;
     };
@@ -350,7 +352,7 @@ fn matches(this: &CelString<'_>, pattern: &CelString<'_>) -> Result<CelBool, cel
 }
 
 /// Builds the `resource` value CEL sees, and the evidence of every read.
-pub fn project(resource: &Value, reads: &[ReadSpec]) -> (Value, Vec<Evidence>) {
+pub fn project(resource: &Json, reads: &[ReadSpec]) -> (Value, Vec<Evidence>) {
     let (projected, evidence, _) = project_checked(resource, reads);
     (projected, evidence)
 }
@@ -366,13 +368,13 @@ struct Booleans {
 
 /// [`project`], plus the boolean reads (path, values) holding something that is not a boolean.
 fn project_checked(
-    resource: &Value,
+    resource: &Json,
     reads: &[ReadSpec],
 ) -> (Value, Vec<Evidence>, Vec<(String, Value)>) {
     let mut out = Map::new();
     for key in ["id", "name", "type", "location"] {
         if let Some(v) = arm::key(resource, key) {
-            out.insert(key.to_string(), v.clone());
+            out.insert(key.to_string(), v.to_serde());
         }
     }
     let mut out = Value::Object(out);
@@ -428,20 +430,21 @@ fn project_checked(
 
 /// A value of a boolean read: a boolean as it is, the strings `"true"`/`"false"` (any casing)
 /// as booleans; anything else is kept, and recorded.
-fn as_boolean(value: &Value, booleans: &mut Booleans) -> Value {
+fn as_boolean(value: &Json, booleans: &mut Booleans) -> Value {
     match value {
-        Value::Bool(_) => value.clone(),
-        Value::String(s) if s.trim().eq_ignore_ascii_case("true") => {
+        Json::Bool(b) => Value::Bool(*b),
+        Json::String(s) if s.trim().eq_ignore_ascii_case("true") => {
             booleans.from_strings = true;
             Value::Bool(true)
         }
-        Value::String(s) if s.trim().eq_ignore_ascii_case("false") => {
+        Json::String(s) if s.trim().eq_ignore_ascii_case("false") => {
             booleans.from_strings = true;
             Value::Bool(false)
         }
         other => {
+            let other = other.to_serde();
             booleans.untyped.push(other.clone());
-            other.clone()
+            other
         }
     }
 }
@@ -449,7 +452,7 @@ fn as_boolean(value: &Value, booleans: &mut Booleans) -> Value {
 /// The subtree of `source` along `segments`, keyed by the check's spelling, defaults applied,
 /// and leaves read as booleans when `booleans` is given.
 fn project_path(
-    source: Option<&Value>,
+    source: Option<&Json>,
     segments: &[&str],
     default: Option<&Value>,
     used_default: &mut bool,
@@ -459,7 +462,7 @@ fn project_path(
         return match source {
             Some(v) if !v.is_null() => Some(match booleans {
                 Some(booleans) => as_boolean(v, booleans),
-                None => v.clone(),
+                None => v.to_serde(),
             }),
             _ => default.map(|d| {
                 *used_default = true;
@@ -500,15 +503,15 @@ fn project_path(
 }
 
 /// The raw values at a path (arrays mapped), `null` where absent: what evidence reports as seen.
-fn leaf_values(source: Option<&Value>, segments: &[&str]) -> Value {
+fn leaf_values(source: Option<&Json>, segments: &[&str]) -> Value {
     let Some(source) = source.filter(|v| !v.is_null()) else {
         return Value::Null;
     };
     let Some((first, rest)) = segments.split_first() else {
-        return source.clone();
+        return source.to_serde();
     };
     match first.strip_suffix("[]") {
-        Some(name) => match arm::key(source, name).and_then(Value::as_array) {
+        Some(name) => match arm::key(source, name).and_then(Json::as_array) {
             Some(items) => Value::Array(items.iter().map(|i| leaf_values(Some(i), rest)).collect()),
             None => Value::Null,
         },
@@ -577,7 +580,7 @@ mod tests {
             read("properties.agentPoolProfiles[].name", None),
             read("properties.aadProfile.managed", None),
         ];
-        let (projected, evidence) = project(&cluster, &reads);
+        let (projected, evidence) = project(&Json::from(cluster.clone()), &reads);
         assert_eq!(
             projected["properties"]["addonProfiles"]["azurepolicy"]["enabled"],
             json!(true)
@@ -629,7 +632,7 @@ mod tests {
             // Not declared boolean: a string stays a string.
             read("properties.addonProfiles.x.config.rotation", None),
         ];
-        let (projected, evidence, untyped) = project_checked(&cluster, &reads);
+        let (projected, evidence, untyped) = project_checked(&Json::from(cluster.clone()), &reads);
         assert_eq!(projected["properties"]["enableRBAC"], json!(false));
         assert_eq!(
             projected["properties"]["agentPoolProfiles"],

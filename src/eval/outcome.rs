@@ -99,10 +99,14 @@ pub struct Evidence {
 }
 
 impl Evidence {
-    pub fn new(property: impl Into<Text>, observed: Value, expected: impl Into<Text>) -> Self {
+    pub fn new(
+        property: impl Into<Text>,
+        observed: impl Into<Value>,
+        expected: impl Into<Text>,
+    ) -> Self {
         Evidence {
             property: property.into(),
-            observed: interned::value(observed),
+            observed: interned::value(observed.into()),
             expected: expected.into(),
             resource: None,
             note: None,

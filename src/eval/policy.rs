@@ -17,7 +17,8 @@
 
 use std::fmt;
 
-use serde_json::{Map, Value, json};
+use crate::json::Value;
+use serde_json::{Map, json};
 use time::Date;
 
 use super::{Evidence, Status};
@@ -311,7 +312,7 @@ impl Candidate<'_> {
     }
 
     /// The facts evidence reports about this assignment.
-    pub fn facts(&self) -> Value {
+    pub fn facts(&self) -> serde_json::Value {
         let mut map = Map::new();
         map.insert("assignment".into(), json!(self.name()));
         map.insert("scope".into(), json!(self.scope()));
@@ -334,7 +335,7 @@ impl Candidate<'_> {
                 json!(self.issues.iter().map(Issue::describe).collect::<Vec<_>>()),
             );
         }
-        Value::Object(map)
+        serde_json::Value::Object(map)
     }
 }
 
@@ -1397,7 +1398,7 @@ pub fn removals(
 mod tests {
     use super::*;
     use crate::inventory::{Read, ReadStatus, Subscription};
-    use serde_json::json;
+    use crate::tree as json;
 
     const SUB: &str = "ae640e6b-ba3e-4256-9d62-2993eecfa6f2";
 
@@ -1413,25 +1414,25 @@ mod tests {
 
     /// JSON merge patch, enough for tests.
     fn patch(mut base: Value, p: Value) -> Value {
-        fn merge(t: &mut Value, p: Value) {
+        fn merge(t: &mut serde_json::Value, p: serde_json::Value) {
             match p {
-                Value::Object(p) => {
+                serde_json::Value::Object(p) => {
                     if !t.is_object() {
-                        *t = json!({});
+                        *t = serde_json::json!({});
                     }
                     let m = t.as_object_mut().unwrap();
                     for (k, v) in p {
                         if v.is_null() {
                             m.remove(&k);
                         } else {
-                            merge(m.entry(k).or_insert(Value::Null), v);
+                            merge(m.entry(k).or_insert(serde_json::Value::Null), v);
                         }
                     }
                 }
                 other => *t = other,
             }
         }
-        merge(&mut base, p);
+        base.edit(|t| merge(t, p.to_serde()));
         base
     }
 

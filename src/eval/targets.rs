@@ -4,7 +4,7 @@
 //! the inventory at all; rather than silently producing no findings there, every resource check
 //! reports one `unknown` finding on that subscription naming the failed read.
 
-use serde_json::Value;
+use crate::json::Value;
 
 use super::{Finding, Status};
 use crate::catalogue::Target;

@@ -5,13 +5,96 @@
 //! IDs in whatever casing the caller used when the resource was created. Every comparison the
 //! auditor makes therefore goes through this module, so no check or collector can forget it.
 
-use serde_json::Value;
+use crate::json;
+
+/// What reading ARM JSON needs of a tree: the inventory's [`json::Value`] and, in collection,
+/// the `serde_json::Value`s of pages not yet stored are read through the same functions.
+pub trait Node: Sized + Tree<Node = Self> {
+    /// The value under `name` spelled exactly, and every (key, value) pair for the fallback.
+    fn exact(&self, name: &str) -> Option<&Self>;
+    fn entries(&self) -> Option<impl Iterator<Item = (&str, &Self)>>;
+    fn is_null(&self) -> bool;
+    fn as_str(&self) -> Option<&str>;
+    fn as_bool(&self) -> Option<bool>;
+    fn as_array(&self) -> Option<&[Self]>;
+}
+
+impl Node for json::Value {
+    fn exact(&self, name: &str) -> Option<&Self> {
+        self.get(name)
+    }
+    fn entries(&self) -> Option<impl Iterator<Item = (&str, &Self)>> {
+        Some(self.as_object()?.iter().map(|(k, v)| (k.as_str(), v)))
+    }
+    fn is_null(&self) -> bool {
+        json::Value::is_null(self)
+    }
+    fn as_str(&self) -> Option<&str> {
+        json::Value::as_str(self)
+    }
+    fn as_bool(&self) -> Option<bool> {
+        json::Value::as_bool(self)
+    }
+    fn as_array(&self) -> Option<&[Self]> {
+        json::Value::as_array(self)
+    }
+}
+
+/// A node or a reference to one, so that `arm::id(&item)` reads the same whether `item` is a
+/// value or a reference (generic functions get no auto-deref).
+pub trait Tree {
+    type Node: Node;
+    fn node(&self) -> &Self::Node;
+}
+
+impl Tree for json::Value {
+    type Node = json::Value;
+    fn node(&self) -> &json::Value {
+        self
+    }
+}
+
+impl Tree for serde_json::Value {
+    type Node = serde_json::Value;
+    fn node(&self) -> &serde_json::Value {
+        self
+    }
+}
+
+impl<T: Tree + ?Sized> Tree for &T {
+    type Node = T::Node;
+    fn node(&self) -> &T::Node {
+        (**self).node()
+    }
+}
+
+impl Node for serde_json::Value {
+    fn exact(&self, name: &str) -> Option<&Self> {
+        self.as_object()?.get(name)
+    }
+    fn entries(&self) -> Option<impl Iterator<Item = (&str, &Self)>> {
+        Some(self.as_object()?.iter().map(|(k, v)| (k.as_str(), v)))
+    }
+    fn is_null(&self) -> bool {
+        serde_json::Value::is_null(self)
+    }
+    fn as_str(&self) -> Option<&str> {
+        serde_json::Value::as_str(self)
+    }
+    fn as_bool(&self) -> Option<bool> {
+        serde_json::Value::as_bool(self)
+    }
+    fn as_array(&self) -> Option<&[Self]> {
+        serde_json::Value::as_array(self).map(Vec::as_slice)
+    }
+}
 
 /// Looks up one object key, preferring an exact match and falling back to a case-insensitive one.
-pub fn key<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
-    let map = value.as_object()?;
-    map.get(name).or_else(|| {
-        map.iter()
+pub fn key<'a, V: Tree + ?Sized>(value: &'a V, name: &str) -> Option<&'a V::Node> {
+    let value = value.node();
+    value.exact(name).or_else(|| {
+        value
+            .entries()?
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v)
     })
@@ -20,8 +103,8 @@ pub fn key<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
 /// Follows a dotted path (`properties.aadProfile.enableAzureRBAC`) case-insensitively.
 /// A JSON `null` along the way reads as absent, because ARM uses `null` and omission alike
 /// for "not set" (for example `adminGroupObjectIDs: null`).
-pub fn path<'a>(value: &'a Value, dotted: &str) -> Option<&'a Value> {
-    let mut current = value;
+pub fn path<'a, V: Tree + ?Sized>(value: &'a V, dotted: &str) -> Option<&'a V::Node> {
+    let mut current = value.node();
     for segment in dotted.split('.') {
         current = key(current, segment)?;
         if current.is_null() {
@@ -32,24 +115,24 @@ pub fn path<'a>(value: &'a Value, dotted: &str) -> Option<&'a Value> {
 }
 
 /// A string property, if present and a string.
-pub fn str_at<'a>(value: &'a Value, dotted: &str) -> Option<&'a str> {
-    path(value, dotted).and_then(Value::as_str)
+pub fn str_at<'a, V: Tree + ?Sized>(value: &'a V, dotted: &str) -> Option<&'a str> {
+    path(value, dotted).and_then(Node::as_str)
 }
 
 /// A boolean property. ARM sometimes serialises booleans as strings (`"true"`, `"True"`), notably
 /// in add-on `config` maps and Defender extension flags, so both spellings are accepted.
-pub fn bool_at(value: &Value, dotted: &str) -> Option<bool> {
-    match path(value, dotted)? {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
-        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+pub fn bool_at<V: Tree + ?Sized>(value: &V, dotted: &str) -> Option<bool> {
+    let found = path(value, dotted)?;
+    found.as_bool().or_else(|| match found.as_str() {
+        Some(s) if s.eq_ignore_ascii_case("true") => Some(true),
+        Some(s) if s.eq_ignore_ascii_case("false") => Some(false),
         _ => None,
-    }
+    })
 }
 
 /// An array property; `null` and absence both read as `None`.
-pub fn array_at<'a>(value: &'a Value, dotted: &str) -> Option<&'a Vec<Value>> {
-    path(value, dotted).and_then(Value::as_array)
+pub fn array_at<'a, V: Tree + ?Sized>(value: &'a V, dotted: &str) -> Option<&'a [V::Node]> {
+    path(value, dotted).and_then(Node::as_array)
 }
 
 /// Case-insensitive string equality, the only way enum values and IDs are compared.
@@ -58,17 +141,17 @@ pub fn eq_ci(a: &str, b: &str) -> bool {
 }
 
 /// The resource's `id`.
-pub fn id(value: &Value) -> &str {
+pub fn id<V: Tree + ?Sized>(value: &V) -> &str {
     str_at(value, "id").unwrap_or_default()
 }
 
 /// The resource's `name`.
-pub fn name(value: &Value) -> &str {
+pub fn name<V: Tree + ?Sized>(value: &V) -> &str {
     str_at(value, "name").unwrap_or_default()
 }
 
 /// Whether the resource's `type` is `wanted`, ignoring case.
-pub fn is_type(value: &Value, wanted: &str) -> bool {
+pub fn is_type<V: Tree + ?Sized>(value: &V, wanted: &str) -> bool {
     str_at(value, "type").is_some_and(|t| eq_ci(t, wanted))
 }
 

@@ -1,17 +1,15 @@
-//! JSON parsed into `serde_json::Value` trees sized exactly to their content.
+//! JSON parsed into `serde_json::Value` trees sized exactly to their content: ARM answers as
+//! collection reads them (paging, follow-up reads) before they become the inventory's
+//! compact `json` trees.
 //!
 //! serde_json builds an object by inserting into an empty map and an array by pushing onto an
-//! empty vector, so both grow by doubling and keep the slack: with `preserve_order` an object
-//! entry costs about a hundred bytes, and a resource of three kilobytes of JSON took some
-//! thirty in memory. Everything the inventory keeps (ARM answers and snapshots) is parsed here
-//! instead: each object and array is gathered first and then stored at its final size, which
-//! cuts the inventory of a thousand-subscription tenant by about a quarter at no cost in time.
-//! The trees are ordinary `Value`s: nothing that reads them changes.
+//! empty vector, so both grow by doubling and keep the slack. Pages are parsed here instead:
+//! each object and array is gathered first and then stored at its final size, so the many
+//! pages in flight during a large collection take no more than they must.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::de::{Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 /// A `Value` deserialised at its exact size (see the module's documentation).
@@ -103,81 +101,6 @@ pub fn from_slice(bytes: &[u8]) -> serde_json::Result<Value> {
     serde_json::from_slice::<Compact>(bytes).map(|c| c.0)
 }
 
-/// For `#[serde(deserialize_with)]` on `Vec<Value>` fields.
-pub fn vec<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Value>, D::Error> {
-    deserializer.deserialize_seq(VecVisitor)
-}
-
-/// For `#[serde(deserialize_with)]` on `BTreeMap<String, Vec<Value>>` fields.
-pub fn map_of_vecs<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<BTreeMap<String, Vec<Value>>, D::Error> {
-    struct Seed;
-    impl<'de> DeserializeSeed<'de> for Seed {
-        type Value = Vec<Value>;
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<Value>, D::Error> {
-            vec(d)
-        }
-    }
-    deserializer.deserialize_map(MapVisitor(|| Seed))
-}
-
-/// For `#[serde(deserialize_with)]` on `BTreeMap<String, Value>` fields.
-pub fn map_of_values<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<BTreeMap<String, Value>, D::Error> {
-    struct Seed;
-    impl<'de> DeserializeSeed<'de> for Seed {
-        type Value = Value;
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-            Compact::deserialize(d).map(|c| c.0)
-        }
-    }
-    deserializer.deserialize_map(MapVisitor(|| Seed))
-}
-
-struct VecVisitor;
-
-impl<'de> Visitor<'de> for VecVisitor {
-    type Value = Vec<Value>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Value>, A::Error> {
-        let mut items = Vec::new();
-        while let Some(Compact(item)) = seq.next_element()? {
-            items.push(item);
-        }
-        items.shrink_to_fit();
-        Ok(items)
-    }
-}
-
-struct MapVisitor<F>(F);
-
-impl<'de, F, S> Visitor<'de> for MapVisitor<F>
-where
-    F: Fn() -> S,
-    S: DeserializeSeed<'de>,
-{
-    type Value = BTreeMap<String, S::Value>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut out = BTreeMap::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let value = map.next_value_seed((self.0)())?;
-            out.insert(key, value);
-        }
-        Ok(out)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,19 +119,5 @@ mod tests {
         let keys: Vec<_> = ours.as_object().unwrap().keys().cloned().collect();
         assert_eq!(keys, ["id", "n", "s", "o", "e"]);
         assert_eq!(ours["e"], json!({}));
-    }
-
-    #[test]
-    fn errors_keep_their_json_path() {
-        #[derive(serde::Deserialize, Debug)]
-        struct Holder {
-            #[serde(deserialize_with = "vec")]
-            #[allow(dead_code)]
-            items: Vec<Value>,
-        }
-        let text = r#"{"items":[{"a":1},{"a":[1,2}]}"#;
-        let mut de = serde_json::Deserializer::from_str(text);
-        let err = serde_path_to_error::deserialize::<_, Holder>(&mut de).unwrap_err();
-        assert_eq!(err.path().to_string(), "items[1].a");
     }
 }

@@ -18,7 +18,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
-use serde_json::Value;
+use crate::json::Value;
 
 use super::Inventory;
 use super::arm;
@@ -513,7 +513,7 @@ pub(crate) struct RegistriesUnder {
 mod tests {
     use super::*;
     use crate::inventory::{Read, Subscription};
-    use serde_json::json;
+    use crate::tree as json;
 
     #[test]
     fn the_index_follows_pushes_and_failure_wins() {

@@ -17,8 +17,8 @@ pub mod views;
 
 use std::collections::BTreeMap;
 
+use crate::json::Value;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 pub use coverage::{Read, ReadState, ReadStatus, api};
 
@@ -45,95 +45,70 @@ pub struct Inventory {
     pub subscriptions: Vec<Subscription>,
     /// Subscriptions in scope that were not audited, with the reason (state not `Enabled`).
     pub skipped_subscriptions: Vec<SkippedSubscription>,
-    #[serde(deserialize_with = "compact::vec")]
     pub clusters: Vec<Value>,
-    #[serde(deserialize_with = "compact::vec")]
     pub registries: Vec<Value>,
     /// `registries/privateEndpointConnections` lists, keyed by registry ID (lower-cased).
-    #[serde(deserialize_with = "compact::map_of_vecs")]
     pub registry_private_endpoint_connections: BTreeMap<String, Vec<Value>>,
     /// `registries/tokens` lists, keyed by registry ID (lower-cased).
-    #[serde(deserialize_with = "compact::map_of_vecs")]
     pub registry_tokens: BTreeMap<String, Vec<Value>>,
     /// Virtual machines, VM scale sets and Arc machines.
-    #[serde(deserialize_with = "compact::vec")]
     pub machines: Vec<Value>,
     /// Subscription-level Defender pricings, keyed by subscription GUID (lower-cased).
-    #[serde(deserialize_with = "compact::map_of_vecs")]
     pub pricings: BTreeMap<String, Vec<Value>>,
     /// Resource-level `VirtualMachines` pricings of AKS machines, keyed by machine ID (lower-cased).
-    #[serde(deserialize_with = "compact::map_of_values")]
     pub resource_pricings: BTreeMap<String, Value>,
     /// Policy assignments of the audited subscriptions: at, above (inherited from management
     /// groups) or below them (resource groups, resources), deduplicated by ID.
-    #[serde(deserialize_with = "compact::vec")]
     pub policy_assignments: Vec<Value>,
     /// Policy definitions and set definitions referenced by those assignments.
-    #[serde(deserialize_with = "compact::vec")]
     pub policy_definitions: Vec<Value>,
-    #[serde(deserialize_with = "compact::vec")]
     pub policy_set_definitions: Vec<Value>,
     /// Policy exemptions at, above or below the audited subscriptions (deduplicated by ID).
-    #[serde(deserialize_with = "compact::vec")]
     pub policy_exemptions: Vec<Value>,
     /// Role assignments at or above each registry (deduplicated by ID).
-    #[serde(deserialize_with = "compact::vec")]
     pub role_assignments: Vec<Value>,
     /// Role assignments at or above each cluster (AKS-023), deduplicated by ID; read per cluster
     /// scope with `$filter=atScope()`.
     #[serde(default)]
-    #[serde(deserialize_with = "compact::vec")]
     pub cluster_role_assignments: Vec<Value>,
     /// Private endpoints of the audited subscriptions.
     #[serde(default)]
-    #[serde(deserialize_with = "compact::vec")]
     pub private_endpoints: Vec<Value>,
     /// `privateEndpoints/privateDnsZoneGroups` lists, keyed by private endpoint ID (lower-cased).
     #[serde(default)]
-    #[serde(deserialize_with = "compact::map_of_vecs")]
     pub private_dns_zone_groups: BTreeMap<String, Vec<Value>>,
     /// Private DNS zones of the audited subscriptions.
     #[serde(default)]
-    #[serde(deserialize_with = "compact::vec")]
     pub private_dns_zones: Vec<Value>,
     /// `privateDnsZones/virtualNetworkLinks` lists, keyed by zone ID (lower-cased).
     #[serde(default)]
-    #[serde(deserialize_with = "compact::map_of_vecs")]
     pub private_dns_zone_links: BTreeMap<String, Vec<Value>>,
     /// Virtual networks (with their subnets, peerings and DNS servers).
     #[serde(default)]
-    #[serde(deserialize_with = "compact::vec")]
     pub virtual_networks: Vec<Value>,
     #[serde(default)]
-    #[serde(deserialize_with = "compact::vec")]
     pub route_tables: Vec<Value>,
     #[serde(default)]
-    #[serde(deserialize_with = "compact::vec")]
     pub network_security_groups: Vec<Value>,
     /// `Microsoft.Insights/diagnosticSettings` of clusters and registries, keyed by resource ID
     /// (lower-cased).
     #[serde(default)]
-    #[serde(deserialize_with = "compact::map_of_vecs")]
     pub diagnostic_settings: BTreeMap<String, Vec<Value>>,
     /// Defender for Cloud assessments of clusters and registries, keyed by resource ID (lower-cased).
     #[serde(default)]
-    #[serde(deserialize_with = "compact::map_of_vecs")]
     pub assessments: BTreeMap<String, Vec<Value>>,
     /// The tenant-level Defender for Cloud assessment metadata list
     /// (`GET /providers/Microsoft.Security/assessmentMetadata`): one object per assessment type,
     /// named by its assessment key, carrying the severity the assessment lists omit.
     #[serde(default)]
-    #[serde(deserialize_with = "compact::vec")]
     pub assessment_metadata: Vec<Value>,
     /// Latest policy states of each cluster (`Microsoft.PolicyInsights/policyStates`), keyed by
     /// cluster ID (lower-cased).
     #[serde(default)]
-    #[serde(deserialize_with = "compact::map_of_vecs")]
     pub policy_states: BTreeMap<String, Vec<Value>>,
     /// `locations/{location}/kubernetesVersions` per location in use, keyed by location
     /// (lower-cased, spaces removed).
     #[serde(default)]
-    #[serde(deserialize_with = "compact::map_of_values")]
     pub kubernetes_versions: BTreeMap<String, Value>,
     /// Every scope × API that collection attempted, with its outcome.
     pub reads: Vec<Read>,

@@ -77,14 +77,15 @@ pub fn from_str(text: &str, path: &str) -> Result<Inventory, SnapshotError> {
         Some(_) => {}
     }
     let mut deserializer = serde_json::Deserializer::from_str(text);
+    // One pool of strings for the whole document, dropped once it is parsed.
     let inventory: Inventory =
-        serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
-            SnapshotError::Shape {
+        crate::json::interning(|| serde_path_to_error::deserialize(&mut deserializer)).map_err(
+            |err| SnapshotError::Shape {
                 path: path.to_string(),
                 json_path: err.path().to_string(),
                 message: err.inner().to_string(),
-            }
-        })?;
+            },
+        )?;
     deserializer
         .end()
         .map_err(|reason| SnapshotError::NotJson {
@@ -243,7 +244,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut inv = Inventory::new("https://management.azure.com", "arm", Default::default());
         inv.clusters
-            .push(json!({"id": "/subscriptions/s/c", "properties": {"x": [1, 2, 3]}}));
+            .push(crate::tree!({"id": "/subscriptions/s/c", "properties": {"x": [1, 2, 3]}}));
         for name in ["s.json", "s.json.gz", "s.json.zst", "S.JSON.ZST"] {
             let path = dir.path().join(name);
             let mut bytes = Vec::new();

@@ -4,7 +4,7 @@
 //! one definition of "the subscription of a resource" or "an AKS-managed machine" instead of
 //! re-deriving it with subtly different casing rules.
 
-use serde_json::Value;
+use crate::json::Value;
 
 use std::collections::HashMap;
 
@@ -114,14 +114,14 @@ impl Inventory {
 
 /// The (subscription, node resource group) pairs of `clusters`, lower-cased: where AKS puts
 /// each cluster's node infrastructure.
-pub fn node_resource_groups<'a>(
-    clusters: impl IntoIterator<Item = &'a Value>,
+pub fn node_resource_groups<T: arm::Tree>(
+    clusters: impl IntoIterator<Item = T>,
 ) -> std::collections::HashSet<(String, String)> {
     clusters
         .into_iter()
         .filter_map(|c| {
-            let sub = arm::subscription_of(arm::id(c))?;
-            let rg = arm::str_at(c, "properties.nodeResourceGroup")?;
+            let sub = arm::subscription_of(arm::id(&c))?;
+            let rg = arm::str_at(&c, "properties.nodeResourceGroup")?;
             Some((sub, rg.to_ascii_lowercase()))
         })
         .collect()
@@ -130,8 +130,8 @@ pub fn node_resource_groups<'a>(
 /// Whether a machine is AKS node infrastructure, given the clusters' node resource groups
 /// (`node_resource_groups`): a VM or scale set in one of them, or carrying an `aks-managed-*`
 /// tag (catalogue AKS-040).
-pub fn is_aks_machine_among(
-    machine: &Value,
+pub fn is_aks_machine_among<V: arm::Tree + ?Sized>(
+    machine: &V,
     node_groups: &std::collections::HashSet<(String, String)>,
 ) -> bool {
     let is_vm_like = arm::is_type(machine, "Microsoft.Compute/virtualMachines")
@@ -319,7 +319,7 @@ pub fn kubelet_object_id(cluster: &Value) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::tree as json;
 
     #[test]
     fn role_grants_follow_scope_ancestry_and_match_the_role_guid() {
@@ -520,9 +520,7 @@ impl Inventory {
             NetworkLookup::Found(vnet) => vnet,
             other => return other,
         };
-        let subnets = arm::array_at(vnet, "properties.subnets")
-            .map(Vec::as_slice)
-            .unwrap_or_default();
+        let subnets = arm::array_at(vnet, "properties.subnets").unwrap_or_default();
         let name = arm::last_segment(id);
         subnets
             .iter()
@@ -614,10 +612,7 @@ pub fn pod_subnets(cluster: &Value) -> (Vec<(String, Vec<String>)>, Vec<String>)
 fn pool_subnets(cluster: &Value, key: &str) -> (Vec<(String, Vec<String>)>, Vec<String>) {
     let mut subnets: Vec<(String, Vec<String>)> = Vec::new();
     let mut without = Vec::new();
-    for pool in arm::array_at(cluster, "properties.agentPoolProfiles")
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-    {
+    for pool in arm::array_at(cluster, "properties.agentPoolProfiles").unwrap_or_default() {
         let name = arm::name(pool).to_string();
         match arm::str_at(pool, key).filter(|s| !s.is_empty()) {
             Some(subnet) => match subnets.iter_mut().find(|(s, _)| eq_ci(s, subnet)) {
@@ -634,7 +629,7 @@ fn pool_subnets(cluster: &Value, key: &str) -> (Vec<(String, Vec<String>)>, Vec<
 mod network_tests {
     use super::*;
     use crate::inventory::{Read, Subscription, api};
-    use serde_json::json;
+    use crate::tree as json;
 
     fn inventory() -> Inventory {
         let mut inv = Inventory::new("x", "arm", Default::default());

@@ -50,7 +50,7 @@ fn limits_leave_headroom_over_the_built_in_checks() {
                 .chain(&loaded.inventory.registries)
             {
                 let mut big = resource.clone();
-                inflate(&mut big, 100);
+                big.edit(|v| inflate(v, 100));
                 let worst = cel::worst_case(check, &big, &params).unwrap();
                 let usual = cel::worst_case(check, resource, &params).unwrap();
                 costs.push((

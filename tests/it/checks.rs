@@ -223,7 +223,9 @@ fn remove_each_read(
                 Target::Registry => &mut inventory.registries,
                 Target::Subscription => continue,
             };
-            resources.iter_mut().for_each(|r| remove_read(r, &segments));
+            resources
+                .iter_mut()
+                .for_each(|r| r.edit(|v| remove_read(v, &segments)));
             removals += 1;
             let ctx = EvalContext {
                 inventory: &inventory,

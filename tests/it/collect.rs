@@ -38,7 +38,7 @@ async fn collect_all(
     (inventory, emulator, client)
 }
 
-fn ids(list: &[serde_json::Value]) -> Vec<String> {
+fn ids(list: &[lzaudit::json::Value]) -> Vec<String> {
     list.iter().map(|v| arm::id(v).to_string()).collect()
 }
 

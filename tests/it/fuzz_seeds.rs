@@ -115,6 +115,7 @@ fn snapshot_and_payload_seeds_audit_and_render() {
             None => vec![payload.clone()],
         };
         let mut inventory = example();
+        let items = lzaudit::json::list(items);
         inventory.clusters.extend(items.iter().cloned());
         inventory.registries.extend(items.iter().cloned());
         inventory.machines.extend(items);

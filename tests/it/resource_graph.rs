@@ -223,7 +223,8 @@ async fn arg_and_arm_give_the_same_findings_on_a_generated_tenant_across_pages()
             assert_eq!(a.get(key), g.get(key), "{key} of {}", a["id"]);
         }
         // Resource Graph lower-cases types; ARM's own spelling varies (`ManagedClusters`).
-        let type_of = |v: &Value| v["type"].as_str().unwrap_or("").to_ascii_lowercase();
+        let type_of =
+            |v: &lzaudit::json::Value| v["type"].as_str().unwrap_or("").to_ascii_lowercase();
         assert_eq!(type_of(a), type_of(g));
     }
     assert_eq!(arm_inventory.subscriptions, arg_inventory.subscriptions);

@@ -164,7 +164,7 @@ fn store_subscription_resources(
                 let key = id.to_ascii_lowercase();
                 if kind == api::REGISTRIES && plan.wants(api::REGISTRY_PE_CONNECTIONS) {
                     let connections = arm::array_at(item, "properties.privateEndpointConnections")
-                        .cloned()
+                        .map(json::copies)
                         .unwrap_or_default();
                     inv.registry_private_endpoint_connections
                         .insert(key.clone(), connections);
@@ -173,11 +173,13 @@ fn store_subscription_resources(
                 if kind == api::PRIVATE_DNS_ZONES && plan.wants(api::PRIVATE_DNS_ZONE_LINKS) {
                     if zone_links_ok {
                         let prefix = format!("{key}/virtualnetworklinks/");
-                        let children: Vec<Value> = links
-                            .iter()
-                            .filter(|l| arm::id(l).to_ascii_lowercase().starts_with(&prefix))
-                            .cloned()
-                            .collect();
+                        let children: Vec<json::Value> = json::interning(|| {
+                            links
+                                .iter()
+                                .filter(|l| arm::id(l).to_ascii_lowercase().starts_with(&prefix))
+                                .map(json::Value::from)
+                                .collect()
+                        });
                         inv.private_dns_zone_links.insert(key.clone(), children);
                         inv.reads.push(graph_ok(id, api::PRIVATE_DNS_ZONE_LINKS));
                     } else {
@@ -190,6 +192,7 @@ fn store_subscription_resources(
                     }
                 }
             }
+            let items = json::list(items);
             match kind {
                 api::CLUSTERS => inv.clusters.extend(items),
                 api::REGISTRIES => inv.registries.extend(items),

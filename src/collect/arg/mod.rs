@@ -66,6 +66,7 @@ use crate::azure::graph::{
 use crate::inventory::coverage::SOURCE_ARG;
 use crate::inventory::snapshot::redact_secrets;
 use crate::inventory::{ManagementGroup, Read, ReadStatus, Subscription, api, arm};
+use crate::json;
 
 pub use adapt::REQUIRED;
 

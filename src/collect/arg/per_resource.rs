@@ -38,7 +38,7 @@ pub(super) fn by_resource(
         .map(|row| {
             let id = arm::id(row);
             let items = arm::array_at(row, list)
-                .cloned()
+                .map(<[Value]>::to_vec)
                 .ok_or_else(|| format!("Resource Graph's row {id} has no `{list}` array"));
             (id.to_ascii_lowercase(), items)
         })
@@ -148,7 +148,8 @@ pub(super) async fn store_states(
         outcomes,
         api::POLICY_STATES,
         |inv, id, items| {
-            inv.policy_states.insert(id.to_ascii_lowercase(), items);
+            inv.policy_states
+                .insert(id.to_ascii_lowercase(), json::list(items));
         },
         |id, sub| async move { follow::policy_states(ctx, &sub, &id).await },
     )
@@ -185,7 +186,8 @@ pub(super) async fn store_assessments(
         outcomes,
         api::ASSESSMENTS,
         |inv, id, items| {
-            inv.assessments.insert(id.to_ascii_lowercase(), items);
+            inv.assessments
+                .insert(id.to_ascii_lowercase(), json::list(items));
         },
         |id, _| async move { follow::assessments(ctx, &id).await },
     )
@@ -252,7 +254,12 @@ pub(super) async fn store_roles(
                         RoleTarget::Cluster => &mut inv.cluster_role_assignments,
                         RoleTarget::Registry => &mut inv.role_assignments,
                     };
-                    list.extend(applying.into_iter().map(|i| items[i].clone()));
+                    list.extend(json::interning(|| {
+                        applying
+                            .into_iter()
+                            .map(|i| json::Value::from(&items[i]))
+                            .collect::<Vec<_>>()
+                    }));
                     inv.reads.push(graph_ok(id, api::ROLE_ASSIGNMENTS));
                 }
                 (Err(_), _, Fallback::Arm) => arm_reads.push((id.clone(), *target)),

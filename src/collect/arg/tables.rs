@@ -45,9 +45,9 @@ pub(super) async fn store_assignments(
                 for w in &wanted {
                     let items = split.remove(w).unwrap_or_default();
                     if *w == api::POLICY_ASSIGNMENTS {
-                        inv.policy_assignments.extend(items);
+                        inv.policy_assignments.extend(json::list(items));
                     } else {
-                        inv.policy_exemptions.extend(items);
+                        inv.policy_exemptions.extend(json::list(items));
                     }
                     inv.reads.extend(subs.iter().map(|s| graph_ok(&s.id, w)));
                 }
@@ -127,7 +127,7 @@ pub(super) async fn store_pricings(
         };
         match (lacking, fallback) {
             (None, _) => ctx.update(|inv| {
-                inv.pricings.insert(key, items);
+                inv.pricings.insert(key, json::list(items));
                 inv.reads.push(graph_ok(&sub.id, api::PRICINGS));
             }),
             (Some(_), Fallback::Arm) => defender::subscription_pricings(ctx, sub).await?,

@@ -16,7 +16,8 @@
 //! the subscription is unknown with that cause, never "not corp"; only when it is certainly
 //! under no Corp MG (or none exists) is the check not applicable.
 
-use serde_json::{Value, json};
+use crate::json::Value;
+use serde_json::json;
 
 use crate::catalogue::Check;
 use crate::eval::policy::{self, Control, Coverage};

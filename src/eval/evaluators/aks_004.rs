@@ -23,7 +23,8 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use crate::json::Value;
+use serde_json::json;
 
 use crate::catalogue::Check;
 use crate::eval::policy::{self, Candidate, Control, Issue};
@@ -70,7 +71,7 @@ struct Removal {
     why: String,
     controls: Vec<String>,
     targets: Vec<String>,
-    facts: serde_json::Map<String, Value>,
+    facts: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Removal {
@@ -225,7 +226,7 @@ fn scan(
             for reason in removals.undecided {
                 out.undecided(reason, Some(candidate.name()));
             }
-            let base = |extra: Value| {
+            let base = |extra: serde_json::Value| {
                 let mut facts = serde_json::Map::new();
                 facts.insert("assignment".into(), json!(candidate.name()));
                 facts.insert("assignmentScope".into(), json!(candidate.scope()));
@@ -233,7 +234,7 @@ fn scan(
                     "policyDefinitionId".into(),
                     json!(candidate.policy_definition_id()),
                 );
-                if let Value::Object(extra) = extra {
+                if let serde_json::Value::Object(extra) = extra {
                     facts.extend(extra);
                 }
                 facts
@@ -405,7 +406,7 @@ fn judge(
                     .unwrap_or("removal")
                     .to_string()
                     + " of an AKS/ACR guardrail assignment",
-                Value::Object(facts),
+                serde_json::Value::Object(facts),
                 "none, a Mitigated exemption, or a Waiver with expiresOn",
             )
             .on(removal.on.clone()),

@@ -11,7 +11,7 @@
 //! lists were read; otherwise its scope itself is unknown. The retired `KubernetesService` and
 //! `ContainerRegistry` plans are not consulted (catalogue §8.4).
 
-use serde_json::Value;
+use crate::json::Value;
 
 use super::defender::{self, Containers, Pricing, REGISTRY_VA, SENSOR, Tier};
 use crate::catalogue::Check;
@@ -137,7 +137,7 @@ fn judge_pricing(pricing: &Value) -> (Status, String, Vec<Evidence>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::tree as json;
 
     #[test]
     fn extension_flags_are_read_as_strings_case_insensitively() {

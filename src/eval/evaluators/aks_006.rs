@@ -22,7 +22,8 @@
 //! (catalogue U): assessments whose `resourceDetails.id` names a resource other than the cluster
 //! (or something beneath it) are left out, and the evidence says so.
 
-use serde_json::{Value, json};
+use crate::json::Value;
+use serde_json::json;
 
 use super::assessments::{
     Code, assessments_of, code_of, display_name, is_about, key_of, metadata_for, metadata_list,
@@ -305,7 +306,7 @@ fn evaluate_cluster(check: &str, inv: &Inventory, cluster: &Value) -> Finding {
 mod tests {
     use super::super::assessments::has_key;
     use super::*;
-    use serde_json::json;
+    use crate::tree as json;
 
     #[test]
     fn codes_and_keys_are_case_insensitive() {

@@ -15,7 +15,7 @@
 //! a profile that mandates gating sets `require_security_gating`, which turns the warnings into
 //! failures.
 
-use serde_json::Value;
+use crate::json::Value;
 
 use super::defender::{self, Containers, Pricing, SENSOR, Tier};
 use crate::catalogue::Check;
@@ -175,7 +175,7 @@ fn judge_pricing(pricing: &Value) -> (Status, String, Vec<Evidence>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::tree as json;
 
     fn pricing(sensor: Value) -> Value {
         json!({"id": "p", "name": "Containers", "properties": {"pricingTier": "Standard",

@@ -21,7 +21,8 @@
 //! unverified nesting, catalogue U) when no other connection is approved: `unknown`, never
 //! `pass`.
 
-use serde_json::{Value, json};
+use crate::json::Value;
+use serde_json::json;
 
 use crate::catalogue::{Check, Target};
 use crate::eval::{EvalContext, Evidence, Finding, Status, targets};
@@ -40,7 +41,11 @@ pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
 fn evaluate_registry(check: &str, inv: &Inventory, registry: &Value) -> Finding {
     let id = arm::id(registry);
     let sku = arm::str_at(registry, SKU);
-    let mut sku_item = Evidence::new(SKU, sku.map_or(Value::Null, |s| json!(s)), "Premium");
+    let mut sku_item = Evidence::new(
+        SKU,
+        sku.map_or(serde_json::Value::Null, |s| json!(s)),
+        "Premium",
+    );
     match sku {
         None => {
             sku_item = sku_item.note("absent in the ARM payload");
@@ -69,7 +74,7 @@ fn evaluate_registry(check: &str, inv: &Inventory, registry: &Value) -> Finding 
     let property = format!("{EMBEDDED}[].{STATUS}");
     let (connections, item) = match arm::array_at(registry, EMBEDDED) {
         Some(list) => (
-            list.as_slice(),
+            list,
             Evidence::new(property, statuses(list), "at least one Approved"),
         ),
         None => {
@@ -163,11 +168,11 @@ fn status_of(connection: &Value) -> Option<&str> {
 }
 
 /// The status of each connection, `null` where it has none at the read path.
-fn statuses(connections: &[Value]) -> Value {
-    Value::Array(
+fn statuses(connections: &[Value]) -> serde_json::Value {
+    serde_json::Value::Array(
         connections
             .iter()
-            .map(|c| arm::str_at(c, STATUS).map_or(Value::Null, |s| json!(s)))
+            .map(|c| arm::str_at(c, STATUS).map_or(serde_json::Value::Null, |s| json!(s)))
             .collect(),
     )
 }

@@ -15,7 +15,8 @@
 //! `unknown`, never read as public or private. The export policy (`policies.exportPolicy.status`, ARM default `enabled`) is a
 //! sub-result: enabled exports turn a pass into a warn; the export state is in every evidence.
 
-use serde_json::{Value, json};
+use crate::json::Value;
+use serde_json::json;
 
 use crate::catalogue::{Check, Target};
 use crate::eval::{Archetype, EvalContext, Evidence, Finding, Membership, Status, targets};
@@ -50,12 +51,11 @@ fn evaluate_registry(check: &str, ctx: &EvalContext, registry: &Value) -> Findin
             "Allow",
         ));
         if firewalled {
-            let rules = arm::array_at(registry, "properties.networkRuleSet.ipRules")
-                .cloned()
-                .unwrap_or_default();
+            let rules =
+                arm::array_at(registry, "properties.networkRuleSet.ipRules").unwrap_or_default();
             evidence.push(Evidence::new(
                 "properties.networkRuleSet.ipRules",
-                Value::Array(rules),
+                Value::Array(rules.into()),
                 "only the networks that must reach the registry (informational)",
             ));
         }
@@ -114,7 +114,7 @@ fn evaluate_registry(check: &str, ctx: &EvalContext, registry: &Value) -> Findin
         let sub = ctx.inventory.subscription_of(registry);
         let chain = sub
             .and_then(|s| s.management_group_ancestors.clone())
-            .map_or(Value::Null, |c| json!(c));
+            .map_or(serde_json::Value::Null, |c| json!(c));
         let hierarchy = Evidence::new(
             "management-group ancestors of the subscription",
             chain,
@@ -164,7 +164,11 @@ fn evaluate_registry(check: &str, ctx: &EvalContext, registry: &Value) -> Findin
 
 /// Evidence for a string property, noting ARM's default when it was absent.
 fn observed(property: &str, value: Option<&str>, expected: &str, default: &str) -> Evidence {
-    let item = Evidence::new(property, value.map_or(Value::Null, |v| json!(v)), expected);
+    let item = Evidence::new(
+        property,
+        value.map_or(serde_json::Value::Null, |v| json!(v)),
+        expected,
+    );
     if value.is_none() {
         item.note(format!(
             "absent in the ARM payload; ARM's default {default} applies"

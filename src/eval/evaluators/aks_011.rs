@@ -40,7 +40,8 @@
 //! grant on an audited registry, is `not_applicable`. The peering, DNS-server and zone-link paths
 //! are unverified (catalogue U); evidence built on them says so.
 
-use serde_json::{Value, json};
+use crate::json::Value;
+use serde_json::json;
 
 use super::pull::{self, Pull, PullRoles, pull, pull_evidence};
 use crate::catalogue::{Check, Target};
@@ -227,7 +228,7 @@ impl<'a> Net<'a> {
     fn approved_endpoints(&self, registry: &Value) -> Result<Vec<String>, String> {
         let connections: Vec<Value> =
             match arm::array_at(registry, "properties.privateEndpointConnections") {
-                Some(list) => list.clone(),
+                Some(list) => list.to_vec(),
                 None => {
                     let id = arm::id(registry);
                     if let Some(reason) = self
@@ -295,9 +296,8 @@ impl<'a> Net<'a> {
         ] {
             let Some(from) = from else { continue };
             known_side = true;
-            let peerings = arm::array_at(from, "properties.virtualNetworkPeerings")
-                .cloned()
-                .unwrap_or_default();
+            let peerings =
+                arm::array_at(from, "properties.virtualNetworkPeerings").unwrap_or_default();
             if let Some(p) = peerings.iter().find(|p| {
                 arm::str_at(p, "properties.remoteVirtualNetwork.id")
                     .is_some_and(|r| arm::eq_ci(r, to_id))
@@ -309,7 +309,7 @@ impl<'a> Net<'a> {
                 evidence.push(
                     Evidence::new(
                         "properties.virtualNetworkPeerings[].properties.peeringState",
-                        state.map_or(Value::Null, |s| json!(s)),
+                        state.map_or(serde_json::Value::Null, |s| json!(s)),
                         "Connected (with allowVirtualNetworkAccess not false)",
                     )
                     .on(from_id)
@@ -731,7 +731,7 @@ impl Net<'_> {
         let mut evidence = vec![{
             let item = Evidence::new(
                 "properties.publicNetworkAccess",
-                access.map_or(Value::Null, |a| json!(a)),
+                access.map_or(serde_json::Value::Null, |a| json!(a)),
                 "Disabled once a private endpoint serves the cluster",
             )
             .on(arm::id(registry));

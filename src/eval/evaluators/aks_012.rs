@@ -12,7 +12,8 @@
 //! stands with the unread tokens stated in the message and evidence, since tokens could only
 //! have produced that warn.
 
-use serde_json::{Value, json};
+use crate::json::Value;
+use serde_json::json;
 
 use crate::catalogue::{Check, Target};
 use crate::eval::{EvalContext, Evidence, Finding, Status, targets};
@@ -52,7 +53,7 @@ fn evaluate_registry(check: &str, ctx: &EvalContext, registry: &Value) -> Findin
     );
     let mut item = Evidence::new(
         "properties.policies.azureADAuthenticationAsArmPolicy.status",
-        arm_audience.map_or(Value::Null, |s| json!(s)),
+        arm_audience.map_or(serde_json::Value::Null, |s| json!(s)),
         "disabled",
     );
     if arm_audience.is_none() {
@@ -105,7 +106,7 @@ fn evaluate_registry(check: &str, ctx: &EvalContext, registry: &Value) -> Findin
                 let status = arm::str_at(token, "properties.status");
                 let mut item = Evidence::new(
                     "properties.status",
-                    status.map_or(Value::Null, |s| json!(s)),
+                    status.map_or(serde_json::Value::Null, |s| json!(s)),
                     "disabled",
                 )
                 .on(arm::id(token));
@@ -115,7 +116,7 @@ fn evaluate_registry(check: &str, ctx: &EvalContext, registry: &Value) -> Findin
                 evidence.push(item);
             }
             if !active.is_empty() {
-                let names: Vec<&str> = active.iter().map(|t| arm::name(t)).collect();
+                let names: Vec<&str> = active.iter().map(arm::name).collect();
                 weak.push(format!(
                     "{} repository-scoped token(s) not disabled: {}",
                     active.len(),

@@ -19,7 +19,7 @@
 //! or unrecognised, or — when no assessment exists — a pricing list that was not read, is
 //! `unknown`, never a pass and never a fail.
 
-use serde_json::Value;
+use crate::json::Value;
 
 use super::assessments::{
     self, Code, RETIRED_REGISTRY_QUALYS, assessments_of, code_of, status_evidence,

@@ -22,7 +22,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use serde_json::{Value, json};
+use crate::json::Value;
+use serde_json::json;
 
 use super::pull::{
     self, ABAC_GUID_NOTE, Pull, PullRoles, pull, pull_evidence, undetermined_reason,
@@ -123,8 +124,7 @@ fn evaluate_subscription(
     let (with_kubelet, without_kubelet): (Vec<&Value>, Vec<&Value>) = clusters
         .iter()
         .partition(|c| kubelet_object_id(c).is_some());
-    let service_principal_clusters: Vec<&str> =
-        without_kubelet.iter().map(|c| arm::name(c)).collect();
+    let service_principal_clusters: Vec<&str> = without_kubelet.iter().map(arm::name).collect();
     let mut evidence: Vec<Evidence> = without_kubelet
         .iter()
         .map(|c| {
@@ -152,7 +152,7 @@ fn evaluate_subscription(
     let registries: Vec<&Value> = inv.registries_in(&sub.subscription_id).collect();
     let mut item = Evidence::new(
         "container registries in the subscription",
-        json!(registries.iter().map(|r| arm::id(r)).collect::<Vec<_>>()),
+        json!(registries.iter().map(arm::id).collect::<Vec<_>>()),
         "at least one, pulled by the subscription's clusters",
     );
     if registries.iter().any(|r| registry_uses_abac(r)) {

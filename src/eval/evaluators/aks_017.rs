@@ -26,7 +26,8 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use crate::json::Value;
+use serde_json::json;
 
 use super::pull::{
     self, ABAC_GUID_NOTE, Pull, PullRoles, grant_evidence, mode_of, pull, pull_evidence, role_of,
@@ -179,7 +180,7 @@ fn evaluate_cluster(
     }
     let mut item = Evidence::new(
         "pull grants of the kubelet identity on the registries of the cluster's subscription",
-        Value::Array(checked),
+        serde_json::Value::Array(checked),
         "a pull grant matching the registry's mode on at least one registry",
     );
     if registries.iter().any(|r| registry_uses_abac(r)) {

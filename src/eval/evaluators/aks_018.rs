@@ -23,7 +23,8 @@
 //! registry is production, and a failed role-assignment read hides a user). When both agree, that
 //! is the verdict; when the best case already fails, the fail is certain; otherwise `unknown`.
 
-use serde_json::{Value, json};
+use crate::json::Value;
+use serde_json::json;
 
 use super::pull::role_name;
 use crate::catalogue::{Check, Target};

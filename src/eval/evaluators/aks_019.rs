@@ -15,7 +15,8 @@
 //! `audit`), whose content is not verified here. Such a group next to a would-be warn is only
 //! noted: it could complete the routing (a pass), but never hide a fail.
 
-use serde_json::{Value, json};
+use crate::json::Value;
+use serde_json::json;
 
 use super::diagnostics::{self, Route, enabled_summary, routes, settings_of, unlisted_groups};
 use crate::catalogue::{Check, Target};

@@ -19,7 +19,8 @@
 //! stands. An assignment without `principalType` might be a user, so outside the break-glass
 //! list it makes its part `unknown` rather than pass or fail.
 
-use serde_json::{Value, json};
+use crate::json::Value;
+use serde_json::json;
 
 use crate::catalogue::{Check, Target};
 use crate::eval::{EvalContext, Evidence, Finding, Status, targets};
@@ -339,7 +340,7 @@ fn doubts(
         evidence.push(
             Evidence::new(
                 format!("management-group assignments of {roles} that cannot be placed"),
-                Value::Array(
+                serde_json::Value::Array(
                     grants
                         .undetermined
                         .iter()
@@ -416,7 +417,7 @@ fn grant_evidence(assignment: &Value, params: &Params, expected: &str) -> Eviden
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::tree as json;
 
     fn params(break_glass: &[&str]) -> Params {
         Params {

@@ -14,7 +14,7 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
+use crate::json::Value;
 
 use crate::catalogue::{Check, Target};
 use crate::eval::policy::{self, Control, Level};

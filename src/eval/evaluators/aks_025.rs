@@ -17,7 +17,8 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::{Value, json};
+use crate::json::Value;
+use serde_json::json;
 
 use crate::catalogue::{Check, Target};
 use crate::eval::policy::{self, Candidate, Control, Coverage, Issue, Level};

@@ -17,7 +17,8 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use crate::json::Value;
+use serde_json::json;
 
 use crate::catalogue::{Check, Target};
 use crate::eval::{EvalContext, Evidence, Finding, Status, targets};
@@ -76,7 +77,7 @@ fn label(state: &Value) -> String {
     format!("{assignment}/{what} ({action})")
 }
 
-fn facts(state: &Value) -> Value {
+fn facts(state: &Value) -> serde_json::Value {
     let mut map = serde_json::Map::new();
     for key in [
         "complianceState",
@@ -89,10 +90,10 @@ fn facts(state: &Value) -> Value {
     ] {
         map.insert(
             key.to_string(),
-            arm::path(state, key).cloned().unwrap_or(Value::Null),
+            arm::path(state, key).map_or(serde_json::Value::Null, Value::to_serde),
         );
     }
-    Value::Object(map)
+    serde_json::Value::Object(map)
 }
 
 pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
@@ -266,6 +267,7 @@ pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tree as json;
 
     #[test]
     fn rows_are_classified_by_state_and_effect() {

@@ -16,7 +16,8 @@
 //! proves a fail. A pool without `vnetSubnetID` under UDR (which AKS does not allow) cannot be
 //! placed and is `unknown` too. An `outboundType` this check does not know is `unknown`.
 
-use serde_json::{Value, json};
+use crate::json::Value;
+use serde_json::json;
 
 use crate::catalogue::{Check, Target};
 use crate::eval::{EvalContext, Evidence, Finding, Status, targets};
@@ -38,7 +39,7 @@ fn evaluate_cluster(check: &str, inv: &Inventory, hops: &[String], cluster: &Val
     let outbound = raw.unwrap_or("loadBalancer");
     let mut item = Evidence::new(
         OUTBOUND,
-        raw.map_or(Value::Null, |o| json!(o)),
+        raw.map_or(serde_json::Value::Null, |o| json!(o)),
         "userDefinedRouting through an inspection point, or none/block",
     );
     if raw.is_none() {
@@ -156,7 +157,7 @@ enum Verdict {
 }
 
 /// Evidence for a subnet's `properties.routeTable.id`.
-fn route_table_evidence(subnet_id: &str, observed: Value) -> Evidence {
+fn route_table_evidence(subnet_id: &str, observed: impl Into<serde_json::Value>) -> Evidence {
     Evidence::new(
         "properties.routeTable.id",
         observed,
@@ -208,9 +209,7 @@ fn judge_subnet(
             return Verdict::Unknown(why);
         }
     };
-    let routes = arm::array_at(table, "properties.routes")
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+    let routes = arm::array_at(table, "properties.routes").unwrap_or_default();
     let default = routes.iter().find(|r| {
         arm::str_at(r, "properties.addressPrefix").is_some_and(|p| p.trim() == "0.0.0.0/0")
     });

@@ -28,7 +28,8 @@
 //! payload has no version or location: the version part is `unknown`, and so is the finding
 //! unless it already fails. An upgrade channel this check does not know is `unknown`.
 
-use serde_json::{Value, json};
+use crate::json::{Text, Value};
+use serde_json::json;
 
 use crate::catalogue::{Check, Target};
 use crate::eval::{EvalContext, Evidence, Finding, Status, targets};
@@ -121,7 +122,10 @@ fn region<'a>(
     };
     let scope = kubernetes_versions_scope(location);
     let list_id = format!("{scope}/kubernetesVersions");
-    let gap = |evidence: &mut Vec<Evidence>, observed: Value, note: String, reason: String| {
+    let gap = |evidence: &mut Vec<Evidence>,
+               observed: serde_json::Value,
+               note: String,
+               reason: String| {
         evidence.push(
             Evidence::new("values", observed, "the region's supported versions")
                 .on(list_id.clone())
@@ -135,7 +139,7 @@ fn region<'a>(
     {
         return gap(
             evidence,
-            Value::Null,
+            serde_json::Value::Null,
             format!("not evaluated: {reason}"),
             reason,
         );
@@ -147,7 +151,7 @@ fn region<'a>(
     else {
         return gap(
             evidence,
-            Value::Null,
+            serde_json::Value::Null,
             "the read is recorded as successful, but the inventory holds no values list for this location".into(),
             "the region's version list is missing from the inventory".into(),
         );
@@ -230,7 +234,7 @@ fn judge(region: &Region, version: &str, plan: &str) -> Result<Judged, String> {
         && let Some(patches) = arm::path(entry, "patchVersions").and_then(Value::as_object)
         && !patches.keys().any(|k| k.trim() == version.trim())
     {
-        let offered: Vec<&str> = patches.keys().map(String::as_str).collect();
+        let offered: Vec<&str> = patches.keys().map(Text::as_str).collect();
         notes.push(format!(
             "patch {version} is no longer offered (offered: {}); the minor is supported, but upgrade to the latest patch",
             offered.join(", ")
@@ -279,13 +283,13 @@ fn version_part(
     let requested = arm::str_at(cluster, REQUESTED);
     evidence.push(Evidence::new(
         CURRENT,
-        current.map_or(Value::Null, |v| json!(v)),
+        current.map_or(serde_json::Value::Null, |v| json!(v)),
         "a version whose minor the region supports",
     ));
     if current.is_none() {
         evidence.push(Evidence::new(
             REQUESTED,
-            requested.map_or(Value::Null, |v| json!(v)),
+            requested.map_or(serde_json::Value::Null, |v| json!(v)),
             "used when currentKubernetesVersion is absent",
         ));
     }
@@ -294,7 +298,7 @@ fn version_part(
     let lts = arm::eq_ci(plan, LTS);
     let mut item = Evidence::new(
         PLAN,
-        raw_plan.map_or(Value::Null, |p| json!(p)),
+        raw_plan.map_or(serde_json::Value::Null, |p| json!(p)),
         "the plan the version must be offered under",
     );
     if raw_plan.is_none() {
@@ -323,7 +327,7 @@ fn version_part(
         (Some(version), Some(Ok(region))) => match judge(region, version, plan) {
             Err(why) => (Status::Unknown, why),
             Ok(judged) => {
-                let listed: Vec<Value> = region
+                let listed: Vec<serde_json::Value> = region
                     .values
                     .iter()
                     .map(|v| {
@@ -334,7 +338,7 @@ fn version_part(
                     .collect();
                 let mut item = Evidence::new(
                     "values[].{version, capabilities.supportPlan, isPreview}",
-                    Value::Array(listed),
+                    serde_json::Value::Array(listed),
                     format!("lists {} under the {plan} plan", judged.minor),
                 )
                 .on(region.list_id.clone());
@@ -373,9 +377,7 @@ fn pool_part(
     plan: &str,
     evidence: &mut Vec<Evidence>,
 ) -> (Status, Option<String>) {
-    let pools = arm::array_at(cluster, "properties.agentPoolProfiles")
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+    let pools = arm::array_at(cluster, "properties.agentPoolProfiles").unwrap_or_default();
     let mut status = Status::NotApplicable;
     let (mut failing, mut warning, mut undecided) = (Vec::new(), Vec::new(), Vec::new());
     for (i, pool) in pools.iter().enumerate() {
@@ -393,7 +395,7 @@ fn pool_part(
             .unwrap_or((POOL_CURRENT, None));
         let mut item = Evidence::new(
             format!("properties.agentPoolProfiles[name={name}].{field}"),
-            raw.map_or(Value::Null, |v| json!(v)),
+            raw.map_or(serde_json::Value::Null, |v| json!(v)),
             format!("a version whose minor the region supports under the {plan} plan"),
         );
         let Some(version) = raw else {
@@ -466,7 +468,7 @@ fn channel_part(
     let channel = raw.unwrap_or("none");
     let mut item = Evidence::new(
         CHANNEL,
-        raw.map_or(Value::Null, |c| json!(c)),
+        raw.map_or(serde_json::Value::Null, |c| json!(c)),
         allowed.join(", "),
     );
     if raw.is_none() {

@@ -14,7 +14,7 @@
 //! certain. An empty `workspaceId` (`""`, as ARM returns it for settings without a workspace)
 //! counts as no workspace.
 
-use serde_json::Value;
+use crate::json::Value;
 
 use super::diagnostics::{self, enabled_summary, routes, settings_of, unlisted_groups};
 use crate::catalogue::{Check, Target};

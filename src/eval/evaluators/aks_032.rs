@@ -14,7 +14,7 @@
 //! empty-collection answer. The message names the failed read. A sensor that is on passes
 //! whatever the pricing says.
 
-use serde_json::Value;
+use crate::json::Value;
 
 use super::defender::{self, Containers, Tier};
 use crate::catalogue::{Check, Target};

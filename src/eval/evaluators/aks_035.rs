@@ -18,7 +18,8 @@
 //! a fail. A subnet without an NSG is noted, not failed (the AKS-managed NSG on the nodes' NICs
 //! still applies and is not evaluated here).
 
-use serde_json::{Value, json};
+use crate::json::Value;
+use serde_json::json;
 
 use crate::catalogue::{Check, Target};
 use crate::eval::{EvalContext, Evidence, Finding, Status, targets};
@@ -36,9 +37,7 @@ pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
 
 fn evaluate_cluster(check: &str, inv: &Inventory, cluster: &Value) -> Finding {
     let id = arm::id(cluster);
-    let pools = arm::array_at(cluster, "properties.agentPoolProfiles")
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+    let pools = arm::array_at(cluster, "properties.agentPoolProfiles").unwrap_or_default();
     if pools.is_empty() {
         return Finding::new(
             check,
@@ -64,7 +63,7 @@ fn evaluate_cluster(check: &str, inv: &Inventory, cluster: &Value) -> Finding {
         let value = raw.unwrap_or("LocalUser");
         let mut item = Evidence::new(
             format!("properties.agentPoolProfiles[name={name}].{SSH}"),
-            raw.map_or(Value::Null, |v| json!(v)),
+            raw.map_or(serde_json::Value::Null, |v| json!(v)),
             "Disabled or EntraId",
         );
         if raw.is_none() {
@@ -134,7 +133,6 @@ fn evaluate_cluster(check: &str, inv: &Inventory, cluster: &Value) -> Finding {
             Ok(vnets) => {
                 for vnet in vnets {
                     for subnet in arm::array_at(vnet, "properties.subnets")
-                        .map(Vec::as_slice)
                         .unwrap_or_default()
                     {
                         targets.push((
@@ -315,10 +313,7 @@ fn strings(rule: &Value, single: &str, list: &str) -> Vec<String> {
     if let Some(s) = arm::str_at(rule, &format!("properties.{single}")).filter(|s| !s.is_empty()) {
         out.push(s.to_string());
     }
-    for item in arm::array_at(rule, &format!("properties.{list}"))
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-    {
+    for item in arm::array_at(rule, &format!("properties.{list}")).unwrap_or_default() {
         if let Some(s) = item.as_str() {
             out.push(s.to_string());
         }
@@ -352,7 +347,7 @@ fn is_whole_internet(source: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::tree as json;
 
     fn rule(name: &str, access: &str, priority: i64, props: Value) -> Value {
         let mut p = json!({"direction": "Inbound", "access": access, "priority": priority,

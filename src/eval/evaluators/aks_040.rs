@@ -16,7 +16,8 @@
 //! AKS node VMSS are billed at all is unverified (catalogue U): the pricing API's effective tier
 //! stands in for billing, and the evidence says so.
 
-use serde_json::{Value, json};
+use crate::json::Value;
+use serde_json::json;
 
 use crate::catalogue::Check;
 use crate::eval::policy::{self, Control, Coverage, Level};
@@ -90,7 +91,7 @@ enum Tier {
 fn effective_tier(inventory: &Inventory, machine: &Value) -> (Tier, Evidence) {
     let id = arm::id(machine);
     let property = "properties.pricingTier (resource-level VirtualMachines pricing)";
-    let evidence = |observed: Value| {
+    let evidence = |observed: serde_json::Value| {
         Evidence::new(property, observed, "Free")
             .on(id)
             .note(BILLING_NOTE)
@@ -101,7 +102,7 @@ fn effective_tier(inventory: &Inventory, machine: &Value) -> (Tier, Evidence) {
     {
         return (
             Tier::Undecided(reason.clone()),
-            evidence(Value::Null).note(reason),
+            evidence(serde_json::Value::Null).note(reason),
         );
     }
     let Some(pricing) = inventory.resource_pricings.get(&id.to_ascii_lowercase()) else {
@@ -109,7 +110,7 @@ fn effective_tier(inventory: &Inventory, machine: &Value) -> (Tier, Evidence) {
             format!("the resource-level pricing of {id} was read but is not in the inventory");
         return (
             Tier::Undecided(reason.clone()),
-            evidence(Value::Null).note(reason),
+            evidence(serde_json::Value::Null).note(reason),
         );
     };
     let observed = json!({
@@ -139,7 +140,7 @@ fn judge(check: &Check, ctx: &EvalContext, sub: &Subscription, control: &Control
 
     // Non-AKS machines: Defender for Servers is legitimately needed here.
     if !other.is_empty() {
-        let names: Vec<&str> = other.iter().map(|m| arm::name(m)).collect();
+        let names: Vec<&str> = other.iter().map(arm::name).collect();
         let evidence = other.iter().map(|m| {
             Evidence::new(
                 "machine outside every cluster's node resource group, without aks-managed-* tags",

@@ -24,8 +24,9 @@
 
 use std::collections::HashMap;
 
+use crate::json::Value;
 use regex::Regex;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::catalogue::{Check, Target};
 use crate::eval::policy::{self, Candidate, Control, Level};
@@ -504,6 +505,7 @@ fn message(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tree as json;
 
     fn trusted() -> Vec<String> {
         vec![

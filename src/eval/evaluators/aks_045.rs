@@ -12,7 +12,7 @@
 //! an absent property reads as not enabled, which can only give a warning. Unknown only when
 //! the feature is on and the policy data needed to decide the pass cannot be read.
 
-use serde_json::Value;
+use crate::json::Value;
 
 use crate::catalogue::{Check, Target};
 use crate::eval::policy::{self, Control, Level};

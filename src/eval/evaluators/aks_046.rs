@@ -17,7 +17,7 @@
 //! fails. An undecidable control makes the finding unknown only when the other control's state
 //! leaves the outcome open.
 
-use serde_json::Value;
+use crate::json::Value;
 
 use crate::catalogue::{Check, Target};
 use crate::eval::policy::{self, Level};
@@ -134,7 +134,7 @@ pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::tree as json;
 
     #[test]
     fn allowed_profiles_must_exclude_unconfined_and_wildcards() {

@@ -17,7 +17,7 @@
 //! (aks-baseline audits df49d893); either control uncovered fails. The two controls are the
 //! check's main parts: fail > unknown > warn > pass.
 
-use serde_json::Value;
+use crate::json::Value;
 
 use crate::catalogue::{Check, Target};
 use crate::eval::policy;
@@ -167,7 +167,7 @@ pub fn evaluate(check: &Check, ctx: &EvalContext) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::tree as json;
 
     #[test]
     fn only_rules_that_exclude_uid_0_keep_containers_off_root() {

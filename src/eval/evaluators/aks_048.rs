@@ -22,7 +22,7 @@
 //! or unrecognised, or — when no assessment exists — a pricing list that was not read (or a tier
 //! this check does not know), is `unknown`.
 
-use serde_json::Value;
+use crate::json::Value;
 
 use super::assessments::{
     self, Code, RETIRED_RUNNING_QUALYS, assessments_of, code_of, status_evidence,

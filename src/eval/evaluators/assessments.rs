@@ -7,7 +7,7 @@
 //! (the running-image assessment) read the same payloads with the same missing-data rules, so
 //! the reading lives here once; each check keeps its own verdict.
 
-use serde_json::Value;
+use crate::json::Value;
 
 use crate::eval::Evidence;
 use crate::inventory::views::ASSESSMENT_METADATA_SCOPE;
@@ -200,7 +200,7 @@ pub(super) fn status_text(assessment: &Value) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::tree as json;
 
     #[test]
     fn an_empty_status_description_falls_back_to_the_cause_or_nothing() {

@@ -8,7 +8,8 @@
 //! to its own status and message. `containers_plan` is AKS-005's verdict as AKS-014 and AKS-048
 //! consume it (computed from the same data, never by running AKS-005).
 
-use serde_json::{Value, json};
+use crate::json::Value;
+use serde_json::json;
 
 use crate::eval::{Evidence, Finding, Status};
 use crate::inventory::{Inventory, Subscription, api, arm};
@@ -103,7 +104,8 @@ impl<'a> Pricing<'a> {
     pub fn tier_evidence(&self, expected: &str) -> Evidence {
         Evidence::new(
             "properties.pricingTier",
-            self.raw_tier().map_or(Value::Null, |t| json!(t)),
+            self.raw_tier()
+                .map_or(serde_json::Value::Null, |t| json!(t)),
             expected,
         )
         .on(self.id())
@@ -315,7 +317,7 @@ pub(super) fn containers_plan(inv: &Inventory, subscription: &str) -> Containers
 mod tests {
     use super::*;
     use crate::inventory::{Read, Subscription};
-    use serde_json::json;
+    use crate::tree as json;
 
     fn inventory(pricing: Option<Value>) -> Inventory {
         let mut inv = Inventory::new("x", "arm", Default::default());

@@ -7,7 +7,8 @@
 //! rules, including that an empty destination (`""`, as ARM returns it) is no destination; each
 //! check keeps its own verdict.
 
-use serde_json::{Value, json};
+use crate::json::Value;
+use serde_json::json;
 
 use crate::eval::Evidence;
 use crate::inventory::{Inventory, api, arm};
@@ -151,8 +152,8 @@ pub(super) fn unlisted_groups(settings: &[Value], groups: &[String]) -> Vec<Stri
 }
 
 /// What each setting enables, for evidence when nothing matched.
-pub(super) fn enabled_summary(settings: &[Value]) -> Value {
-    Value::Array(
+pub(super) fn enabled_summary(settings: &[Value]) -> serde_json::Value {
+    serde_json::Value::Array(
         settings
             .iter()
             .map(|s| {
@@ -175,7 +176,7 @@ pub(super) fn enabled_summary(settings: &[Value]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::tree as json;
 
     #[test]
     fn routes_match_categories_and_listed_groups_only_when_enabled() {

@@ -12,7 +12,7 @@
 //! AKS-024 judges that, so it never changes these checks' status. `joint_finding` and
 //! `joint_message` assemble the finding of a check made of several such controls.
 
-use serde_json::Value;
+use crate::json::Value;
 
 use crate::eval::policy::{self, Candidate, Control, Coverage, Issue, Level};
 use crate::eval::{Evidence, Finding, Status};
@@ -280,7 +280,7 @@ pub fn settle(levels: &[Level], decide: impl Fn(&[Level]) -> Status) -> Option<S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::tree as json;
 
     fn both_enforced_or_fail(levels: &[Level]) -> Status {
         if levels.iter().all(|l| *l == Level::Enforced) {

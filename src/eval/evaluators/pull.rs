@@ -7,7 +7,8 @@
 //! AKS-018 for role names) join clusters and registries through these grants, so the reading and
 //! its evidence live here once; each check keeps its own verdict.
 
-use serde_json::{Value, json};
+use crate::json::Value;
+use serde_json::json;
 
 use crate::eval::{EvalContext, Evidence};
 use crate::inventory::views::{registry_uses_abac, role_assignment_scope};

@@ -107,12 +107,13 @@ pub fn inventory_with_clusters(count: usize, patch: Value) -> Inventory {
         state: "Enabled".into(),
         management_group_ancestors: Some(vec!["online".into(), "landingzones".into()]),
     });
+    let cluster = lzaudit::json::one(cluster);
     inv.clusters.push(cluster.clone());
     for i in 1..count {
         let mut copy = cluster.clone();
         for key in ["id", "name"] {
             let renamed = format!("{}-{i}", copy[key].as_str().unwrap_or_default());
-            copy[key] = Value::String(renamed);
+            copy[key] = lzaudit::json::Value::from(renamed.as_str());
         }
         inv.clusters.push(copy);
     }
