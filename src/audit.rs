@@ -48,7 +48,22 @@ pub fn run_and_free(
     // reuse its memory instead of adding to the peak (440 rather than 480 MiB offline at a
     // thousand subscriptions, for about a fifth of a second).
     drop(inventory);
+    release_free_pages();
     finish(facts, findings, catalogue, profile, today, origin)
+}
+
+/// Returns the pages the freed inventory leaves empty to the system. Its million small
+/// allocations are spread over the allocator's heap among the findings', so glibc keeps those
+/// pages resident, and the report's large buffers (mapped anew) came on top of them: at a
+/// thousand subscriptions building the report was the peak of the run (279 MiB live, 267 MiB
+/// offline) until this trim (17 ms) put the peak back at the end of evaluation (241 and
+/// 229 MiB).
+fn release_free_pages() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` only returns free memory of glibc's own heaps to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 fn finish(
@@ -88,7 +103,13 @@ fn evaluate(
             },
         )
     });
-    per_check.into_iter().flatten().collect()
+    // Sized up front: `flatten` cannot tell `collect` the total, so a hundred thousand
+    // findings would be copied through doubling buffers while the inventory is still alive.
+    let mut all = Vec::with_capacity(per_check.iter().map(Vec::len).sum());
+    for findings in per_check {
+        all.extend(findings);
+    }
+    all
 }
 
 /// Runs `evaluate` on every check, on as many threads as the machine has cores (checks are
