@@ -27,20 +27,38 @@ pub const FINGERPRINT_KEY: &str = "lzaudit/checkResource/v1";
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Log {
+struct Log<'a> {
     #[serde(rename = "$schema")]
     schema: &'static str,
     version: &'static str,
-    runs: Vec<Run>,
+    runs: Vec<Run<'a>>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Run {
+struct Run<'a> {
     tool: Tool,
     invocations: Vec<Invocation>,
-    results: Vec<SarifResult>,
+    results: Results<'a>,
     properties: BTreeMap<&'static str, Value>,
+}
+
+/// The results, each built as it is written: a hundred thousand findings make some 90,000
+/// results, which held whole as a list took 50 MiB beside the report.
+struct Results<'a> {
+    findings: &'a [ReportFinding],
+    rule_index: &'a BTreeMap<&'a str, usize>,
+}
+
+impl Serialize for Results<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(
+            self.findings
+                .iter()
+                .filter(|f| matches!(f.original_status(), ReportStatus::Warn | ReportStatus::Fail))
+                .map(|f| result(f, self.rule_index[f.check.as_str()])),
+        )
+    }
 }
 
 #[derive(Serialize)]
@@ -445,12 +463,10 @@ pub fn render_to(
     let checks = report.checks();
     let rule_index: BTreeMap<&str, usize> =
         checks.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
-    let results = report
-        .findings
-        .iter()
-        .filter(|f| matches!(f.original_status(), ReportStatus::Warn | ReportStatus::Fail))
-        .map(|f| result(f, rule_index[f.check.as_str()]))
-        .collect();
+    let results = Results {
+        findings: &report.findings,
+        rule_index: &rule_index,
+    };
     let s = &report.summary;
     let log = Log {
         schema: SCHEMA_URI,
