@@ -47,9 +47,19 @@ pub enum Value {
 }
 
 /// A JSON object: its entries in document order. A key that appeared twice holds its last
-/// value at its first position, as in `serde_json` with `preserve_order`.
-#[derive(Clone, PartialEq, Default)]
+/// value at its first position, as in `serde_json` with `preserve_order`; and as there, two
+/// objects are equal when they hold the same entries in any order.
+#[derive(Clone, Default)]
 pub struct Object(Box<[(Text, Value)]>);
+
+impl PartialEq for Object {
+    fn eq(&self, other: &Object) -> bool {
+        self.len() == other.len()
+            && self
+                .iter()
+                .all(|(k, v)| other.get(k).is_some_and(|w| v == w))
+    }
+}
 
 static NULL: Value = Value::Null;
 
@@ -667,6 +677,12 @@ mod tests {
         assert_eq!(keys, ["id", "n", "s", "o", "e"]);
         assert_eq!(ours["o"].to_string(), r#"{"b":2,"a":{"x":[]}}"#);
         assert_eq!(ours["e"], json!({}));
+        assert_eq!(
+            ours["o"],
+            crate::tree!({"a": {"x": []}, "b": 2}),
+            "order-blind, as serde_json"
+        );
+        assert_ne!(ours["o"], crate::tree!({"a": {"x": []}, "b": 1}));
         assert!(ours["missing"].is_null());
         assert!(ours["n"][9].is_null());
         assert_eq!(ours["n"][3].as_u64(), Some(u64::MAX));
@@ -724,6 +740,26 @@ mod tests {
         let mut de = serde_json::Deserializer::from_str(text);
         let err = serde_path_to_error::deserialize::<_, Holder>(&mut de).unwrap_err();
         assert_eq!(err.path().to_string(), "items[1].a");
+    }
+
+    #[test]
+    fn fixtures_are_written_through_an_index_or_an_edit() {
+        let mut v = crate::tree!({"properties": {"a": 1}});
+        v["properties"]["b"] = Value::from("x");
+        v["tags"]["env"] = Value::from(true);
+        assert_eq!(
+            v,
+            json!({"properties": {"a": 1, "b": "x"}, "tags": {"env": true}})
+        );
+        v.edit(|j| {
+            j["properties"].as_object_mut().unwrap().remove("a");
+        });
+        assert_eq!(
+            v.to_string(),
+            r#"{"properties":{"b":"x"},"tags":{"env":true}}"#
+        );
+        assert_eq!(v["properties"]["b"], "x");
+        assert!(v["properties"]["b"] != 1);
     }
 
     #[test]
