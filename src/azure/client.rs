@@ -976,7 +976,7 @@ impl ArmClient {
                 body,
             };
         }
-        match crate::inventory::compact::from_slice(&body) {
+        match serde_json::from_slice(&body) {
             Ok(value) => Attempt::Done(value),
             Err(e) => Attempt::Failed(ArmError {
                 http_status: Some(status),

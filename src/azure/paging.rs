@@ -71,8 +71,7 @@ pub async fn list_all_with<C: FetchJson + ?Sized>(
             .as_object_mut()
             .ok_or_else(|| body_error("a list answer must be a JSON object with `value`"))?;
         match object.get_mut("value") {
-            // Items are moved out of the page, not copied: a copy would round every map up to
-            // its hash table's capacity (see `inventory::compact`).
+            // Items are moved out of the page, not copied.
             Some(Value::Array(values)) => {
                 for item in std::mem::take(values) {
                     // Pages shift while a collection changes, so an item can come twice (ARM

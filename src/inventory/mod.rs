@@ -9,7 +9,6 @@
 //! confused: the second one is `unknown`, never `pass`.
 
 pub mod arm;
-pub mod compact;
 pub mod coverage;
 pub mod index;
 pub mod snapshot;

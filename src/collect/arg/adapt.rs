@@ -19,7 +19,7 @@
 
 use serde_json::Value;
 
-use crate::inventory::{api, arm, compact};
+use crate::inventory::{api, arm};
 
 /// ARM's spelling of the types lzaudit reads through Resource Graph outside `resources` (whose
 /// types are the contract's `queries::RESOURCE_TYPES`).
@@ -49,31 +49,35 @@ pub fn arm_type(graph_type: &str) -> Option<&'static str> {
 /// A `resources`, `policyresources`, `authorizationresources` or `securityresources` row as the
 /// ARM GET returns the object: without the ARG-only columns, without unset columns (`""` or
 /// `null`, which ARM omits), with ARM's type spelling.
-/// The row is taken, not copied: its values move into the object as they are (a copy would
-/// round every map up to its hash table's capacity; rows are most of a tenant's memory).
+/// The row is taken, not copied: its values move into the object as they are.
 pub fn resource(row: Value) -> Value {
     let Value::Object(object) = row else {
         return row;
     };
-    compact::object(object.into_iter().filter_map(|(key, value)| {
-        if GRAPH_ONLY.contains(&key.as_str()) {
-            return None;
-        }
-        let unset = match &value {
-            Value::Null => true,
-            Value::String(s) => s.is_empty() && key != "id",
-            _ => false,
-        };
-        if unset {
-            return None;
-        }
-        if key == "type"
-            && let Some(spelled) = value.as_str().and_then(arm_type)
-        {
-            return Some((key, Value::String(spelled.to_string())));
-        }
-        Some((key, value))
-    }))
+    Value::Object(
+        object
+            .into_iter()
+            .filter_map(|(key, value)| {
+                if GRAPH_ONLY.contains(&key.as_str()) {
+                    return None;
+                }
+                let unset = match &value {
+                    Value::Null => true,
+                    Value::String(s) => s.is_empty() && key != "id",
+                    _ => false,
+                };
+                if unset {
+                    return None;
+                }
+                if key == "type"
+                    && let Some(spelled) = value.as_str().and_then(arm_type)
+                {
+                    return Some((key, Value::String(spelled.to_string())));
+                }
+                Some((key, value))
+            })
+            .collect(),
+    )
 }
 
 /// One assessment of a Q8 row (`assessments[]`) as ARM's per-resource list returns it:
@@ -169,11 +173,12 @@ fn chain(value: Option<&Value>) -> Vec<String> {
 /// `properties`) as ARM's flat `queryResults` record.
 pub fn policy_state(state: &Value) -> Value {
     match state.as_object() {
-        Some(object) => compact::object(
+        Some(object) => Value::Object(
             object
                 .iter()
                 .filter(|(k, _)| !k.starts_with("@odata."))
-                .map(|(k, v)| (k.clone(), v.clone())),
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         ),
         None => state.clone(),
     }
