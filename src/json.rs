@@ -442,10 +442,15 @@ pub fn list(items: Vec<serde_json::Value>) -> Vec<Value> {
     interning(|| items.into_iter().map(Value::from).collect())
 }
 
-/// Copies a list of `serde_json` values (that collection goes on reading) into inventory
-/// values, sharing strings within the current scope.
-pub fn copies(items: &[serde_json::Value]) -> Vec<Value> {
-    interning(|| items.iter().map(Value::from).collect())
+/// Copies `serde_json` values (that collection goes on reading) into inventory values,
+/// sharing strings within the current scope.
+pub fn copies<'a>(items: impl IntoIterator<Item = &'a serde_json::Value>) -> Vec<Value> {
+    interning(|| items.into_iter().map(Value::from).collect())
+}
+
+/// Copies one `serde_json` value, sharing strings within the current scope.
+pub fn copy(value: &serde_json::Value) -> Value {
+    interning(|| Value::from(value))
 }
 
 /// Converts one `serde_json` value, sharing strings within the current scope.

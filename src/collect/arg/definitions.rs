@@ -64,9 +64,9 @@ async fn fetch_definitions(
                     let value = value.clone();
                     ctx.update(|inv| {
                         if *api_name == api::POLICY_SET_DEFINITIONS {
-                            inv.policy_set_definitions.push(json::one(value.clone()));
+                            inv.policy_set_definitions.push(json::copy(&value));
                         } else {
-                            inv.policy_definitions.push(json::one(value.clone()));
+                            inv.policy_definitions.push(json::copy(&value));
                         }
                         inv.reads.push(graph_ok(id, api_name));
                     });

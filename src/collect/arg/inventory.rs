@@ -173,13 +173,11 @@ fn store_subscription_resources(
                 if kind == api::PRIVATE_DNS_ZONES && plan.wants(api::PRIVATE_DNS_ZONE_LINKS) {
                     if zone_links_ok {
                         let prefix = format!("{key}/virtualnetworklinks/");
-                        let children: Vec<json::Value> = json::interning(|| {
+                        let children = json::copies(
                             links
                                 .iter()
-                                .filter(|l| arm::id(l).to_ascii_lowercase().starts_with(&prefix))
-                                .map(json::Value::from)
-                                .collect()
-                        });
+                                .filter(|l| arm::id(l).to_ascii_lowercase().starts_with(&prefix)),
+                        );
                         inv.private_dns_zone_links.insert(key.clone(), children);
                         inv.reads.push(graph_ok(id, api::PRIVATE_DNS_ZONE_LINKS));
                     } else {

@@ -254,12 +254,7 @@ pub(super) async fn store_roles(
                         RoleTarget::Cluster => &mut inv.cluster_role_assignments,
                         RoleTarget::Registry => &mut inv.role_assignments,
                     };
-                    list.extend(json::interning(|| {
-                        applying
-                            .into_iter()
-                            .map(|i| json::Value::from(&items[i]))
-                            .collect::<Vec<_>>()
-                    }));
+                    list.extend(json::copies(applying.into_iter().map(|i| &items[i])));
                     inv.reads.push(graph_ok(id, api::ROLE_ASSIGNMENTS));
                 }
                 (Err(_), _, Fallback::Arm) => arm_reads.push((id.clone(), *target)),

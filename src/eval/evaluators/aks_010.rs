@@ -55,7 +55,7 @@ fn evaluate_registry(check: &str, ctx: &EvalContext, registry: &Value) -> Findin
                 arm::array_at(registry, "properties.networkRuleSet.ipRules").unwrap_or_default();
             evidence.push(Evidence::new(
                 "properties.networkRuleSet.ipRules",
-                Value::Array(rules.into()),
+                serde_json::Value::Array(rules.iter().map(Value::to_serde).collect()),
                 "only the networks that must reach the registry (informational)",
             ));
         }

@@ -226,9 +226,9 @@ impl<'a> Net<'a> {
 
     /// The private endpoint IDs of the registry's approved connections, or why they are unknown.
     fn approved_endpoints(&self, registry: &Value) -> Result<Vec<String>, String> {
-        let connections: Vec<Value> =
+        let connections: &[Value] =
             match arm::array_at(registry, "properties.privateEndpointConnections") {
-                Some(list) => list.to_vec(),
+                Some(list) => list,
                 None => {
                     let id = arm::id(registry);
                     if let Some(reason) = self
@@ -242,8 +242,7 @@ impl<'a> Net<'a> {
                     }
                     self.inv
                         .registry_connections(registry)
-                        .cloned()
-                        .unwrap_or_default()
+                        .map_or(&[][..], Vec::as_slice)
                 }
             };
         Ok(connections
