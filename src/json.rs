@@ -569,12 +569,6 @@ impl<'de> Visitor<'de> for KeySeed {
     }
 }
 
-/// `serde_json::from_slice` into an inventory value, strings shared within the document (and
-/// the current [`Sharing`] scope, if any).
-pub fn from_slice(bytes: &[u8]) -> serde_json::Result<Value> {
-    interning(|| serde_json::from_slice(bytes))
-}
-
 // Interning. A parse (or a conversion) runs in an `interning` scope: equal strings in it share
 // one allocation. Within a `Sharing` guard (a live collection, which parses thousands of small
 // pages on several threads) the scopes share one pool, taken under a lock for each page; with
@@ -664,6 +658,11 @@ fn intern(s: &str) -> Text {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Parses as a snapshot is parsed: one document, one interning scope.
+    fn from_slice(bytes: &[u8]) -> serde_json::Result<Value> {
+        interning(|| serde_json::from_slice(bytes))
+    }
 
     #[test]
     fn trees_equal_serde_json_trees_and_serialise_identically() {
