@@ -8,6 +8,9 @@
 //! fifth of that. Interning happens where a finding is built, so no evaluator has to think
 //! about it.
 //!
+//! [`Text`] is also the string of the inventory's JSON (`crate::json`), which interns into pools
+//! of its own: these pools live as long as an evaluation's threads, the inventory's as long as
+//! the parse or the collection that fills it.
 
 use std::borrow::Borrow;
 use std::cell::RefCell;
