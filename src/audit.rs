@@ -55,9 +55,9 @@ pub fn run_and_free(
 /// Returns the pages the freed inventory leaves empty to the system. Its million small
 /// allocations are spread over the allocator's heap among the findings', so glibc keeps those
 /// pages resident, and the report's large buffers (mapped anew) came on top of them: at a
-/// thousand subscriptions building the report was the peak of the run (279 MiB live, 267 MiB
-/// offline) until this trim (17 ms) put the peak back at the end of evaluation (241 and
-/// 229 MiB).
+/// thousand subscriptions building the report was the peak of the run (274–275 MiB live,
+/// 263 MiB offline) until this trim (17 ms) put the peak back at the end of evaluation (237–240
+/// and 229 MiB; `cargo bench --bench scale`).
 fn release_free_pages() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: `malloc_trim` only returns free memory of glibc's own heaps to the system.
