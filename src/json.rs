@@ -160,11 +160,6 @@ impl Value {
         f(&mut copy);
         *self = one(copy);
     }
-
-    /// An object of these entries, in this order (a repeated key keeps its last value).
-    pub fn object(entries: impl IntoIterator<Item = (Text, Value)>) -> Value {
-        Value::Object(Object::from_entries(entries.into_iter().collect()))
-    }
 }
 
 impl Object {
